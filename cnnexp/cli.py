@@ -1,0 +1,225 @@
+"""python -m cnnexp: run experiments headless into the same results folder the dashboard reads.
+
+    python -m cnnexp list                          experiments, their settings and ranges
+    python -m cnnexp run baseline --model mlp      train (or reuse cached runs) and summarise
+    python -m cnnexp run permuted --seeds 5 --json one JSON object on stdout
+    python -m cnnexp runs --experiment baseline    the saved runs
+    python -m cnnexp model --model cnn --depth 3   the layer table of a model
+
+Every experiment setting is a flag named after its config field (--batch-size 64). Bad
+input exits with status 2 and a message naming the setting and what is allowed, before any
+work starts. Progress goes to stderr; with --json, stdout holds exactly one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from typing import Any
+
+from cnnexp import data, experiments
+from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
+from cnnexp.data import DataError
+from cnnexp.results import FINISHED, Results
+from cnnexp.runspec import RunContext
+from cnnexp.store import Store
+
+DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def _metavar(p: ParamSpec) -> str:
+    return {"bool": "true|false", "choice": "{" + ",".join(map(str, p.choices)) + "}",
+            "multi": ",".join(map(str, p.choices)), "ints": "N[,N...]",
+            "floats": "X[,X...]"}.get(p.kind, p.kind.upper())
+
+
+def add_config_flags(parser: argparse.ArgumentParser, cls: type[Config]) -> None:
+    """One flag per config field, help from the field, values validated by the config."""
+    groups: dict[str, Any] = {}
+    for p in describe(cls):
+        group = groups.setdefault(p.group, parser.add_argument_group(p.group or "settings"))
+        default = ",".join(map(str, p.default)) if isinstance(p.default, tuple) else p.default
+        group.add_argument(p.flag, dest=p.name, metavar=_metavar(p), default=None,
+                           help=f"{p.help} (allowed: {p.allowed()}; default: {default})")
+
+
+def config_values(args: argparse.Namespace, cls: type[Config]) -> dict[str, Any]:
+    """The flags the user gave, as raw values for the config to check."""
+    values = {}
+    for p in describe(cls):
+        raw = getattr(args, p.name, None)
+        if raw is None:
+            continue
+        values[p.name] = [x.strip() for x in raw.split(",") if x.strip()] \
+            if p.kind in ("multi", "ints", "floats") else raw
+    return values
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--results", metavar="DIR", default=None,
+                        help="results folder (default: $CNNEXP_RESULTS or ./results)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cnnexp", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list experiments with their settings and allowed ranges")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    run = sub.add_parser("run", help="run an experiment (cached runs are reused)")
+    exps = run.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    for name, mod in experiments.REGISTRY.items():
+        e = exps.add_parser(name, help=mod.SUMMARY, description=mod.SUMMARY)
+        add_config_flags(e, mod.Config)
+        e.add_argument("--device", default="auto",
+                       help="where to train: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+        e.add_argument("--data-dir", metavar="DIR", default=None,
+                       help="folder of torchvision datasets (default: $CNNEXP_DATA or ./data)")
+        e.add_argument("--download", action="store_true",
+                       help="download a torchvision dataset that is not in the data folder")
+        e.add_argument("--force", action="store_true",
+                       help="train again even when a finished run is saved")
+        _common(e)
+
+    r = sub.add_parser("runs", help="list saved runs")
+    r.add_argument("--experiment", default=None, help="only runs of this experiment")
+    _common(r)
+
+    m = sub.add_parser("model", help="print the layer table of a model (shapes and parameters)")
+    add_config_flags(m, TrainSetup)
+    m.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return parser
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if hasattr(x, "item"):  # numpy scalars
+        return _jsonable(x.item())
+    return x
+
+
+def _emit(obj: Any) -> None:
+    print(json.dumps(_jsonable(obj), indent=None))
+
+
+def cmd_list(args) -> int:
+    out = {name: {"title": m.TITLE, "summary": m.SUMMARY,
+                  "settings": [{"flag": p.flag, "kind": p.kind, "default": p.default,
+                                "allowed": p.allowed(), "help": p.help} for p in describe(m.Config)]}
+           for name, m in experiments.REGISTRY.items()}
+    if args.json:
+        _emit(out)
+        return 0
+    for name, e in out.items():
+        print(f"{name}: {e['summary']}")
+        for s in e["settings"]:
+            print(f"    {s['flag']:<18} {str(s['default']):<10} {s['allowed']}")
+        print()
+    return 0
+
+
+def _progress(label: str, total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="epoch", file=sys.stderr, leave=True,
+                bar_format="{desc} {bar:20} {n_fmt}/{total_fmt} epochs [{elapsed}] {postfix}")
+
+
+def cmd_run(args) -> int:
+    from cnnexp import runner
+
+    mod = experiments.get(args.experiment)
+    cfg = parse(mod.Config, config_values(args, mod.Config))
+    if not DEVICE_RE.match(args.device):
+        raise ConfigError(f"device '{args.device}' unknown; allowed: auto, cpu, cuda, cuda:N, mps")
+    store = Store(args.results)
+    specs = mod.plan(cfg)
+    for name in sorted({s.config["dataset"] for s in specs if "dataset" in s.config}):
+        data.check_available(name, args.data_dir, args.download)
+    saved = store.records(s.run_id for s in specs)
+    rows = []
+    for i, spec in enumerate(specs, 1):
+        label = f"[{i}/{len(specs)}] {spec.label} · seed {spec.seed}"
+        rec = saved.get(spec.run_id)
+        if rec is not None and rec.get("status") in FINISHED and not args.force:
+            print(f"{label}: cached ({spec.run_id})", file=sys.stderr)
+            rows.append({**_run_row(rec), "cached": True})
+            continue
+        bar = _progress(label, spec.epochs)
+
+        def on_epoch(row: dict, bar=bar) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"test acc {row['test_acc']:.3f}")
+
+        ctx = RunContext(device=args.device, data_dir=args.data_dir, download=args.download,
+                         on_epoch=on_epoch)
+        rec = runner.execute(spec, store, ctx)
+        bar.close()
+        if rec["status"] != "done":
+            print(f"{label}: {rec['status']}{': ' + rec['error'] if rec.get('error') else ''}",
+                  file=sys.stderr)
+        rows.append({**_run_row(rec), "cached": False})
+    headline = mod.summarize(cfg, Results(specs, store))
+    if args.json:
+        _emit({"experiment": mod.NAME, "config": cfg.canonical(), "runs": rows, "headline": headline})
+    else:
+        print(json.dumps(_jsonable(headline), indent=2))
+    return 1 if any(r["status"] == "failed" for r in rows) else 0
+
+
+def _run_row(rec: dict) -> dict:
+    keep = ("run_id", "seed", "label", "status", "duration_s", "test_acc", "error")
+    return {k: rec.get(k) for k in keep}
+
+
+def cmd_runs(args) -> int:
+    runs = Store(args.results).runs(args.experiment)
+    cols = [c for c in ("run_id", "experiment", "label", "seed", "status", "test_acc",
+                        "duration_s", "ended_at") if c in runs.columns]
+    if args.json:
+        _emit(runs.drop(columns=[c for c in runs.columns if c.startswith("_")])
+              .astype(object).where(runs.notna(), None).to_dict("records"))
+    elif runs.empty:
+        print("no saved runs", file=sys.stderr)
+    else:
+        print(runs[cols].to_string(index=False))
+    return 0
+
+
+def cmd_model(args) -> int:
+    from cnnexp import models
+
+    setup = parse(TrainSetup, config_values(args, TrainSetup))
+    info = data.info(setup.dataset)
+    model = models.build(setup.layers())
+    table = models.shape_table(model, info.shape)
+    if args.json:
+        _emit({"input": info.shape, "layers": table, "params": models.count_params(model),
+               "flops": models.measure_flops(model, info.shape)})
+        return 0
+    print(f"input {info.shape}  ({setup.dataset})")
+    for r in table:
+        print(f"{r['layer']:>3}  {r['module']:<18} {str(r['output']):<16} {r['params']:>10,}")
+    print(f"parameters {models.count_params(model):,}   forward FLOPs/image "
+          f"{models.measure_flops(model, info.shape):,}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"list": cmd_list, "run": cmd_run, "runs": cmd_runs, "model": cmd_model}[args.command](args)
+    except (ConfigError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

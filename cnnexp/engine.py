@@ -1,0 +1,238 @@
+"""The training engine: dataset on the device once, batches indexed there, one sync per epoch.
+
+Why it is fast on small data: no DataLoader or per-sample Python in the hot path (the whole
+dataset is a tensor on the device and a batch is one index operation), channels_last
+convolutions (mkldnn on CPU, tensor cores on CUDA), bf16 autocast on CUDA, and metrics summed
+on the device and read once per epoch. `python -m cnnexp.bench` measures the gain against a
+textbook DataLoader loop.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnexp import architecture, data, models, transforms
+from cnnexp.config import TrainSetup
+from cnnexp.data import ImageSet
+from cnnexp.runspec import RunContext, RunOutput
+
+EVAL_BATCH = 1000
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """auto picks cuda, then mps, then cpu; an explicit name must be available."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' asked for, but no CUDA GPU is available; use auto or cpu")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise RuntimeError("device 'mps' asked for, but MPS is not available; use auto or cpu")
+    return dev
+
+
+@dataclass
+class DeviceData:
+    """A dataset as float tensors in [0, 1] on one device, plus its standardisation stats."""
+
+    x_train: torch.Tensor  # (N, C, H, W) float32, channels_last
+    y_train: torch.Tensor  # (N,) int64
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    mean: list[float]  # per channel, from the training split
+    std: list[float]
+
+    @classmethod
+    def from_images(cls, ds: ImageSet, device: torch.device) -> DeviceData:
+        def images(x: np.ndarray) -> torch.Tensor:
+            t = torch.from_numpy(np.ascontiguousarray(x)).to(device).float().div_(255.0)
+            return t.contiguous(memory_format=torch.channels_last)
+
+        x_train = images(ds.x_train)
+        mean = x_train.mean(dim=(0, 2, 3))
+        std = x_train.std(dim=(0, 2, 3)).clamp_min(1e-3)
+        return cls(x_train, torch.from_numpy(ds.y_train).to(device), images(ds.x_test),
+                   torch.from_numpy(ds.y_test).to(device), mean.tolist(), std.tolist())
+
+
+@dataclass
+class TrainResult:
+    model: nn.Module
+    status: str  # done, diverged or cancelled
+    history: list[dict] = field(default_factory=list)  # one row per epoch
+    train_seconds: float = 0.0
+
+    @property
+    def final(self) -> dict:
+        return self.history[-1] if self.history else {}
+
+
+def make_model(setup: TrainSetup, data: DeviceData, device: torch.device) -> nn.Module:
+    model = models.build(setup.layers(), data.mean, data.std).to(device)
+    return model.to(memory_format=torch.channels_last) if setup.model != "mlp" else model
+
+
+def _optimizer(setup: TrainSetup, model: nn.Module, steps: int):
+    params = model.parameters()
+    if setup.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=setup.lr, momentum=0.9, nesterov=True,
+                              weight_decay=setup.weight_decay)
+    else:  # the fused kernel updates all tensors at once: ~0.3 ms a step less on the CPU
+        opt = torch.optim.AdamW(params, lr=setup.lr, weight_decay=setup.weight_decay, fused=True)
+    if setup.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=setup.lr, total_steps=steps,
+                                                    pct_start=0.25)
+    elif setup.schedule == "cosine":
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    return opt, sched
+
+
+def batch_slices(n: int, batch_size: int) -> list[slice]:
+    """Batch boundaries; a last batch of one image joins the one before (BatchNorm needs two)."""
+    cuts = list(range(0, n, batch_size)) + [n]
+    if len(cuts) > 2 and cuts[-1] - cuts[-2] == 1:
+        cuts.pop(-2)
+    return [slice(a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
+def _autocast(device: torch.device):
+    # bf16 keeps fp32's range, so no loss scaling is needed; CPU autocast is slower here.
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean loss and accuracy over (x, y) as device tensors (no host sync)."""
+    was_training = model.training
+    model.eval()
+    loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    with _autocast(x.device):
+        for i in range(0, len(y), EVAL_BATCH):
+            out = model(x[i:i + EVAL_BATCH]).float()
+            loss += F.cross_entropy(out, y[i:i + EVAL_BATCH], reduction="sum")
+            correct += (out.argmax(1) == y[i:i + EVAL_BATCH]).sum()
+    model.train(was_training)
+    return loss / len(y), correct / len(y)
+
+
+def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Predicted class of every image (eval mode, batched)."""
+    model.eval()
+    with torch.inference_mode(), _autocast(x.device):
+        return torch.cat([model(x[i:i + EVAL_BATCH]).argmax(1) for i in range(0, len(x), EVAL_BATCH)])
+
+
+def train(setup: TrainSetup, data: DeviceData, seed: int, *,
+          on_epoch: Callable[[dict], None] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train setup's model on data with `seed` (weights, order and augmentation all follow it).
+
+    on_epoch gets {epoch, train_loss, train_acc, test_loss, test_acc, seconds} after each
+    epoch. A loss that turns NaN/inf ends the run as 'diverged'; should_stop() returning True
+    ends it as 'cancelled'.
+    """
+    device = data.x_train.device
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = make_model(setup, data, device)
+    n = len(data.y_train)
+    slices = batch_slices(n, setup.batch_size)
+    opt, sched = _optimizer(setup, model, setup.epochs * len(slices))
+    result = TrainResult(model, "done")
+    start = time.perf_counter()
+    for epoch in range(1, setup.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=gen).to(device, non_blocking=True)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        for s in slices:
+            if should_stop is not None and should_stop():
+                result.status = "cancelled"
+                break
+            idx = order[s]
+            xb, yb = data.x_train[idx], data.y_train[idx]
+            xb = transforms.random_shift(xb, setup.augment_shift, gen)
+            if setup.augment_flip:
+                xb = transforms.random_flip(xb, gen)
+            with _autocast(device):
+                out = model(xb)
+                loss = F.cross_entropy(out.float(), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += loss.detach() * len(yb)
+            correct += (out.argmax(1) == yb).sum()
+        if result.status == "cancelled":
+            break
+        test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
+        # The one host sync of the epoch: every number below is read in a single transfer.
+        tl, ta, vl, va = torch.stack([loss_sum / n, correct / n, test_loss, test_acc]).tolist()
+        row = {"epoch": epoch, "train_loss": tl, "train_acc": ta, "test_loss": vl, "test_acc": va,
+               "seconds": time.perf_counter() - start}
+        result.history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        if not (math.isfinite(tl) and math.isfinite(vl)):
+            result.status = "diverged"
+            break
+    result.train_seconds = time.perf_counter() - start
+    return result
+
+
+def history_to_metrics(history: list[dict]) -> list[dict]:
+    """Epoch rows as tidy (epoch, split, metric, value) rows for the store."""
+    rows = []
+    for h in history:
+        for split in ("train", "test"):
+            for metric in ("loss", "acc"):
+                rows.append({"epoch": h["epoch"], "split": split, "metric": metric,
+                             "value": h[f"{split}_{metric}"]})
+        rows.append({"epoch": h["epoch"], "split": "train", "metric": "seconds", "value": h["seconds"]})
+    return rows
+
+
+def load_device_data(setup: TrainSetup, seed: int, ctx: RunContext,
+                     prepare: Callable[[ImageSet], ImageSet] | None = None) -> DeviceData:
+    """The setup's dataset (its n_train subset for this seed), optionally transformed, on the device."""
+    ds = data.load(setup.dataset, ctx.data_dir, ctx.download).take_train(setup.n_train, seed)
+    if prepare is not None:
+        ds = prepare(ds)
+    return DeviceData.from_images(ds, pick_device(ctx.device))
+
+
+def run_training(setup: TrainSetup, seed: int, ctx: RunContext,
+                 prepare: Callable[[ImageSet], ImageSet] | None = None
+                 ) -> tuple[TrainResult, DeviceData, RunOutput]:
+    """The common per-run work: load data, train, and fill a RunOutput with the standard
+    metrics and summary. Experiments add their own measurements to the output."""
+    dd = load_device_data(setup, seed, ctx, prepare)
+    result = train(setup, dd, seed, on_epoch=ctx.on_epoch, should_stop=ctx.should_stop)
+    layers = setup.layers()
+    final = result.final
+    summary = {
+        "test_acc": final.get("test_acc"), "train_acc": final.get("train_acc"),
+        "test_loss": final.get("test_loss"), "train_loss": final.get("train_loss"),
+        "train_seconds": result.train_seconds, "epochs_run": len(result.history),
+        "params": architecture.count_params(layers), "flops": architecture.count_flops(layers),
+        "n_train_images": len(dd.y_train),
+    }
+    out = RunOutput(status=result.status, metrics=history_to_metrics(result.history),
+                    summary=summary, device=str(dd.x_train.device))
+    return result, dd, out

@@ -1,0 +1,34 @@
+"""Experiments, one module each, registered by name.
+
+Every experiment module provides:
+    NAME, TITLE, VERSION, SUMMARY   identity, page title, result version, one-line purpose
+    Config                          a config.Config subclass: the page's settings, the CLI's flags
+    plan(cfg) -> list[RunSpec]      the runs the settings expand to (none for instant modes)
+    execute(spec, ctx) -> RunOutput the work of one run (imports torch inside, so that
+                                    pages showing saved results never pay for it)
+    summarize(cfg, results) -> dict the headline figures, shared by the CLI's --json, the page
+                                    and the tests
+
+Bump VERSION when a change alters the numbers a run produces: old results then stop being
+served as cached.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from cnnexp.config import ConfigError
+from cnnexp.experiments import baseline
+
+REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (baseline,)}
+
+
+def get(name: str) -> ModuleType:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown experiment '{name}'; known: {', '.join(REGISTRY)}") from None
+
+
+def names() -> list[str]:
+    return list(REGISTRY)

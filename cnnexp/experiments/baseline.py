@@ -1,0 +1,46 @@
+"""Baseline: train one model family on one dataset and report its test accuracy.
+
+The end-to-end proof of the engine, and the template the other experiments follow.
+"""
+
+from __future__ import annotations
+
+from cnnexp import stats
+from cnnexp.architecture import count_params
+from cnnexp.config import SeedFields, TrainSetup, setup_fields
+from cnnexp.results import Results
+from cnnexp.runspec import RunContext, RunOutput, RunSpec
+
+NAME = "baseline"
+TITLE = "Baseline"
+VERSION = 1
+SUMMARY = "Train one model on one dataset: learning curves and test accuracy over seeds."
+
+
+class Config(SeedFields, TrainSetup):
+    """One model, one dataset, several seeds."""
+
+
+def plan(cfg: Config) -> list[RunSpec]:
+    setup = TrainSetup(**setup_fields(cfg)).normalized()
+    label = f"{setup.model} · {setup.dataset}"
+    return [RunSpec(NAME, VERSION, setup.canonical(), seed, label) for seed in cfg.seed_list()]
+
+
+def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
+    from cnnexp import engine  # torch: imported where the work happens
+
+    _, _, out = engine.run_training(TrainSetup.model_validate(spec.config), spec.seed, ctx)
+    return out
+
+
+def summarize(cfg: Config, results: Results) -> dict:
+    runs = results.runs
+    setup = TrainSetup(**setup_fields(cfg))
+    return {
+        "model": setup.model,
+        "dataset": setup.dataset,
+        "params": count_params(setup.layers()),
+        "test_acc": stats.mean_ci(runs["test_acc"] if len(runs) else []),
+        "train_seconds": {"mean": float(runs["train_seconds"].mean()) if len(runs) else None},
+    }

@@ -1,0 +1,258 @@
+"""The results store: one parquet file per run, an index that is only ever a cache.
+
+Layout (schema in results/README.md):
+    <root>/runs/<experiment>/<run_id>.parquet   the run: its record in the file's metadata,
+                                                its tidy tables as rows (column `table`)
+    <root>/index.parquet                        the runs table of every file, rebuilt from
+                                                the files whenever they change
+
+Every file is written under a temporary name and moved into place with os.replace, so a
+crash, a kill or a second writer never leaves a half-written file under a run's name. The
+run files are the truth: the index is re-derived from them, so losing or racing on the
+index loses nothing. A file that cannot be read is skipped with a warning naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import uuid
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from cnnexp.config import ConfigError
+
+SCHEMA_VERSION = 1
+RUN_KEY = b"cnnexp.run"
+CORE = pa.schema([("run_id", pa.string()), ("table", pa.string()), ("epoch", pa.int64()),
+                  ("split", pa.string()), ("metric", pa.string()), ("value", pa.float64())])
+TMP_MAX_AGE_S = 3600  # stray temporary files older than this are from dead writers
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("CNNEXP_RESULTS") or "results")
+
+
+class Store:
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else default_root()
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"results path {self.root} is a file; allowed: a folder "
+                              f"(existing or to be created)")
+        self._index: pd.DataFrame | None = None
+        self._signature: dict[str, tuple[int, int]] = {}
+        self._warned: set[tuple[str, int]] = set()
+
+    # --- paths --------------------------------------------------------------------------
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def path(self, experiment: str, run_id: str) -> Path:
+        return self.runs_dir / experiment / f"{run_id}.parquet"
+
+    # --- writing --------------------------------------------------------------------------
+    def save(self, record: dict, metrics: list[dict], tables: dict[str, list[dict]] | None = None) -> Path:
+        """Write one run atomically; a run with the same id is replaced whole."""
+        record = {**record, "schema_version": SCHEMA_VERSION}
+        frames = [pd.DataFrame(metrics, columns=["epoch", "split", "metric", "value"])
+                  .assign(table="metrics")]
+        frames += [pd.DataFrame(rows).assign(table=name) for name, rows in (tables or {}).items()]
+        frame = pd.concat(frames, ignore_index=True)
+        frame.insert(0, "run_id", record["run_id"])
+        table = _with_core_types(pa.Table.from_pandas(frame, preserve_index=False))
+        table = table.replace_schema_metadata(
+            {RUN_KEY: json.dumps(record, default=str).encode(), b"cnnexp.schema": b"1"})
+        final = self.path(record["experiment"], record["run_id"])
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(final, lambda f: pq.write_table(table, f))
+        return final
+
+    def delete(self, run_ids: Iterable[str]) -> int:
+        """Remove runs by id; returns how many files were removed."""
+        wanted = set(run_ids)
+        index = self.runs()
+        removed = 0
+        for f in index.loc[index["run_id"].isin(wanted), "_file"]:
+            try:
+                (self.root / f).unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
+    def cleanup(self) -> int:
+        """Remove temporary files left by writers that died; returns how many."""
+        import time
+
+        n = 0
+        for p in self.runs_dir.glob("*/.*.tmp"):
+            if time.time() - p.stat().st_mtime > TMP_MAX_AGE_S:
+                p.unlink(missing_ok=True)
+                n += 1
+        return n
+
+    # --- reading --------------------------------------------------------------------------
+    def runs(self, experiment: str | None = None) -> pd.DataFrame:
+        """The runs table: one row per saved run (record fields; config as columns and JSON)."""
+        index = self._sync()
+        if experiment is not None:
+            index = index[index["experiment"] == experiment]
+        if "ended_at" in index:
+            index = index.sort_values("ended_at", kind="stable")
+        return index.reset_index(drop=True)
+
+    def records(self, run_ids: Iterable[str]) -> dict[str, dict]:
+        """Saved records by run id (only ids that are saved)."""
+        index = self._sync()
+        rows = index[index["run_id"].isin(set(run_ids))]
+        return {r["run_id"]: r for r in rows.to_dict("records")}
+
+    def metrics(self, run_ids: Iterable[str]) -> pd.DataFrame:
+        """Tidy metrics of these runs: run_id, epoch, split, metric, value."""
+        return self.table("metrics", run_ids, columns=["run_id", "epoch", "split", "metric", "value"])
+
+    def table(self, name: str, run_ids: Iterable[str], columns: list[str] | None = None) -> pd.DataFrame:
+        """The rows of table `name` of these runs, all-empty columns dropped."""
+        files = self._files(run_ids)
+        if not files:
+            return pd.DataFrame(columns=columns or ["run_id"])
+        if columns is not None:  # fixed columns: one multithreaded scan over all files
+            schema = pa.schema([CORE.field(c) for c in columns] + [CORE.field("table")])
+            dataset = pads.dataset(files, format="parquet", schema=schema)
+            t = dataset.to_table(columns=columns, filter=pads.field("table") == name)
+            return t.to_pandas()
+        parts = [pq.read_table(f, filters=[("table", "==", name)]).to_pandas() for f in files]
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return pd.DataFrame(columns=["run_id"])
+        out = pd.concat(parts, ignore_index=True).drop(columns="table")
+        return out.dropna(axis=1, how="all")
+
+    # --- the index ------------------------------------------------------------------------
+    def _files(self, run_ids: Iterable[str]) -> list[str]:
+        index = self._sync()
+        rows = index[index["run_id"].isin(set(run_ids))]
+        return [str(self.root / f) for f in rows["_file"]]
+
+    def _scan(self) -> dict[str, tuple[int, int]]:
+        """Relative path -> (mtime_ns, size) of every complete run file."""
+        found = {}
+        if not self.runs_dir.is_dir():
+            return found
+        for exp in os.scandir(self.runs_dir):
+            if not exp.is_dir():
+                continue
+            for e in os.scandir(exp.path):
+                if e.name.endswith(".parquet") and not e.name.startswith("."):
+                    st = e.stat()
+                    found[f"runs/{exp.name}/{e.name}"] = (st.st_mtime_ns, st.st_size)
+        return found
+
+    def _sync(self) -> pd.DataFrame:
+        current = self._scan()
+        if self._index is not None and current == self._signature:
+            return self._index
+        index = self._read_index()
+        known = dict(zip(index["_file"], zip(index["_mtime_ns"], index["_size"], strict=True),
+                         strict=True)) if len(index) else {}
+        changed = [f for f, sig in current.items() if known.get(f) != sig]
+        gone = set(known) - set(current)
+        if changed or gone:
+            fresh = [r for f in changed if (r := self._read_record(f, current[f])) is not None]
+            keep = index[~index["_file"].isin(set(changed) | gone)]
+            parts = [p for p in (keep, pd.DataFrame.from_records(fresh)) if len(p)]
+            # Concatenating with an empty frame would turn integer columns into floats.
+            index = pd.concat(parts, ignore_index=True) if len(parts) > 1 else \
+                (parts[0].reset_index(drop=True) if parts else keep.iloc[:0])
+            self._write_index(index)
+        if "run_id" not in index:
+            index = pd.DataFrame(columns=["run_id", "experiment", "status", "_file", "_mtime_ns", "_size"])
+        self._index, self._signature = index, current
+        return index
+
+    def _read_record(self, rel: str, sig: tuple[int, int]) -> dict | None:
+        path = self.root / rel
+        try:
+            record = json.loads(pq.read_metadata(path).metadata[RUN_KEY])
+        except Exception as e:  # truncated, foreign or not parquet at all
+            if (rel, sig[0]) not in self._warned:
+                self._warned.add((rel, sig[0]))
+                warnings.warn(f"skipping unreadable results file {path}: {type(e).__name__}: {e}",
+                              stacklevel=3)
+            return None
+        config = record.get("config") or {}
+        row = {**{k: v for k, v in config.items() if k not in record}, **record}
+        row.pop("config", None)
+        row["config_json"] = json.dumps(config, sort_keys=True)
+        row.update(_file=rel, _mtime_ns=sig[0], _size=sig[1])
+        return row
+
+    def _read_index(self) -> pd.DataFrame:
+        path = self.root / "index.parquet"
+        try:
+            return pd.read_parquet(path)
+        except Exception:  # absent, or torn by a crash in an old version: rebuild from files
+            return pd.DataFrame(columns=["_file", "_mtime_ns", "_size"])
+
+    def _write_index(self, index: pd.DataFrame) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            table = pa.Table.from_pandas(_json_safe(index), preserve_index=False)
+            _atomic_write(self.root / "index.parquet", lambda f: pq.write_table(table, f))
+        except OSError:
+            pass  # a read-only results folder (a hosted viewer): the in-memory index serves
+
+
+def _json_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed Python values (a config key that is a list in one run) become JSON text."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object and out[c].map(lambda v: isinstance(v, list | dict)).any():
+            out[c] = out[c].map(lambda v: json.dumps(v) if isinstance(v, list | dict) else v)
+    return out
+
+
+def _with_core_types(table: pa.Table) -> pa.Table:
+    """Give the shared columns one Arrow type in every file, so files can be scanned together."""
+    for field in CORE:
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(len(table), field.type))
+    fields = [CORE.field(n) if n in CORE.names else f for n, f in zip(table.column_names, table.schema,
+                                                                        strict=True)]
+    return table.cast(pa.schema(fields))
+
+
+def _atomic_write(final: Path, write) -> None:
+    tmp = final.parent / f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)  # atomic: readers see the old file or the new, never a part
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def versions() -> dict[str, str]:
+    """Library versions stamped on every run."""
+    import importlib.metadata as md
+
+    def v(name: str) -> str:
+        try:
+            return md.version(name)
+        except md.PackageNotFoundError:
+            return ""
+
+    from cnnexp import __version__
+
+    return {"python_version": platform.python_version(), "torch_version": v("torch"),
+            "cnnexp_version": __version__}

@@ -1,0 +1,85 @@
+"""cnnexp/cli.py: the headless interface, end to end in real subprocesses."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, cli_env
+
+
+def cli(results, *args, check=True):
+    p = subprocess.run([sys.executable, "-m", "cnnexp", *args], cwd=ROOT, env=cli_env(results),
+                       capture_output=True, text=True, timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+TINY_FLAGS = ["--dataset", "digits", "--epochs", "1", "--width", "4"]
+
+
+def test_run_json_is_one_object_and_second_time_cached(results):
+    out = json.loads(cli(results, "run", "baseline", *TINY_FLAGS, "--seeds", "2", "--json").stdout)
+    assert out["experiment"] == "baseline" and len(out["runs"]) == 2
+    assert {r["cached"] for r in out["runs"]} == {False}
+    assert set(out["headline"]) >= {"model", "dataset", "params", "test_acc", "train_seconds"}
+    assert out["headline"]["test_acc"]["n"] == 2 and len(out["headline"]["test_acc"]["ci95"]) == 2
+    again = cli(results, "run", "baseline", *TINY_FLAGS, "--seeds", "2", "--json")
+    assert {r["cached"] for r in json.loads(again.stdout)["runs"]} == {True}
+    assert "cached" in again.stderr
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--kernel", "9", "--padding", "valid", "--dataset", "digits"], "kernel 9"),
+    (["--depth", "9"], "below 1×1"),
+    (["--norm", "group", "--groups", "5"], "groups 5"),
+    (["--batch-size", "1"], "batch_size >= 2"),
+    (["--dataset", "svhn"], "dataset"),
+    (["--model", "transformer"], "model"),
+    (["--lr", "0"], "lr"),
+    (["--lr", "nan"], "lr"),
+    (["--seeds", "0"], "seeds"),
+    (["--epochs", "0"], "epochs"),
+    (["--dataset", "mnist"], "MNIST/raw"),
+    (["--device", "tpu"], "device"),
+])
+def test_bad_input_exits_2_with_a_message_and_writes_nothing(results, flags, words):
+    p = cli(results, "run", "baseline", *flags, check=False)
+    assert p.returncode == 2
+    assert words in p.stderr and "error:" in p.stderr and "Traceback" not in p.stderr
+    assert not results.exists() or not any(results.rglob("*.parquet"))
+
+
+def test_results_path_that_is_a_file(tmp_path, results):
+    f = tmp_path / "file"
+    f.write_text("")
+    p = cli(results, "run", "baseline", *TINY_FLAGS, "--results", str(f), check=False)
+    assert p.returncode == 2 and "is a file" in p.stderr
+
+
+def test_list_runs_and_model(results):
+    listing = json.loads(cli(results, "list", "--json").stdout)
+    assert "baseline" in listing
+    assert any(s["flag"] == "--batch-size" for s in listing["baseline"]["settings"])
+    cli(results, "run", "baseline", *TINY_FLAGS)
+    runs = json.loads(cli(results, "runs", "--json").stdout)
+    assert len(runs) == 1 and runs[0]["status"] == "done" and runs[0]["width"] == 4
+    table = cli(results, "model", "--model", "local", "--width", "4").stdout
+    assert "LocallyConnected2d" in table and "parameters 88,626" in table
+
+
+def test_every_flag_has_help():
+    p = subprocess.run([sys.executable, "-m", "cnnexp", "run", "baseline", "--help"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert "--batch-size" in p.stdout and "Images per optimisation step" in p.stdout
+
+
+def test_baseline_cnn_on_mnist5k_reaches_97_percent(results):
+    out = json.loads(cli(results, "run", "baseline", "--model", "cnn", "--dataset", "mnist5k",
+                         "--json").stdout)
+    assert out["headline"]["test_acc"]["mean"] >= 0.97
+    mlp = json.loads(cli(results, "run", "baseline", "--model", "mlp", "--width", "256",
+                         "--json").stdout)
+    assert mlp["runs"][0]["status"] == "done" and mlp["headline"]["test_acc"]["mean"] > 0.9

@@ -1,0 +1,81 @@
+"""cnnexp/engine.py: deterministic training, divergence, cancellation, batching."""
+
+import numpy as np
+import pytest
+import torch
+
+from cnnexp import data, engine
+from cnnexp.config import TrainSetup
+from tests.conftest import TINY
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return engine.DeviceData.from_images(data.load("digits"), torch.device("cpu"))
+
+
+def test_same_config_same_numbers(digits):
+    setup = TrainSetup(**{**TINY, "epochs": 2, "augment_shift": 1})
+    a, b = (engine.train(setup, digits, seed=3).history for _ in range(2))
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in a]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in b]
+    c = engine.train(setup, digits, seed=4).history
+    assert c[-1]["train_loss"] != a[-1]["train_loss"]
+
+
+def test_training_learns(digits):
+    r = engine.train(TrainSetup(**{**TINY, "epochs": 4, "width": 8}), digits, seed=0)
+    assert r.status == "done" and len(r.history) == 4
+    assert r.history[-1]["test_acc"] > 0.85
+    assert r.history[-1]["train_loss"] < r.history[0]["train_loss"]
+
+
+def test_nan_loss_is_recorded_as_diverged(digits):
+    setup = TrainSetup(**{**TINY, "epochs": 5}, norm="none", optimizer="sgd", lr=10.0,
+                       schedule="constant")
+    r = engine.train(setup, digits, seed=0)
+    assert r.status == "diverged"
+    assert len(r.history) < 5
+
+
+def test_cancel_stops_within_a_step(digits):
+    calls = []
+    r = engine.train(TrainSetup(**{**TINY, "epochs": 3}), digits, 0,
+                     should_stop=lambda: calls.append(1) or len(calls) > 5)
+    assert r.status == "cancelled" and r.history == []
+
+
+def test_epoch_callback_gets_every_epoch(digits):
+    rows = []
+    engine.train(TrainSetup(**{**TINY, "epochs": 2}), digits, 0, on_epoch=rows.append)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert set(rows[0]) == {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"}
+
+
+def test_a_last_batch_of_one_joins_the_previous():
+    assert engine.batch_slices(129, 64) == [slice(0, 64), slice(64, 129)]
+    assert engine.batch_slices(128, 64) == [slice(0, 64), slice(64, 128)]
+    assert engine.batch_slices(1, 64) == [slice(0, 1)]
+
+
+def test_device_data_stats_come_from_the_training_split():
+    ds = data.load("digits")
+    dd = engine.DeviceData.from_images(ds, torch.device("cpu"))
+    assert dd.mean[0] == pytest.approx(ds.x_train.mean() / 255, rel=1e-4)
+    assert dd.x_train.is_contiguous(memory_format=torch.channels_last)
+    assert float(dd.x_train.max()) <= 1.0
+
+
+def test_history_to_metrics_is_tidy():
+    rows = engine.history_to_metrics([{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5,
+                                       "test_loss": 2.0, "test_acc": 0.4, "seconds": 0.1}])
+    assert {(r["split"], r["metric"]) for r in rows} == {
+        ("train", "loss"), ("train", "acc"), ("test", "loss"), ("test", "acc"), ("train", "seconds")}
+    assert np.isclose(sum(r["value"] for r in rows), 4.0)
+
+
+def test_explicit_cuda_without_gpu_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        engine.pick_device("cuda")

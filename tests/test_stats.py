@@ -1,0 +1,24 @@
+"""cnnexp/stats.py: the 95% t-interval."""
+
+import pytest
+
+from cnnexp.stats import describe_ci, mean_ci
+
+
+def test_interval_matches_the_t_distribution():
+    ci = mean_ci([1.0, 2.0, 3.0])
+    # mean 2, s = 1, t(0.975, 2) = 4.3027: half-width 4.3027 / sqrt(3) = 2.4841
+    assert ci["mean"] == pytest.approx(2.0)
+    assert ci["ci95"] == pytest.approx([2 - 2.48414, 2 + 2.48414], abs=1e-4)
+    assert ci["n"] == 3
+
+
+def test_one_seed_has_no_interval_and_none_are_skipped():
+    assert mean_ci([0.9]) == {"mean": 0.9, "ci95": None, "n": 1}
+    assert mean_ci([]) == {"mean": None, "ci95": None, "n": 0}
+    assert mean_ci([float("nan"), 1.0])["n"] == 1
+
+
+def test_description_quotes_the_numbers():
+    assert describe_ci(mean_ci([0.97, 0.98])) .startswith("97.5% (95% CI")
+    assert "1 seed" in describe_ci(mean_ci([0.5]))

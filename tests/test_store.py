@@ -1,0 +1,138 @@
+"""cnnexp/store.py: tidy tables round-trip; crashes, kills, foreign files and concurrent
+writers never lose or corrupt saved results."""
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import pandas as pd
+import pytest
+
+from cnnexp.config import ConfigError
+from cnnexp.store import Store
+from tests.conftest import ROOT
+
+
+def record(i: int, experiment: str = "baseline", **extra) -> dict:
+    return {"run_id": f"r{i:05d}", "experiment": experiment, "version": 1, "seed": i,
+            "label": "cnn", "status": "done", "ended_at": f"2026-01-01T00:{i % 60:02d}:00",
+            "config": {"model": "cnn", "width": 4 + i % 3}, "test_acc": 0.5 + i / 1e4, **extra}
+
+
+def metrics(n_epochs: int = 2) -> list[dict]:
+    return [{"epoch": e, "split": s, "metric": "acc", "value": e / 10}
+            for e in range(1, n_epochs + 1) for s in ("train", "test")]
+
+
+def test_round_trip(store):
+    store.save(record(1), metrics(3), {"shift_eval": [{"shift": 2, "metric": "test_acc", "value": 0.8}]})
+    runs = store.runs()
+    assert runs.loc[0, "run_id"] == "r00001" and runs.loc[0, "width"] == 5
+    assert json.loads(runs.loc[0, "config_json"]) == {"model": "cnn", "width": 5}
+    m = store.metrics(["r00001"])
+    assert list(m.columns) == ["run_id", "epoch", "split", "metric", "value"] and len(m) == 6
+    t = store.table("shift_eval", ["r00001"])
+    assert t.to_dict("records") == [{"run_id": "r00001", "shift": 2, "metric": "test_acc", "value": 0.8}]
+    assert store.table("metrics", ["r00001"]).shape[0] == 6
+
+
+def test_saving_the_same_run_replaces_it(store):
+    store.save(record(1, status="failed"), [])
+    store.save(record(1), metrics())
+    runs = store.runs()
+    assert len(runs) == 1 and runs.loc[0, "status"] == "done"
+
+
+def test_unreadable_files_are_skipped_with_a_warning_naming_them(store):
+    store.save(record(1), metrics())
+    good = store.save(record(2), metrics())
+    (good.parent / "truncated.parquet").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    (good.parent / "foreign.parquet").write_text("not a parquet file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runs = store.runs()
+    assert set(runs["run_id"]) == {"r00001", "r00002"}
+    text = " ".join(str(w.message) for w in caught)
+    assert "truncated.parquet" in text and "foreign.parquet" in text
+
+
+def test_temporary_files_are_never_read_as_runs(store):
+    p = store.save(record(1), metrics())
+    (p.parent / ".r00009.123.abcd.tmp").write_bytes(b"half")
+    assert list(store.runs()["run_id"]) == ["r00001"]
+
+
+def test_index_is_rebuilt_when_missing_or_corrupt(store, results):
+    for i in range(5):
+        store.save(record(i), metrics())
+    assert len(store.runs()) == 5
+    (results / "index.parquet").write_text("garbage")
+    assert len(Store(results).runs()) == 5
+    (results / "index.parquet").unlink()
+    assert len(Store(results).runs()) == 5
+
+
+def test_delete(store):
+    for i in range(3):
+        store.save(record(i), metrics())
+    assert store.delete(["r00000", "r00002"]) == 2
+    assert list(store.runs()["run_id"]) == ["r00001"]
+
+
+def test_a_results_path_that_is_a_file_is_refused(tmp_path):
+    f = tmp_path / "results"
+    f.write_text("")
+    with pytest.raises(ConfigError, match="is a file"):
+        Store(f)
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from cnnexp.store import Store
+    from tests.test_store import record, metrics
+    store = Store(sys.argv[1])
+    start, count = int(sys.argv[2]), int(sys.argv[3])
+    for i in range(start, start + count):
+        store.save(record(i), metrics(200))
+        store.runs()  # readers and writers interleave
+""")
+
+
+def _writers(results, ranges):
+    code = WRITER.format(root=str(ROOT))
+    return [subprocess.Popen([sys.executable, "-c", code, str(results), str(a), str(n)], cwd=ROOT)
+            for a, n in ranges]
+
+
+def test_concurrent_writers_lose_nothing(results):
+    procs = _writers(results, [(0, 40), (1000, 40)])
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    runs = Store(results).runs()
+    assert len(runs) == 80 and runs["run_id"].is_unique
+    assert len(Store(results).metrics(runs["run_id"])) == 80 * 400
+
+
+def test_a_killed_writer_leaves_no_half_file(results):
+    (proc,) = _writers(results, [(0, 100000)])
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any unreadable file would warn
+        runs = Store(results).runs()
+    assert len(runs) > 0
+    m = Store(results).metrics(runs["run_id"])
+    assert (m.groupby("run_id").size() == 400).all()
+
+
+def test_summary_of_many_runs(store):
+    for i in range(300):
+        store.save(record(i, experiment=("a", "b")[i % 2]), [])
+    fresh = Store(store.root)
+    assert len(fresh.runs()) == 300 and len(fresh.runs("a")) == 150
+    assert isinstance(fresh.runs(), pd.DataFrame)
