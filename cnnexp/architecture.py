@@ -54,8 +54,9 @@ class LayerCost:
     flops: int
 
 
-def single_layer_costs(side: int, c_in: int, c_out: int, kernel: int, stride: int = 1,
-                       pad: int = 0, bias: bool = True) -> dict[str, LayerCost]:
+def single_layer_costs(
+    side: int, c_in: int, c_out: int, kernel: int, stride: int = 1, pad: int = 0, bias: bool = True
+) -> dict[str, LayerCost]:
     """One layer mapping side×side×c_in to c_out channels, in three families.
 
     fc: every output unit sees every input unit (a dense layer with the same output size).
@@ -64,14 +65,17 @@ def single_layer_costs(side: int, c_in: int, c_out: int, kernel: int, stride: in
     """
     out = conv_out(side, kernel, stride, pad)
     if out < 1:
-        raise ArchitectureError(f"kernel {kernel} is larger than the padded input "
-                                f"({side}+2·{pad}); use kernel <= {side + 2 * pad}")
+        raise ArchitectureError(
+            f"kernel {kernel} is larger than the padded input "
+            f"({side}+2·{pad}); use kernel <= {side + 2 * pad}"
+        )
     n_in, n_out, positions = side * side * c_in, out * out * c_out, out * out
     b = int(bias)
     return {
         "fc": LayerCost(n_out * (n_in + b), 2 * n_in * n_out),
-        "local": LayerCost(positions * c_out * (c_in * kernel**2 + b),
-                           2 * positions * c_out * c_in * kernel**2),
+        "local": LayerCost(
+            positions * c_out * (c_in * kernel**2 + b), 2 * positions * c_out * c_in * kernel**2
+        ),
         "conv": LayerCost(c_out * (c_in * kernel**2 + b), 2 * positions * c_out * c_in * kernel**2),
     }
 
@@ -80,33 +84,55 @@ def _norm_layer(norm: str, channels: int, groups: int, shape: tuple[int, ...], w
     if norm == "group" and channels % groups:
         raise ArchitectureError(
             f"groups {groups} does not divide the {channels} channels of {where}; "
-            f"GroupNorm needs groups that divide every layer's width")
+            f"GroupNorm needs groups that divide every layer's width"
+        )
     if norm == "instance" and len(shape) == 3 and shape[1] * shape[2] < 2:
         raise ArchitectureError(
             f"norm 'instance' needs more than one pixel per channel, but {where} outputs "
-            f"{shape[1]}×{shape[2]}; use fewer layers, less downsampling or another norm")
-    return Layer("norm", shape, params=2 * channels,
-                 args={"norm": norm, "channels": channels, "groups": groups, "spatial": len(shape) == 3})
+            f"{shape[1]}×{shape[2]}; use fewer layers, less downsampling or another norm"
+        )
+    return Layer(
+        "norm",
+        shape,
+        params=2 * channels,
+        args={"norm": norm, "channels": channels, "groups": groups, "spatial": len(shape) == 3},
+    )
 
 
 def _mlp(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) -> list[Layer]:
     if m.norm == "instance":
-        raise ArchitectureError("norm 'instance' normalises each channel over its pixels, which an "
-                                "MLP does not have; for model 'mlp' use none, batch, layer or group")
+        raise ArchitectureError(
+            "norm 'instance' normalises each channel over its pixels, which an "
+            "MLP does not have; for model 'mlp' use none, batch, layer or group"
+        )
     features = math.prod(in_shape)
     layers = [Layer("normalize", in_shape), Layer("flatten", (features,))]
     bias = m.norm == "none"  # a normalisation layer's shift makes a bias redundant
     for i in range(m.depth):
-        layers.append(Layer("linear", (m.width,), params=m.width * (features + bias),
-                            flops=2 * features * m.width,
-                            args={"in_features": features, "out_features": m.width, "bias": bias}))
+        layers.append(
+            Layer(
+                "linear",
+                (m.width,),
+                params=m.width * (features + bias),
+                flops=2 * features * m.width,
+                args={"in_features": features, "out_features": m.width, "bias": bias},
+            )
+        )
         if m.norm != "none":
-            layers.append(_norm_layer(m.norm, m.width, m.groups, (m.width,), f"hidden layer {i + 1}"))
+            layers.append(
+                _norm_layer(m.norm, m.width, m.groups, (m.width,), f"hidden layer {i + 1}")
+            )
         layers.append(Layer("relu", (m.width,)))
         features = m.width
-    layers.append(Layer("linear", (n_classes,), params=n_classes * (features + 1),
-                        flops=2 * features * n_classes,
-                        args={"in_features": features, "out_features": n_classes, "bias": True}))
+    layers.append(
+        Layer(
+            "linear",
+            (n_classes,),
+            params=n_classes * (features + 1),
+            flops=2 * features * n_classes,
+            args={"in_features": features, "out_features": n_classes, "bias": True},
+        )
+    )
     return layers
 
 
@@ -117,20 +143,25 @@ def _check_conv_input(m: ModelSettings, h: int, w: int, i: int) -> int:
         if min(h, w) < k:
             raise ArchitectureError(
                 f"kernel {k} is larger than the {h}×{w} input of conv layer {i + 1} (padding "
-                f"'valid'); use kernel <= {min(h, w)}, a smaller depth, or padding 'zeros'")
+                f"'valid'); use kernel <= {min(h, w)}, a smaller depth, or padding 'zeros'"
+            )
         return 0
     if k % 2 == 0:
-        raise ArchitectureError(f"kernel {k} is even; size-preserving padding needs an odd kernel "
-                                f"(1, 3, 5, ...); use an odd kernel or padding 'valid'")
+        raise ArchitectureError(
+            f"kernel {k} is even; size-preserving padding needs an odd kernel "
+            f"(1, 3, 5, ...); use an odd kernel or padding 'valid'"
+        )
     p = k // 2
     if m.padding == "reflect" and p >= min(h, w):
         raise ArchitectureError(
             f"padding 'reflect' needs an input larger than kernel // 2 = {p}, but conv layer "
-            f"{i + 1} gets {h}×{w}; use a smaller kernel, a smaller depth, or padding 'zeros'")
+            f"{i + 1} gets {h}×{w}; use a smaller kernel, a smaller depth, or padding 'zeros'"
+        )
     if m.padding == "circular" and p > min(h, w):
         raise ArchitectureError(
             f"padding 'circular' needs kernel // 2 = {p} <= the input side, but conv layer "
-            f"{i + 1} gets {h}×{w}; use a smaller kernel, a smaller depth, or padding 'zeros'")
+            f"{i + 1} gets {h}×{w}; use a smaller kernel, a smaller depth, or padding 'zeros'"
+        )
     return p
 
 
@@ -138,7 +169,8 @@ def _too_small(m: ModelSettings, in_shape: tuple[int, int, int], i: int) -> Arch
     return ArchitectureError(
         f"depth {m.depth} with '{m.pool}' downsampling after every {m.pool_every} layer(s) shrinks "
         f"the {in_shape[1]}×{in_shape[2]} input below 1×1 at layer {i + 1}; use depth <= {i}, "
-        f"a larger pool_every, or pool 'none'")
+        f"a larger pool_every, or pool 'none'"
+    )
 
 
 def _conv_net(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) -> list[Layer]:
@@ -155,13 +187,29 @@ def _conv_net(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) 
         if min(oh, ow) < 1:
             raise _too_small(m, in_shape, i)
         positions = oh * ow if m.model == "local" else 1
-        args = {"in_channels": c, "out_channels": width, "kernel_size": k, "stride": stride,
-                "padding": pad, "padding_mode": m.padding, "bias": bias, "in_size": (h, w)}
-        layers.append(Layer(m.model if m.model == "local" else "conv", (width, oh, ow),
-                            params=positions * width * (c * k * k + bias),
-                            flops=2 * oh * ow * width * c * k * k, args=args))
+        args = {
+            "in_channels": c,
+            "out_channels": width,
+            "kernel_size": k,
+            "stride": stride,
+            "padding": pad,
+            "padding_mode": m.padding,
+            "bias": bias,
+            "in_size": (h, w),
+        }
+        layers.append(
+            Layer(
+                m.model if m.model == "local" else "conv",
+                (width, oh, ow),
+                params=positions * width * (c * k * k + bias),
+                flops=2 * oh * ow * width * c * k * k,
+                args=args,
+            )
+        )
         if m.norm != "none":
-            layers.append(_norm_layer(m.norm, width, m.groups, (width, oh, ow), f"conv layer {i + 1}"))
+            layers.append(
+                _norm_layer(m.norm, width, m.groups, (width, oh, ow), f"conv layer {i + 1}")
+            )
         layers.append(Layer("relu", (width, oh, ow)))
         c, h, w = width, oh, ow
         if down and m.pool != "stride":
@@ -172,8 +220,14 @@ def _conv_net(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) 
                 h, w, flops = h // 2, w // 2, 0
             if min(h, w) < 1:
                 raise _too_small(m, in_shape, i)
-            layers.append(Layer("pool", (c, h, w), flops=flops,
-                                args={"pool": m.pool, "channels": c, "padding_mode": m.padding}))
+            layers.append(
+                Layer(
+                    "pool",
+                    (c, h, w),
+                    flops=flops,
+                    args={"pool": m.pool, "channels": c, "padding_mode": m.padding},
+                )
+            )
         if down:
             width = width * 2  # channels double whenever the map is downsampled
     if m.head == "gap":
@@ -182,9 +236,15 @@ def _conv_net(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) 
     else:
         features = c * h * w
         layers.append(Layer("flatten", (features,)))
-    layers.append(Layer("linear", (n_classes,), params=n_classes * (features + 1),
-                        flops=2 * features * n_classes,
-                        args={"in_features": features, "out_features": n_classes, "bias": True}))
+    layers.append(
+        Layer(
+            "linear",
+            (n_classes,),
+            params=n_classes * (features + 1),
+            flops=2 * features * n_classes,
+            args={"in_features": features, "out_features": n_classes, "bias": True},
+        )
+    )
     return layers
 
 

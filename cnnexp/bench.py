@@ -58,10 +58,14 @@ class TextbookDataset(torch.utils.data.Dataset):
 def textbook_epochs(setup: TrainSetup, ds: data.ImageSet, epochs: int, device) -> list[float]:
     """pytorch/examples' mnist pattern: train over a DataLoader, then test, every epoch."""
     mean, std = ds.x_train.mean() / 255, ds.x_train.std() / 255
-    train = torch.utils.data.DataLoader(TextbookDataset(ds.x_train, ds.y_train, mean, std),
-                                        batch_size=setup.batch_size, shuffle=True)
-    test = torch.utils.data.DataLoader(TextbookDataset(ds.x_test, ds.y_test, mean, std),
-                                       batch_size=1000)
+    train = torch.utils.data.DataLoader(
+        TextbookDataset(ds.x_train, ds.y_train, mean, std),
+        batch_size=setup.batch_size,
+        shuffle=True,
+    )
+    test = torch.utils.data.DataLoader(
+        TextbookDataset(ds.x_test, ds.y_test, mean, std), batch_size=1000
+    )
     torch.manual_seed(0)
     model = models.build(setup.layers()).to(device)  # standardised by the dataset instead
     opt = torch.optim.AdamW(model.parameters(), lr=setup.lr, weight_decay=setup.weight_decay)
@@ -121,20 +125,39 @@ def bench_training(device, epochs: int) -> dict:
         e = statistics.median(engine_epochs(setup, ds, epochs, device))
         t = statistics.median(textbook_epochs(setup, ds, epochs, device))
         flops = 3 * architecture.count_flops(setup.layers()) * len(ds.y_train) / e
-        out[name] = {"engine_epoch_s": e, "textbook_epoch_s": t, "speedup": t / e,
-                     "train_gflops": flops / 1e9, "fraction_of_peak": flops / peak}
+        out[name] = {
+            "engine_epoch_s": e,
+            "textbook_epoch_s": t,
+            "speedup": t / e,
+            "train_gflops": flops / 1e9,
+            "fraction_of_peak": flops / peak,
+        }
     return out
 
 
 def _fill(store: Store, n: int) -> None:
-    rows = [{"epoch": e, "split": s, "metric": m, "value": 0.5}
-            for e in (1, 2) for s in ("train", "test") for m in ("loss", "acc")]
+    rows = [
+        {"epoch": e, "split": s, "metric": m, "value": 0.5}
+        for e in (1, 2)
+        for s in ("train", "test")
+        for m in ("loss", "acc")
+    ]
 
     def save(i: int) -> None:
-        store.save({"run_id": f"bench{i:06d}", "experiment": ("baseline", "permuted")[i % 2],
-                    "version": 1, "seed": i % 5, "label": "cnn", "status": "done",
-                    "ended_at": "2026-01-01T00:00:00", "test_acc": 0.9,
-                    "config": {"model": "cnn", "width": 4 + i % 7, "dataset": "digits"}}, rows)
+        store.save(
+            {
+                "run_id": f"bench{i:06d}",
+                "experiment": ("baseline", "permuted")[i % 2],
+                "version": 1,
+                "seed": i % 5,
+                "label": "cnn",
+                "status": "done",
+                "ended_at": "2026-01-01T00:00:00",
+                "test_acc": 0.9,
+                "config": {"model": "cnn", "width": 4 + i % 7, "dataset": "digits"},
+            },
+            rows,
+        )
 
     with ThreadPoolExecutor(8) as pool:  # fsync-bound: threads overlap the waits
         list(pool.map(save, range(n)))
@@ -163,13 +186,18 @@ def bench_store(n: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m cnnexp.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    p.add_argument("--epochs", type=int, default=3, help="timed epochs per loop (median is reported)")
+    p.add_argument(
+        "--epochs", type=int, default=3, help="timed epochs per loop (median is reported)"
+    )
     p.add_argument("--runs", type=int, default=10_000, help="saved runs for the store benchmark")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
     device = engine.pick_device(args.device)
-    result = {"machine": _machine(device), "training": bench_training(device, args.epochs),
-              "store": bench_store(args.runs)}
+    result = {
+        "machine": _machine(device),
+        "training": bench_training(device, args.epochs),
+        "store": bench_store(args.runs),
+    }
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -178,18 +206,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fp32 matmul peak: {tr['matmul_peak_gflops']:.1f} GFLOP/s")
     for name in CASES:
         r = tr[name]
-        print(f"{name}: engine {r['engine_epoch_s'] * 1e3:.0f} ms/epoch, textbook "
-              f"{r['textbook_epoch_s'] * 1e3:.0f} ms/epoch -> {r['speedup']:.1f}x faster; "
-              f"{r['train_gflops']:.2f} GFLOP/s = {r['fraction_of_peak']:.1%} of peak")
-    print(f"store, {st['runs']:,} runs: summary cold {st['cold_s']:.2f} s, warm {st['warm_s']:.2f} s, "
-          f"hot {st['hot_s']:.3f} s (writing them took {st['write_s']:.1f} s)")
+        print(
+            f"{name}: engine {r['engine_epoch_s'] * 1e3:.0f} ms/epoch, textbook "
+            f"{r['textbook_epoch_s'] * 1e3:.0f} ms/epoch -> {r['speedup']:.1f}x faster; "
+            f"{r['train_gflops']:.2f} GFLOP/s = {r['fraction_of_peak']:.1%} of peak"
+        )
+    print(
+        f"store, {st['runs']:,} runs: summary cold {st['cold_s']:.2f} s, warm {st['warm_s']:.2f} s, "
+        f"hot {st['hot_s']:.3f} s (writing them took {st['write_s']:.1f} s)"
+    )
     return 0
 
 
 def _machine(device) -> dict:
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu"
-    return {"device": str(device), "device_name": name, "cpu_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version()}
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or "cpu"
+    )
+    return {
+        "device": str(device),
+        "device_name": name,
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
 
 
 if __name__ == "__main__":

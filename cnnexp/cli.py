@@ -31,9 +31,13 @@ DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 def _metavar(p: ParamSpec) -> str:
-    return {"bool": "true|false", "choice": "{" + ",".join(map(str, p.choices)) + "}",
-            "multi": ",".join(map(str, p.choices)), "ints": "N[,N...]",
-            "floats": "X[,X...]"}.get(p.kind, p.kind.upper())
+    return {
+        "bool": "true|false",
+        "choice": "{" + ",".join(map(str, p.choices)) + "}",
+        "multi": ",".join(map(str, p.choices)),
+        "ints": "N[,N...]",
+        "floats": "X[,X...]",
+    }.get(p.kind, p.kind.upper())
 
 
 def add_config_flags(parser: argparse.ArgumentParser, cls: type[Config]) -> None:
@@ -42,8 +46,13 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type[Config]) -> None
     for p in describe(cls):
         group = groups.setdefault(p.group, parser.add_argument_group(p.group or "settings"))
         default = ",".join(map(str, p.default)) if isinstance(p.default, tuple) else p.default
-        group.add_argument(p.flag, dest=p.name, metavar=_metavar(p), default=None,
-                           help=f"{p.help} (allowed: {p.allowed()}; default: {default})")
+        group.add_argument(
+            p.flag,
+            dest=p.name,
+            metavar=_metavar(p),
+            default=None,
+            help=f"{p.help} (allowed: {p.allowed()}; default: {default})",
+        )
 
 
 def config_values(args: argparse.Namespace, cls: type[Config]) -> dict[str, Any]:
@@ -53,20 +62,30 @@ def config_values(args: argparse.Namespace, cls: type[Config]) -> dict[str, Any]
         raw = getattr(args, p.name, None)
         if raw is None:
             continue
-        values[p.name] = [x.strip() for x in raw.split(",") if x.strip()] \
-            if p.kind in ("multi", "ints", "floats") else raw
+        values[p.name] = (
+            [x.strip() for x in raw.split(",") if x.strip()]
+            if p.kind in ("multi", "ints", "floats")
+            else raw
+        )
     return values
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", metavar="DIR", default=None,
-                        help="results folder (default: $CNNEXP_RESULTS or ./results)")
+    parser.add_argument(
+        "--results",
+        metavar="DIR",
+        default=None,
+        help="results folder (default: $CNNEXP_RESULTS or ./results)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cnnexp", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m cnnexp",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("list", help="list experiments with their settings and allowed ranges")
@@ -77,14 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name, mod in experiments.REGISTRY.items():
         e = exps.add_parser(name, help=mod.SUMMARY, description=mod.SUMMARY)
         add_config_flags(e, mod.Config)
-        e.add_argument("--device", default="auto",
-                       help="where to train: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-        e.add_argument("--data-dir", metavar="DIR", default=None,
-                       help="folder of torchvision datasets (default: $CNNEXP_DATA or ./data)")
-        e.add_argument("--download", action="store_true",
-                       help="download a torchvision dataset that is not in the data folder")
-        e.add_argument("--force", action="store_true",
-                       help="train again even when a finished run is saved")
+        e.add_argument(
+            "--device",
+            default="auto",
+            help="where to train: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps",
+        )
+        e.add_argument(
+            "--data-dir",
+            metavar="DIR",
+            default=None,
+            help="folder of torchvision datasets (default: $CNNEXP_DATA or ./data)",
+        )
+        e.add_argument(
+            "--download",
+            action="store_true",
+            help="download a torchvision dataset that is not in the data folder",
+        )
+        e.add_argument(
+            "--force", action="store_true", help="train again even when a finished run is saved"
+        )
         _common(e)
 
     r = sub.add_parser("runs", help="list saved runs")
@@ -114,10 +144,23 @@ def _emit(obj: Any) -> None:
 
 
 def cmd_list(args) -> int:
-    out = {name: {"title": m.TITLE, "summary": m.SUMMARY,
-                  "settings": [{"flag": p.flag, "kind": p.kind, "default": p.default,
-                                "allowed": p.allowed(), "help": p.help} for p in describe(m.Config)]}
-           for name, m in experiments.REGISTRY.items()}
+    out = {
+        name: {
+            "title": m.TITLE,
+            "summary": m.SUMMARY,
+            "settings": [
+                {
+                    "flag": p.flag,
+                    "kind": p.kind,
+                    "default": p.default,
+                    "allowed": p.allowed(),
+                    "help": p.help,
+                }
+                for p in describe(m.Config)
+            ],
+        }
+        for name, m in experiments.REGISTRY.items()
+    }
     if args.json:
         _emit(out)
         return 0
@@ -132,8 +175,14 @@ def cmd_list(args) -> int:
 def _progress(label: str, total: int):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=label, unit="epoch", file=sys.stderr, leave=True,
-                bar_format="{desc} {bar:20} {n_fmt}/{total_fmt} epochs [{elapsed}] {postfix}")
+    return tqdm(
+        total=total,
+        desc=label,
+        unit="epoch",
+        file=sys.stderr,
+        leave=True,
+        bar_format="{desc} {bar:20} {n_fmt}/{total_fmt} epochs [{elapsed}] {postfix}",
+    )
 
 
 def cmd_run(args) -> int:
@@ -162,17 +211,22 @@ def cmd_run(args) -> int:
             bar.update(1)
             bar.set_postfix_str(f"test acc {row['test_acc']:.3f}")
 
-        ctx = RunContext(device=args.device, data_dir=args.data_dir, download=args.download,
-                         on_epoch=on_epoch)
+        ctx = RunContext(
+            device=args.device, data_dir=args.data_dir, download=args.download, on_epoch=on_epoch
+        )
         rec = runner.execute(spec, store, ctx)
         bar.close()
         if rec["status"] != "done":
-            print(f"{label}: {rec['status']}{': ' + rec['error'] if rec.get('error') else ''}",
-                  file=sys.stderr)
+            print(
+                f"{label}: {rec['status']}{': ' + rec['error'] if rec.get('error') else ''}",
+                file=sys.stderr,
+            )
         rows.append({**_run_row(rec), "cached": False})
     headline = mod.summarize(cfg, Results(specs, store))
     if args.json:
-        _emit({"experiment": mod.NAME, "config": cfg.canonical(), "runs": rows, "headline": headline})
+        _emit(
+            {"experiment": mod.NAME, "config": cfg.canonical(), "runs": rows, "headline": headline}
+        )
     else:
         print(json.dumps(_jsonable(headline), indent=2))
     return 1 if any(r["status"] == "failed" for r in rows) else 0
@@ -185,11 +239,27 @@ def _run_row(rec: dict) -> dict:
 
 def cmd_runs(args) -> int:
     runs = Store(args.results).runs(args.experiment)
-    cols = [c for c in ("run_id", "experiment", "label", "seed", "status", "test_acc",
-                        "duration_s", "ended_at") if c in runs.columns]
+    cols = [
+        c
+        for c in (
+            "run_id",
+            "experiment",
+            "label",
+            "seed",
+            "status",
+            "test_acc",
+            "duration_s",
+            "ended_at",
+        )
+        if c in runs.columns
+    ]
     if args.json:
-        _emit(runs.drop(columns=[c for c in runs.columns if c.startswith("_")])
-              .astype(object).where(runs.notna(), None).to_dict("records"))
+        _emit(
+            runs.drop(columns=[c for c in runs.columns if c.startswith("_")])
+            .astype(object)
+            .where(runs.notna(), None)
+            .to_dict("records")
+        )
     elif runs.empty:
         print("no saved runs", file=sys.stderr)
     else:
@@ -205,21 +275,31 @@ def cmd_model(args) -> int:
     model = models.build(setup.layers())
     table = models.shape_table(model, info.shape)
     if args.json:
-        _emit({"input": info.shape, "layers": table, "params": models.count_params(model),
-               "flops": models.measure_flops(model, info.shape)})
+        _emit(
+            {
+                "input": info.shape,
+                "layers": table,
+                "params": models.count_params(model),
+                "flops": models.measure_flops(model, info.shape),
+            }
+        )
         return 0
     print(f"input {info.shape}  ({setup.dataset})")
     for r in table:
         print(f"{r['layer']:>3}  {r['module']:<18} {str(r['output']):<16} {r['params']:>10,}")
-    print(f"parameters {models.count_params(model):,}   forward FLOPs/image "
-          f"{models.measure_flops(model, info.shape):,}")
+    print(
+        f"parameters {models.count_params(model):,}   forward FLOPs/image "
+        f"{models.measure_flops(model, info.shape):,}"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"list": cmd_list, "run": cmd_run, "runs": cmd_runs, "model": cmd_model}[args.command](args)
+        return {"list": cmd_list, "run": cmd_run, "runs": cmd_runs, "model": cmd_model}[
+            args.command
+        ](args)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cnnexp import architecture, data
 from cnnexp.data import DatasetName
 
-
 C = TypeVar("C", bound="Config")
 
 
@@ -55,8 +54,12 @@ def param(
     value within the range); `log` says the field is best shown on a log scale; `group`
     names the settings panel section; `advanced` fields start folded away.
     """
-    extra = {"options": list(options) if options else None, "log": log, "group": group,
-             "advanced": advanced}
+    extra = {
+        "options": list(options) if options else None,
+        "log": log,
+        "group": group,
+        "advanced": advanced,
+    }
     return Field(default, description=help, ge=ge, gt=gt, le=le, json_schema_extra=extra)
 
 
@@ -147,13 +150,21 @@ def describe(cls: type[Config]) -> list[ParamSpec]:
         kind, choices = _kind(f.annotation)
         extra = f.json_schema_extra or {}
         lo, hi, lo_open = _bounds(f.metadata + _item_bounds(f.annotation))
-        specs.append(ParamSpec(
-            name=name, kind=kind, default=f.default, help=f.description or "",
-            lo=lo, hi=hi, lo_open=lo_open,
-            choices=tuple(choices) or tuple(extra.get("options") or ()),
-            log=bool(extra.get("log")), group=extra.get("group", ""),
-            advanced=bool(extra.get("advanced")),
-        ))
+        specs.append(
+            ParamSpec(
+                name=name,
+                kind=kind,
+                default=f.default,
+                help=f.description or "",
+                lo=lo,
+                hi=hi,
+                lo_open=lo_open,
+                choices=tuple(choices) or tuple(extra.get("options") or ()),
+                log=bool(extra.get("log")),
+                group=extra.get("group", ""),
+                advanced=bool(extra.get("advanced")),
+            )
+        )
     return specs
 
 
@@ -197,64 +208,135 @@ Norm = Literal["none", "batch", "layer", "group", "instance"]
 
 class DataFields(Config):
     dataset: DatasetName = param(
-        "mnist5k", "Dataset: digits (8×8, shipped), mnist5k (28×28, shipped), shapes (generated), "
-        "or mnist / fashion_mnist / cifar10 from the data folder", group="Data")
+        "mnist5k",
+        "Dataset: digits (8×8, shipped), mnist5k (28×28, shipped), shapes (generated), "
+        "or mnist / fashion_mnist / cifar10 from the data folder",
+        group="Data",
+    )
     n_train: int = param(
-        0, "Training images to use, drawn class-balanced with each seed (0 = the whole training split)",
-        ge=0, le=60000, group="Data", advanced=True)
+        0,
+        "Training images to use, drawn class-balanced with each seed (0 = the whole training split)",
+        ge=0,
+        le=60000,
+        group="Data",
+        advanced=True,
+    )
 
 
 class ModelFields(Config):
     model: Model = param(
-        "cnn", "Model family: mlp (fully connected), local (locally connected: a convolution "
-        "whose weights are not shared across positions) or cnn (convolutional)", group="Model")
+        "cnn",
+        "Model family: mlp (fully connected), local (locally connected: a convolution "
+        "whose weights are not shared across positions) or cnn (convolutional)",
+        group="Model",
+    )
     width: int = param(
-        16, "Channels of the first conv layer, doubling after each downsampling (hidden units for mlp)",
-        ge=1, le=4096, options=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024), group="Model")
+        16,
+        "Channels of the first conv layer, doubling after each downsampling (hidden units for mlp)",
+        ge=1,
+        le=4096,
+        options=(2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+        group="Model",
+    )
     depth: int = param(2, "Conv layers (hidden layers for mlp)", ge=1, le=16, group="Model")
-    kernel: int = param(3, "Kernel side k (odd, unless padding is 'valid')", ge=1, le=15,
-                        options=(1, 3, 5, 7, 9, 11), group="Model")
+    kernel: int = param(
+        3,
+        "Kernel side k (odd, unless padding is 'valid')",
+        ge=1,
+        le=15,
+        options=(1, 3, 5, 7, 9, 11),
+        group="Model",
+    )
     padding: Padding = param(
-        "zeros", "How conv layers pad their input to keep its size ('valid' does not pad)",
-        group="Model", advanced=True)
+        "zeros",
+        "How conv layers pad their input to keep its size ('valid' does not pad)",
+        group="Model",
+        advanced=True,
+    )
     pool: Pool = param(
-        "max", "Downsampling after conv layers: max or avg pooling, blur (low-pass then subsample), "
-        "stride (stride-2 convolution) or none", group="Model")
-    pool_every: int = param(1, "Downsample after every k-th conv layer", ge=1, le=16,
-                            group="Model", advanced=True)
+        "max",
+        "Downsampling after conv layers: max or avg pooling, blur (low-pass then subsample), "
+        "stride (stride-2 convolution) or none",
+        group="Model",
+    )
+    pool_every: int = param(
+        1, "Downsample after every k-th conv layer", ge=1, le=16, group="Model", advanced=True
+    )
     head: Head = param(
-        "flatten", "Classifier head: flatten the last feature map into a dense layer, or gap "
-        "(global average pooling, then a dense layer)", group="Model", advanced=True)
+        "flatten",
+        "Classifier head: flatten the last feature map into a dense layer, or gap "
+        "(global average pooling, then a dense layer)",
+        group="Model",
+        advanced=True,
+    )
     norm: Norm = param("batch", "Normalisation after each conv (or hidden) layer", group="Model")
-    groups: int = param(4, "GroupNorm groups (must divide every layer's channels)", ge=1, le=512,
-                        group="Model", advanced=True)
+    groups: int = param(
+        4,
+        "GroupNorm groups (must divide every layer's channels)",
+        ge=1,
+        le=512,
+        group="Model",
+        advanced=True,
+    )
 
 
 class TrainFields(Config):
     epochs: int = param(8, "Passes over the training images", ge=1, le=500, group="Training")
-    batch_size: int = param(64, "Images per optimisation step", ge=1, le=8192,
-                            options=(2, 4, 8, 16, 32, 64, 128, 256, 512), group="Training")
-    lr: float = param(3e-3, "Peak learning rate", gt=0, le=10,
-                      options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0), log=True,
-                      group="Training")
+    batch_size: int = param(
+        64,
+        "Images per optimisation step",
+        ge=1,
+        le=8192,
+        options=(2, 4, 8, 16, 32, 64, 128, 256, 512),
+        group="Training",
+    )
+    lr: float = param(
+        3e-3,
+        "Peak learning rate",
+        gt=0,
+        le=10,
+        options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
+        log=True,
+        group="Training",
+    )
     optimizer: Literal["adamw", "sgd"] = param(
-        "adamw", "AdamW, or SGD with Nesterov momentum 0.9", group="Training", advanced=True)
+        "adamw", "AdamW, or SGD with Nesterov momentum 0.9", group="Training", advanced=True
+    )
     schedule: Literal["onecycle", "cosine", "constant"] = param(
-        "onecycle", "Learning-rate schedule over the whole run", group="Training", advanced=True)
-    weight_decay: float = param(5e-4, "Decoupled weight decay", ge=0, le=1, group="Training",
-                                advanced=True)
+        "onecycle", "Learning-rate schedule over the whole run", group="Training", advanced=True
+    )
+    weight_decay: float = param(
+        5e-4, "Decoupled weight decay", ge=0, le=1, group="Training", advanced=True
+    )
     augment_shift: int = param(
-        0, "Random-shift augmentation: move each training image by up to this many pixels",
-        ge=0, le=8, group="Training", advanced=True)
-    augment_flip: bool = param(False, "Random horizontal flips (for photos, not digits)",
-                               group="Training", advanced=True)
+        0,
+        "Random-shift augmentation: move each training image by up to this many pixels",
+        ge=0,
+        le=8,
+        group="Training",
+        advanced=True,
+    )
+    augment_flip: bool = param(
+        False, "Random horizontal flips (for photos, not digits)", group="Training", advanced=True
+    )
 
 
 class SeedFields(Config):
-    seeds: int = param(1, "How many seeds to run (each: new weights, data order and subset)",
-                       ge=1, le=100, group="Seeds")
-    seed: int = param(0, "First seed; runs use seed, seed+1, ...", ge=0, le=2**31 - 1,
-                      group="Seeds", advanced=True)
+    seeds: int = param(
+        1,
+        "How many seeds to run (each: new weights, data order and subset)",
+        ge=1,
+        le=100,
+        group="Seeds",
+    )
+    seed: int = param(
+        0,
+        "First seed; runs use seed, seed+1, ...",
+        ge=0,
+        le=2**31 - 1,
+        group="Seeds",
+        advanced=True,
+    )
 
     def seed_list(self) -> list[int]:
         return list(range(self.seed, self.seed + self.seeds))
@@ -271,15 +353,19 @@ class TrainSetup(TrainFields, ModelFields, DataFields):
     def _check(self) -> TrainSetup:
         d = data.info(self.dataset)
         if self.n_train > d.n_train:
-            raise ValueError(f"n_train {self.n_train} is more than the {d.n_train} training images "
-                             f"of '{self.dataset}'; allowed: 0 (all) to {d.n_train}")
+            raise ValueError(
+                f"n_train {self.n_train} is more than the {d.n_train} training images "
+                f"of '{self.dataset}'; allowed: 0 (all) to {d.n_train}"
+            )
         try:
             architecture.blueprint(self, d.shape, d.n_classes)
         except architecture.ArchitectureError as e:
             raise ValueError(str(e)) from None
         if self.norm == "batch" and min(self.batch_size, self.n_train or d.n_train) < 2:
-            raise ValueError("norm 'batch' needs batch_size >= 2: the statistics of one image are "
-                             "undefined; use batch_size >= 2 or norm 'group' / 'layer'")
+            raise ValueError(
+                "norm 'batch' needs batch_size >= 2: the statistics of one image are "
+                "undefined; use batch_size >= 2 or norm 'group' / 'layer'"
+            )
         return self
 
     def normalized(self) -> TrainSetup:

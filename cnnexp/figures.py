@@ -14,22 +14,37 @@ import plotly.graph_objects as go
 
 from cnnexp.stats import mean_ci
 
-PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777",
-           "#65a30d", "#475569", "#ea580c"]
+PALETTE = [
+    "#2563eb",
+    "#dc2626",
+    "#059669",
+    "#d97706",
+    "#7c3aed",
+    "#0891b2",
+    "#db2777",
+    "#65a30d",
+    "#475569",
+    "#ea580c",
+]
 DASH = {"test": "solid", "train": "dot"}
 METRIC_LABEL = {"acc": "accuracy", "loss": "loss", "seconds": "seconds"}
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def layout(fig: go.Figure, title: str = "", x: str = "", y: str = "", height: int = 380) -> go.Figure:
+def layout(
+    fig: go.Figure, title: str = "", x: str = "", y: str = "", height: int = 380
+) -> go.Figure:
     fig.update_layout(
-        template="plotly_white", title={"text": title, "x": 0, "font": {"size": 15}},
-        height=height, margin={"l": 10, "r": 10, "t": 48 if title else 16, "b": 10},
-        legend={"orientation": "h", "y": -0.2, "x": 0}, hovermode="x unified",
+        template="plotly_white",
+        title={"text": title, "x": 0, "font": {"size": 15}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 48 if title else 16, "b": 10},
+        legend={"orientation": "h", "y": -0.2, "x": 0},
+        hovermode="x unified",
         font={"family": "Inter, Segoe UI, sans-serif", "size": 12},
     )
     fig.update_xaxes(title=x, showgrid=True, gridcolor="#eef0f3", zeroline=False)
@@ -44,7 +59,15 @@ def summarise(df: pd.DataFrame, by: Sequence[str], value: str = "value") -> pd.D
         ci = mean_ci(g[value])
         lo, hi = ci["ci95"] if ci["ci95"] else (None, None)
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(by, key, strict=True)), "mean": ci["mean"], "lo": lo, "hi": hi, "n": ci["n"]})
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "mean": ci["mean"],
+                "lo": lo,
+                "hi": hi,
+                "n": ci["n"],
+            }
+        )
     return pd.DataFrame(rows, columns=[*by, "mean", "lo", "hi", "n"])
 
 
@@ -53,24 +76,48 @@ def _seeds(n: int) -> str:
 
 
 def _band(fig: go.Figure, x, lo, hi, colour: str, group: str) -> None:
-    fig.add_trace(go.Scatter(x=list(x) + list(x)[::-1], y=list(hi) + list(lo)[::-1], fill="toself",
-                             fillcolor=_rgba(colour, 0.15), line={"width": 0}, hoverinfo="skip",
-                             showlegend=False, legendgroup=group))
+    fig.add_trace(
+        go.Scatter(
+            x=list(x) + list(x)[::-1],
+            y=list(hi) + list(lo)[::-1],
+            fill="toself",
+            fillcolor=_rgba(colour, 0.15),
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=group,
+        )
+    )
 
 
-def lines_ci(df: pd.DataFrame, x: str, colour: str, *, dash: str | None = None,
-             value: str = "value", log_x: bool = False, markers: bool = False,
-             colour_order: Sequence | None = None, title: str = "", x_title: str = "",
-             y_title: str = "", percent: bool = False) -> go.Figure:
+def lines_ci(
+    df: pd.DataFrame,
+    x: str,
+    colour: str,
+    *,
+    dash: str | None = None,
+    value: str = "value",
+    log_x: bool = False,
+    markers: bool = False,
+    colour_order: Sequence | None = None,
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    percent: bool = False,
+) -> go.Figure:
     """One line per `colour` (and `dash`) group: the mean over seeds against x, 95% band."""
     by = [colour] + ([dash] if dash else [])
     s = summarise(df, [*by, x], value)
     fig = go.Figure()
-    groups = list(colour_order) if colour_order is not None else sorted(s[colour].dropna().unique(), key=str)
+    groups = (
+        list(colour_order)
+        if colour_order is not None
+        else sorted(s[colour].dropna().unique(), key=str)
+    )
     for i, c in enumerate(groups):
         col = PALETTE[i % len(PALETTE)]
         sub_c = s[s[colour] == c]
-        for d in (sorted(sub_c[dash].unique(), key=str, reverse=True) if dash else [None]):
+        for d in sorted(sub_c[dash].unique(), key=str, reverse=True) if dash else [None]:
             sub = sub_c if d is None else sub_c[sub_c[dash] == d]
             if sub.empty:
                 continue
@@ -78,14 +125,25 @@ def lines_ci(df: pd.DataFrame, x: str, colour: str, *, dash: str | None = None,
             name = f"{c}" + (f" · {d}" if d is not None else "") + f" ({_seeds(n)})"
             if n > 1 and sub["lo"].notna().any():
                 _band(fig, sub[x], sub["lo"], sub["hi"], col, name)
-            fig.add_trace(go.Scatter(
-                x=sub[x], y=sub["mean"], name=name, legendgroup=name,
-                mode="lines+markers" if markers else "lines",
-                line={"color": col, "width": 2.2, "dash": DASH.get(str(d), "solid") if dash else "solid"},
-                customdata=sub[["lo", "hi", "n"]].to_numpy(),
-                hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}") +
-                " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra>"
-                + name + "</extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=sub[x],
+                    y=sub["mean"],
+                    name=name,
+                    legendgroup=name,
+                    mode="lines+markers" if markers else "lines",
+                    line={
+                        "color": col,
+                        "width": 2.2,
+                        "dash": DASH.get(str(d), "solid") if dash else "solid",
+                    },
+                    customdata=sub[["lo", "hi", "n"]].to_numpy(),
+                    hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
+                    + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra>"
+                    + name
+                    + "</extra>",
+                )
+            )
     fig = layout(fig, title, x_title or x, y_title or value)
     if log_x:
         fig.update_xaxes(type="log")
@@ -94,19 +152,42 @@ def lines_ci(df: pd.DataFrame, x: str, colour: str, *, dash: str | None = None,
     return fig
 
 
-def curves(metrics: pd.DataFrame, metric: str = "acc", colour: str = "label",
-           splits: Sequence[str] = ("train", "test"), title: str = "",
-           colour_order: Sequence | None = None) -> go.Figure:
+def curves(
+    metrics: pd.DataFrame,
+    metric: str = "acc",
+    colour: str = "label",
+    splits: Sequence[str] = ("train", "test"),
+    title: str = "",
+    colour_order: Sequence | None = None,
+) -> go.Figure:
     """Learning curves: `metric` per epoch, solid test and dotted train, seeds as bands."""
     df = metrics[(metrics["metric"] == metric) & metrics["split"].isin(splits)]
-    return lines_ci(df, "epoch", colour, dash="split", title=title, x_title="epoch",
-                    y_title=f"{METRIC_LABEL.get(metric, metric)}", percent=metric == "acc",
-                    colour_order=colour_order)
+    return lines_ci(
+        df,
+        "epoch",
+        colour,
+        dash="split",
+        title=title,
+        x_title="epoch",
+        y_title=f"{METRIC_LABEL.get(metric, metric)}",
+        percent=metric == "acc",
+        colour_order=colour_order,
+    )
 
 
-def points_ci(df: pd.DataFrame, x: str, y: str, colour: str, *, log_x: bool = False,
-              title: str = "", x_title: str = "", y_title: str = "", percent: bool = True,
-              colour_order: Sequence | None = None) -> go.Figure:
+def points_ci(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    colour: str,
+    *,
+    log_x: bool = False,
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    percent: bool = True,
+    colour_order: Sequence | None = None,
+) -> go.Figure:
     """Mean of y over seeds at each x, one line per colour group, 95% error bars."""
     s = summarise(df, [colour, x], y)
     fig = go.Figure()
@@ -118,15 +199,28 @@ def points_ci(df: pd.DataFrame, x: str, y: str, colour: str, *, log_x: bool = Fa
         col = PALETTE[i % len(PALETTE)]
         n = int(sub["n"].max())
         err = sub["hi"].notna()
-        fig.add_trace(go.Scatter(
-            x=sub[x], y=sub["mean"], name=f"{c} ({_seeds(n)})", mode="lines+markers",
-            line={"color": col, "width": 2.2}, marker={"size": 8},
-            error_y={"type": "data", "symmetric": False, "visible": bool(err.any()),
-                     "array": (sub["hi"] - sub["mean"]).where(err, 0),
-                     "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0), "thickness": 1.4, "width": 4},
-            customdata=sub[["lo", "hi", "n"]].to_numpy(),
-            hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}") +
-            " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra>%{x}</extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=sub[x],
+                y=sub["mean"],
+                name=f"{c} ({_seeds(n)})",
+                mode="lines+markers",
+                line={"color": col, "width": 2.2},
+                marker={"size": 8},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "visible": bool(err.any()),
+                    "array": (sub["hi"] - sub["mean"]).where(err, 0),
+                    "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0),
+                    "thickness": 1.4,
+                    "width": 4,
+                },
+                customdata=sub[["lo", "hi", "n"]].to_numpy(),
+                hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
+                + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra>%{x}</extra>",
+            )
+        )
     fig = layout(fig, title, x_title or x, y_title or y)
     fig.update_layout(hovermode="closest")
     if log_x:
@@ -136,9 +230,19 @@ def points_ci(df: pd.DataFrame, x: str, y: str, colour: str, *, log_x: bool = Fa
     return fig
 
 
-def bars_ci(df: pd.DataFrame, x: str, y: str, colour: str, *, title: str = "", x_title: str = "",
-            y_title: str = "", percent: bool = True, colour_order: Sequence | None = None,
-            x_order: Sequence | None = None) -> go.Figure:
+def bars_ci(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    colour: str,
+    *,
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    percent: bool = True,
+    colour_order: Sequence | None = None,
+    x_order: Sequence | None = None,
+) -> go.Figure:
     """Grouped bars of the mean over seeds with 95% error bars and the seeds drawn as dots."""
     s = summarise(df, [colour, x], y)
     fig = go.Figure()
@@ -149,19 +253,38 @@ def bars_ci(df: pd.DataFrame, x: str, y: str, colour: str, *, title: str = "", x
             sub = sub.set_index(x).reindex([v for v in x_order if v in set(sub[x])]).reset_index()
         col = PALETTE[i % len(PALETTE)]
         err = sub["hi"].notna()
-        fig.add_trace(go.Bar(
-            x=sub[x], y=sub["mean"], name=f"{c} ({_seeds(int(sub['n'].max()))})",
-            marker_color=_rgba(col, 0.85), offsetgroup=str(c),
-            error_y={"type": "data", "symmetric": False, "visible": bool(err.any()),
-                     "array": (sub["hi"] - sub["mean"]).where(err, 0),
-                     "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0), "thickness": 1.4},
-            customdata=sub[["lo", "hi", "n"]].to_numpy(),
-            hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}") +
-            " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra></extra>"))
+        fig.add_trace(
+            go.Bar(
+                x=sub[x],
+                y=sub["mean"],
+                name=f"{c} ({_seeds(int(sub['n'].max()))})",
+                marker_color=_rgba(col, 0.85),
+                offsetgroup=str(c),
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "visible": bool(err.any()),
+                    "array": (sub["hi"] - sub["mean"]).where(err, 0),
+                    "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0),
+                    "thickness": 1.4,
+                },
+                customdata=sub[["lo", "hi", "n"]].to_numpy(),
+                hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
+                + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra></extra>",
+            )
+        )
         seeds = df[df[colour] == c]
-        fig.add_trace(go.Scatter(x=seeds[x], y=seeds[y], mode="markers", offsetgroup=str(c),
-                                 marker={"color": "#111827", "size": 5, "opacity": 0.55},
-                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=seeds[x],
+                y=seeds[y],
+                mode="markers",
+                offsetgroup=str(c),
+                marker={"color": "#111827", "size": 5, "opacity": 0.55},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
     fig = layout(fig, title, x_title or x, y_title or y)
     fig.update_layout(barmode="group", hovermode="closest", scattermode="group")
     if percent:
@@ -174,9 +297,15 @@ def live_curves(histories: dict[str, list[dict]], metric: str = "test_acc") -> g
     fig = go.Figure()
     for i, (name, rows) in enumerate(histories.items()):
         if rows:
-            fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r[metric] for r in rows],
-                                     name=name, mode="lines+markers",
-                                     line={"color": PALETTE[i % len(PALETTE)]}))
+            fig.add_trace(
+                go.Scatter(
+                    x=[r["epoch"] for r in rows],
+                    y=[r[metric] for r in rows],
+                    name=name,
+                    mode="lines+markers",
+                    line={"color": PALETTE[i % len(PALETTE)]},
+                )
+            )
     fig = layout(fig, "", "epoch", metric.replace("_", " "), height=300)
     if metric.endswith("acc"):
         fig.update_yaxes(tickformat=".0%")

@@ -27,17 +27,29 @@ class LocallyConnected2d(nn.Module):
     conv filter bank makes it compute exactly what nn.Conv2d computes.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 in_size: int | Sequence[int], stride: int = 1, padding: int = 0,
-                 bias: bool = True, padding_mode: str = "zeros"):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        in_size: int | Sequence[int],
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+    ):
         super().__init__()
         h, w = (in_size, in_size) if isinstance(in_size, int) else tuple(in_size)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.padding_mode = padding_mode
-        self.out_size = ((h + 2 * padding - kernel_size) // stride + 1,
-                         (w + 2 * padding - kernel_size) // stride + 1)
+        self.out_size = (
+            (h + 2 * padding - kernel_size) // stride + 1,
+            (w + 2 * padding - kernel_size) // stride + 1,
+        )
         if min(self.out_size) < 1:
-            raise ValueError(f"kernel {kernel_size} does not fit the {h}×{w} input with padding {padding}")
+            raise ValueError(
+                f"kernel {kernel_size} does not fit the {h}×{w} input with padding {padding}"
+            )
         positions = self.out_size[0] * self.out_size[1]
         fan_in = in_channels * kernel_size**2
         # weight[l] is the (C_out, C_in·k·k) filter bank of output position l, in unfold order.
@@ -102,11 +114,17 @@ class Normalize(nn.Module):
 def _norm(a: dict) -> nn.Module:
     c, g = a["channels"], a["groups"]
     if a["spatial"]:
-        return {"batch": lambda: nn.BatchNorm2d(c), "layer": lambda: nn.GroupNorm(1, c),
-                "group": lambda: nn.GroupNorm(g, c),
-                "instance": lambda: nn.InstanceNorm2d(c, affine=True)}[a["norm"]]()
-    return {"batch": lambda: nn.BatchNorm1d(c), "layer": lambda: nn.LayerNorm(c),
-            "group": lambda: nn.GroupNorm(g, c)}[a["norm"]]()
+        return {
+            "batch": lambda: nn.BatchNorm2d(c),
+            "layer": lambda: nn.GroupNorm(1, c),
+            "group": lambda: nn.GroupNorm(g, c),
+            "instance": lambda: nn.InstanceNorm2d(c, affine=True),
+        }[a["norm"]]()
+    return {
+        "batch": lambda: nn.BatchNorm1d(c),
+        "layer": lambda: nn.LayerNorm(c),
+        "group": lambda: nn.GroupNorm(g, c),
+    }[a["norm"]]()
 
 
 def _module(layer: Layer, mean: Sequence[float], std: Sequence[float]) -> nn.Module:
@@ -116,12 +134,27 @@ def _module(layer: Layer, mean: Sequence[float], std: Sequence[float]) -> nn.Mod
             return Normalize(mean, std)
         case "conv":
             mode = "zeros" if a["padding_mode"] == "valid" else a["padding_mode"]
-            return nn.Conv2d(a["in_channels"], a["out_channels"], a["kernel_size"], a["stride"],
-                             a["padding"], bias=a["bias"], padding_mode=mode)
+            return nn.Conv2d(
+                a["in_channels"],
+                a["out_channels"],
+                a["kernel_size"],
+                a["stride"],
+                a["padding"],
+                bias=a["bias"],
+                padding_mode=mode,
+            )
         case "local":
             mode = "zeros" if a["padding_mode"] == "valid" else a["padding_mode"]
-            return LocallyConnected2d(a["in_channels"], a["out_channels"], a["kernel_size"],
-                                      a["in_size"], a["stride"], a["padding"], a["bias"], mode)
+            return LocallyConnected2d(
+                a["in_channels"],
+                a["out_channels"],
+                a["kernel_size"],
+                a["in_size"],
+                a["stride"],
+                a["padding"],
+                a["bias"],
+                mode,
+            )
         case "linear":
             return nn.Linear(a["in_features"], a["out_features"], bias=a["bias"])
         case "norm":
@@ -129,8 +162,11 @@ def _module(layer: Layer, mean: Sequence[float], std: Sequence[float]) -> nn.Mod
         case "relu":
             return nn.ReLU(inplace=True)
         case "pool":
-            return {"max": lambda: nn.MaxPool2d(2), "avg": lambda: nn.AvgPool2d(2),
-                    "blur": lambda: BlurPool2d(a["channels"], a["padding_mode"])}[a["pool"]]()
+            return {
+                "max": lambda: nn.MaxPool2d(2),
+                "avg": lambda: nn.AvgPool2d(2),
+                "blur": lambda: BlurPool2d(a["channels"], a["padding_mode"]),
+            }[a["pool"]]()
         case "flatten":
             return nn.Flatten()
         case "gap":
@@ -138,8 +174,9 @@ def _module(layer: Layer, mean: Sequence[float], std: Sequence[float]) -> nn.Mod
     raise ValueError(f"unknown layer kind '{layer.kind}'")
 
 
-def build(layers: list[Layer], mean: Sequence[float] | None = None,
-          std: Sequence[float] | None = None) -> nn.Sequential:
+def build(
+    layers: list[Layer], mean: Sequence[float] | None = None, std: Sequence[float] | None = None
+) -> nn.Sequential:
     """The nn.Sequential for a blueprint; mean/std default to 0 and 1 (no standardising)."""
     channels = layers[0].out_shape[0]
     mean = mean if mean is not None else [0.0] * channels
@@ -176,7 +213,14 @@ def shape_table(model: nn.Sequential, in_shape: Sequence[int]) -> list[dict]:
     x = _meta_input(in_shape)
     for i, module in enumerate(meta):
         x = module(x)
-        rows.append({"layer": i, "module": type(module).__name__ if not isinstance(module, nn.Sequential)
-                     else "GlobalAvgPool", "output": tuple(x.shape[1:]),
-                     "params": count_params(module)})
+        rows.append(
+            {
+                "layer": i,
+                "module": type(module).__name__
+                if not isinstance(module, nn.Sequential)
+                else "GlobalAvgPool",
+                "output": tuple(x.shape[1:]),
+                "params": count_params(module),
+            }
+        )
     return rows

@@ -31,7 +31,9 @@ class Results:
     @property
     def missing(self) -> list[RunSpec]:
         """Planned runs with no finished result (never run, failed or cancelled)."""
-        return [s for s in self.specs if self.records.get(s.run_id, {}).get("status") not in FINISHED]
+        return [
+            s for s in self.specs if self.records.get(s.run_id, {}).get("status") not in FINISHED
+        ]
 
     @property
     def complete(self) -> bool:

@@ -43,11 +43,20 @@ def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
     except Exception as e:  # the run failed; the record says why and the caller goes on
         out = RunOutput(status="failed", error=f"{type(e).__name__}: {e}", device=ctx.device)
     record = {
-        "run_id": spec.run_id, "experiment": spec.experiment, "version": spec.version,
-        "seed": spec.seed, "label": spec.label, "status": out.status, "error": out.error,
-        "device": out.device, "started_at": started, "ended_at": _now(),
-        "duration_s": time.perf_counter() - t0, "config": spec.config,
-        **out.summary, **versions(),
+        "run_id": spec.run_id,
+        "experiment": spec.experiment,
+        "version": spec.version,
+        "seed": spec.seed,
+        "label": spec.label,
+        "status": out.status,
+        "error": out.error,
+        "device": out.device,
+        "started_at": started,
+        "ended_at": _now(),
+        "duration_s": time.perf_counter() - t0,
+        "config": spec.config,
+        **out.summary,
+        **versions(),
     }
     store.save(record, out.metrics, out.tables)
     return record
@@ -75,8 +84,9 @@ class Runner(Protocol):
     def cancel(self, run_ids: list[str] | None = None) -> None: ...
 
 
-def _worker_main(root: str, device: str, data_dir: str | None, tasks, events, cancel,
-                 parent: int) -> None:
+def _worker_main(
+    root: str, device: str, data_dir: str | None, tasks, events, cancel, parent: int
+) -> None:
     """The worker process: take a (seq, spec), run it, report epochs and the end."""
     store = Store(root)
     while True:
@@ -89,9 +99,12 @@ def _worker_main(root: str, device: str, data_dir: str | None, tasks, events, ca
         if item is None:
             return
         seq, spec = item
-        ctx = RunContext(device=device, data_dir=data_dir,
-                         on_epoch=lambda row, seq=seq: events.put(("epoch", seq, row)),
-                         should_stop=lambda seq=seq: cancel.value == seq)
+        ctx = RunContext(
+            device=device,
+            data_dir=data_dir,
+            on_epoch=lambda row, seq=seq: events.put(("epoch", seq, row)),
+            should_stop=lambda seq=seq: cancel.value == seq,
+        )
         record = execute(spec, store, ctx)
         events.put(("end", seq, record["status"], record.get("error")))
 
@@ -135,8 +148,10 @@ class LocalRunner:
 
     def snapshot(self) -> dict[str, RunState]:
         with self._lock:
-            return {k: RunState(**{**v.__dict__, "history": list(v.history)})
-                    for k, v in self._states.items()}
+            return {
+                k: RunState(**{**v.__dict__, "history": list(v.history)})
+                for k, v in self._states.items()
+            }
 
     def cancel(self, run_ids: list[str] | None = None) -> None:
         """Cancel queued or running runs (all of them when run_ids is None)."""
@@ -171,9 +186,19 @@ class LocalRunner:
             return
         self._tasks, self._events = self._mp.Queue(), self._mp.Queue()
         self._proc = self._mp.Process(
-            target=_worker_main, name="cnnexp-worker", daemon=True,
-            args=(str(self.store.root), self.device, self.data_dir, self._tasks, self._events,
-                  self._cancel, os.getpid()))
+            target=_worker_main,
+            name="cnnexp-worker",
+            daemon=True,
+            args=(
+                str(self.store.root),
+                self.device,
+                self.data_dir,
+                self._tasks,
+                self._events,
+                self._cancel,
+                os.getpid(),
+            ),
+        )
         self._proc.start()
 
     def _dispatch(self) -> None:
@@ -221,8 +246,11 @@ class LocalRunner:
         if self._proc is not None and not self._proc.is_alive():
             code = self._proc.exitcode
             self._proc = None
-            self._finish("failed", f"the worker process died (exit code {code}) during this run; "
-                                   "nothing was saved for it")
+            self._finish(
+                "failed",
+                f"the worker process died (exit code {code}) during this run; "
+                "nothing was saved for it",
+            )
         elif self._cancel_asked and time.time() - self._cancel_asked > CANCEL_GRACE_S:
             self._proc.kill()
             self._proc.join()

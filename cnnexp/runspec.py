@@ -32,8 +32,13 @@ class RunSpec:
 
     @cached_property
     def run_id(self) -> str:
-        key = {"experiment": self.experiment, "version": self.version, "engine": ENGINE_VERSION,
-               "config": self.config, "seed": self.seed}
+        key = {
+            "experiment": self.experiment,
+            "version": self.version,
+            "engine": ENGINE_VERSION,
+            "config": self.config,
+            "seed": self.seed,
+        }
         return hashlib.sha256(canonical_json(key).encode()).hexdigest()[:16]
 
     @property

@@ -32,7 +32,9 @@ def _glyphs() -> dict[str, np.ndarray]:
 CLASSES: tuple[str, ...] = tuple(_glyphs())
 
 
-def generate(n: int, seed: int, size: int = 28, noise: float = 0.08) -> tuple[np.ndarray, np.ndarray]:
+def generate(
+    n: int, seed: int, size: int = 28, noise: float = 0.08
+) -> tuple[np.ndarray, np.ndarray]:
     """n images of shape (n, 1, size, size) as uint8 and their labels (balanced classes)."""
     rng = np.random.default_rng(seed)
     glyphs = np.stack(list(_glyphs().values()))  # (K, G, G)
@@ -43,6 +45,8 @@ def generate(n: int, seed: int, size: int = 28, noise: float = 0.08) -> tuple[np
     brightness = rng.uniform(0.6, 1.0, n).astype(np.float32)
     images = rng.normal(0.0, noise, (n, size, size)).astype(np.float32)
     for i in range(n):
-        images[i, top[i]:top[i] + GLYPH, left[i]:left[i] + GLYPH] += brightness[i] * glyphs[labels[i]]
+        images[i, top[i] : top[i] + GLYPH, left[i] : left[i] + GLYPH] += (
+            brightness[i] * glyphs[labels[i]]
+        )
     images = np.clip(images, 0.0, 1.0)
     return (images[:, None] * 255).round().astype(np.uint8), labels.astype(np.int64)

@@ -31,8 +31,16 @@ from cnnexp.config import ConfigError
 
 SCHEMA_VERSION = 1
 RUN_KEY = b"cnnexp.run"
-CORE = pa.schema([("run_id", pa.string()), ("table", pa.string()), ("epoch", pa.int64()),
-                  ("split", pa.string()), ("metric", pa.string()), ("value", pa.float64())])
+CORE = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("table", pa.string()),
+        ("epoch", pa.int64()),
+        ("split", pa.string()),
+        ("metric", pa.string()),
+        ("value", pa.float64()),
+    ]
+)
 TMP_MAX_AGE_S = 3600  # stray temporary files older than this are from dead writers
 
 
@@ -44,8 +52,9 @@ class Store:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_root()
         if self.root.exists() and not self.root.is_dir():
-            raise ConfigError(f"results path {self.root} is a file; allowed: a folder "
-                              f"(existing or to be created)")
+            raise ConfigError(
+                f"results path {self.root} is a file; allowed: a folder (existing or to be created)"
+            )
         self._index: pd.DataFrame | None = None
         self._signature: dict[str, tuple[int, int]] = {}
         self._warned: set[tuple[str, int]] = set()
@@ -59,17 +68,23 @@ class Store:
         return self.runs_dir / experiment / f"{run_id}.parquet"
 
     # --- writing --------------------------------------------------------------------------
-    def save(self, record: dict, metrics: list[dict], tables: dict[str, list[dict]] | None = None) -> Path:
+    def save(
+        self, record: dict, metrics: list[dict], tables: dict[str, list[dict]] | None = None
+    ) -> Path:
         """Write one run atomically; a run with the same id is replaced whole."""
         record = {**record, "schema_version": SCHEMA_VERSION}
-        frames = [pd.DataFrame(metrics, columns=["epoch", "split", "metric", "value"])
-                  .assign(table="metrics")]
+        frames = [
+            pd.DataFrame(metrics, columns=["epoch", "split", "metric", "value"]).assign(
+                table="metrics"
+            )
+        ]
         frames += [pd.DataFrame(rows).assign(table=name) for name, rows in (tables or {}).items()]
         frame = pd.concat(frames, ignore_index=True)
         frame.insert(0, "run_id", record["run_id"])
         table = _with_core_types(pa.Table.from_pandas(frame, preserve_index=False))
         table = table.replace_schema_metadata(
-            {RUN_KEY: json.dumps(record, default=str).encode(), b"cnnexp.schema": b"1"})
+            {RUN_KEY: json.dumps(record, default=str).encode(), b"cnnexp.schema": b"1"}
+        )
         final = self.path(record["experiment"], record["run_id"])
         final.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(final, lambda f: pq.write_table(table, f))
@@ -117,9 +132,13 @@ class Store:
 
     def metrics(self, run_ids: Iterable[str]) -> pd.DataFrame:
         """Tidy metrics of these runs: run_id, epoch, split, metric, value."""
-        return self.table("metrics", run_ids, columns=["run_id", "epoch", "split", "metric", "value"])
+        return self.table(
+            "metrics", run_ids, columns=["run_id", "epoch", "split", "metric", "value"]
+        )
 
-    def table(self, name: str, run_ids: Iterable[str], columns: list[str] | None = None) -> pd.DataFrame:
+    def table(
+        self, name: str, run_ids: Iterable[str], columns: list[str] | None = None
+    ) -> pd.DataFrame:
         """The rows of table `name` of these runs, all-empty columns dropped."""
         files = self._files(run_ids)
         if not files:
@@ -161,8 +180,17 @@ class Store:
         if self._index is not None and current == self._signature:
             return self._index
         index = self._read_index()
-        known = dict(zip(index["_file"], zip(index["_mtime_ns"], index["_size"], strict=True),
-                         strict=True)) if len(index) else {}
+        known = (
+            dict(
+                zip(
+                    index["_file"],
+                    zip(index["_mtime_ns"], index["_size"], strict=True),
+                    strict=True,
+                )
+            )
+            if len(index)
+            else {}
+        )
         changed = [f for f, sig in current.items() if known.get(f) != sig]
         gone = set(known) - set(current)
         if changed or gone:
@@ -170,11 +198,16 @@ class Store:
             keep = index[~index["_file"].isin(set(changed) | gone)]
             parts = [p for p in (keep, pd.DataFrame.from_records(fresh)) if len(p)]
             # Concatenating with an empty frame would turn integer columns into floats.
-            index = pd.concat(parts, ignore_index=True) if len(parts) > 1 else \
-                (parts[0].reset_index(drop=True) if parts else keep.iloc[:0])
+            index = (
+                pd.concat(parts, ignore_index=True)
+                if len(parts) > 1
+                else (parts[0].reset_index(drop=True) if parts else keep.iloc[:0])
+            )
             self._write_index(index)
         if "run_id" not in index:
-            index = pd.DataFrame(columns=["run_id", "experiment", "status", "_file", "_mtime_ns", "_size"])
+            index = pd.DataFrame(
+                columns=["run_id", "experiment", "status", "_file", "_mtime_ns", "_size"]
+            )
         self._index, self._signature = index, current
         return index
 
@@ -185,8 +218,10 @@ class Store:
         except Exception as e:  # truncated, foreign or not parquet at all
             if (rel, sig[0]) not in self._warned:
                 self._warned.add((rel, sig[0]))
-                warnings.warn(f"skipping unreadable results file {path}: {type(e).__name__}: {e}",
-                              stacklevel=3)
+                warnings.warn(
+                    f"skipping unreadable results file {path}: {type(e).__name__}: {e}",
+                    stacklevel=3,
+                )
             return None
         config = record.get("config") or {}
         row = {**{k: v for k, v in config.items() if k not in record}, **record}
@@ -225,8 +260,10 @@ def _with_core_types(table: pa.Table) -> pa.Table:
     for field in CORE:
         if field.name not in table.column_names:
             table = table.append_column(field, pa.nulls(len(table), field.type))
-    fields = [CORE.field(n) if n in CORE.names else f for n, f in zip(table.column_names, table.schema,
-                                                                        strict=True)]
+    fields = [
+        CORE.field(n) if n in CORE.names else f
+        for n, f in zip(table.column_names, table.schema, strict=True)
+    ]
     return table.cast(pa.schema(fields))
 
 
@@ -254,5 +291,8 @@ def versions() -> dict[str, str]:
 
     from cnnexp import __version__
 
-    return {"python_version": platform.python_version(), "torch_version": v("torch"),
-            "cnnexp_version": __version__}
+    return {
+        "python_version": platform.python_version(),
+        "torch_version": v("torch"),
+        "cnnexp_version": __version__,
+    }

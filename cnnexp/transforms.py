@@ -43,7 +43,9 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     dx = torch.randint(-k, k + 1, (n,), generator=generator).to(x.device, non_blocking=True)
     dy = torch.randint(-k, k + 1, (n,), generator=generator).to(x.device, non_blocking=True)
     padded = F.pad(x, (k, k, k, k))
-    rows = torch.arange(h, device=x.device) + k - dy[:, None]  # (n, h): source row of each output row
+    rows = (
+        torch.arange(h, device=x.device) + k - dy[:, None]
+    )  # (n, h): source row of each output row
     cols = torch.arange(w, device=x.device) + k - dx[:, None]  # (n, w)
     batch = torch.arange(n, device=x.device)[:, None, None]
     out = padded[batch, :, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c): advanced dims first
@@ -79,6 +81,8 @@ def pixel_permutation(h: int, w: int, seed: int, block: int | None = None) -> np
     perm = index.copy()
     for top in range(0, h, block):
         for left in range(0, w, block):
-            tile = index[top:top + block, left:left + block]
-            perm[top:top + block, left:left + block] = rng.permutation(tile.ravel()).reshape(tile.shape)
+            tile = index[top : top + block, left : left + block]
+            perm[top : top + block, left : left + block] = rng.permutation(tile.ravel()).reshape(
+                tile.shape
+            )
     return perm.ravel()

@@ -13,9 +13,14 @@ VARIANTS = [
     dict(model=m, **kw)
     for m in architecture.FAMILIES
     for kw in [
-        {}, {"norm": "none"}, {"norm": "layer"}, {"norm": "group", "groups": 2},
-        {"pool": "avg", "padding": "circular"}, {"pool": "blur", "padding": "reflect"},
-        {"pool": "stride", "head": "gap"}, {"pool": "none", "padding": "valid", "kernel": 4},
+        {},
+        {"norm": "none"},
+        {"norm": "layer"},
+        {"norm": "group", "groups": 2},
+        {"pool": "avg", "padding": "circular"},
+        {"pool": "blur", "padding": "reflect"},
+        {"pool": "stride", "head": "gap"},
+        {"pool": "none", "padding": "valid", "kernel": 4},
         {"norm": "instance", "pool_every": 2, "depth": 3},
     ]
     if not (m == "mlp" and kw.get("norm") == "instance")
@@ -33,18 +38,27 @@ def test_blueprint_matches_module(kw):
     assert shapes == [layer.out_shape for layer in layers]
 
 
-@pytest.mark.parametrize("side, c_in, c_out, k, s, p, bias", [
-    (s, ci, co, k, st, pd, b) for s, ci, co, k, st, pd, b in itertools.product(
-        [5, 8, 13], [1, 3], [2, 4], [1, 3, 5], [1, 2], [0, 2], [True, False]) if s + 2 * pd >= k
-])
+@pytest.mark.parametrize(
+    "side, c_in, c_out, k, s, p, bias",
+    [
+        (s, ci, co, k, st, pd, b)
+        for s, ci, co, k, st, pd, b in itertools.product(
+            [5, 8, 13], [1, 3], [2, 4], [1, 3, 5], [1, 2], [0, 2], [True, False]
+        )
+        if s + 2 * pd >= k
+    ],
+)
 def test_single_layer_formulas_match_modules(side, c_in, c_out, k, s, p, bias):
     cost = architecture.single_layer_costs(side, c_in, c_out, k, s, p, bias)
     out = architecture.conv_out(side, k, s, p)
     conv = torch.nn.Conv2d(c_in, c_out, k, s, p, bias=bias)
     local = models.LocallyConnected2d(c_in, c_out, k, side, s, p, bias=bias)
     fc = torch.nn.Linear(side * side * c_in, out * out * c_out, bias=bias)
-    for name, module, shape in [("conv", conv, (c_in, side, side)), ("local", local, (c_in, side, side)),
-                                ("fc", torch.nn.Sequential(torch.nn.Flatten(), fc), (c_in, side, side))]:
+    for name, module, shape in [
+        ("conv", conv, (c_in, side, side)),
+        ("local", local, (c_in, side, side)),
+        ("fc", torch.nn.Sequential(torch.nn.Flatten(), fc), (c_in, side, side)),
+    ]:
         assert models.count_params(module) == cost[name].params, name
         assert models.measure_flops(module, shape) == cost[name].flops, name
 

@@ -10,8 +10,14 @@ from tests.conftest import ROOT, cli_env
 
 
 def cli(results, *args, check=True):
-    p = subprocess.run([sys.executable, "-m", "cnnexp", *args], cwd=ROOT, env=cli_env(results),
-                       capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "cnnexp", *args],
+        cwd=ROOT,
+        env=cli_env(results),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check:
         assert p.returncode == 0, p.stderr
     return p
@@ -31,20 +37,23 @@ def test_run_json_is_one_object_and_second_time_cached(results):
     assert "cached" in again.stderr
 
 
-@pytest.mark.parametrize("flags, words", [
-    (["--kernel", "9", "--padding", "valid", "--dataset", "digits"], "kernel 9"),
-    (["--depth", "9"], "below 1×1"),
-    (["--norm", "group", "--groups", "5"], "groups 5"),
-    (["--batch-size", "1"], "batch_size >= 2"),
-    (["--dataset", "svhn"], "dataset"),
-    (["--model", "transformer"], "model"),
-    (["--lr", "0"], "lr"),
-    (["--lr", "nan"], "lr"),
-    (["--seeds", "0"], "seeds"),
-    (["--epochs", "0"], "epochs"),
-    (["--dataset", "mnist"], "MNIST/raw"),
-    (["--device", "tpu"], "device"),
-])
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--kernel", "9", "--padding", "valid", "--dataset", "digits"], "kernel 9"),
+        (["--depth", "9"], "below 1×1"),
+        (["--norm", "group", "--groups", "5"], "groups 5"),
+        (["--batch-size", "1"], "batch_size >= 2"),
+        (["--dataset", "svhn"], "dataset"),
+        (["--model", "transformer"], "model"),
+        (["--lr", "0"], "lr"),
+        (["--lr", "nan"], "lr"),
+        (["--seeds", "0"], "seeds"),
+        (["--epochs", "0"], "epochs"),
+        (["--dataset", "mnist"], "MNIST/raw"),
+        (["--device", "tpu"], "device"),
+    ],
+)
 def test_bad_input_exits_2_with_a_message_and_writes_nothing(results, flags, words):
     p = cli(results, "run", "baseline", *flags, check=False)
     assert p.returncode == 2
@@ -71,15 +80,21 @@ def test_list_runs_and_model(results):
 
 
 def test_every_flag_has_help():
-    p = subprocess.run([sys.executable, "-m", "cnnexp", "run", "baseline", "--help"], cwd=ROOT,
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "cnnexp", "run", "baseline", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert "--batch-size" in p.stdout and "Images per optimisation step" in p.stdout
 
 
 def test_baseline_cnn_on_mnist5k_reaches_97_percent(results):
-    out = json.loads(cli(results, "run", "baseline", "--model", "cnn", "--dataset", "mnist5k",
-                         "--json").stdout)
+    out = json.loads(
+        cli(results, "run", "baseline", "--model", "cnn", "--dataset", "mnist5k", "--json").stdout
+    )
     assert out["headline"]["test_acc"]["mean"] >= 0.97
-    mlp = json.loads(cli(results, "run", "baseline", "--model", "mlp", "--width", "256",
-                         "--json").stdout)
+    mlp = json.loads(
+        cli(results, "run", "baseline", "--model", "mlp", "--width", "256", "--json").stdout
+    )
     assert mlp["runs"][0]["status"] == "done" and mlp["headline"]["test_acc"]["mean"] > 0.9

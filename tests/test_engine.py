@@ -31,8 +31,9 @@ def test_training_learns(digits):
 
 
 def test_nan_loss_is_recorded_as_diverged(digits):
-    setup = TrainSetup(**{**TINY, "epochs": 5}, norm="none", optimizer="sgd", lr=10.0,
-                       schedule="constant")
+    setup = TrainSetup(
+        **{**TINY, "epochs": 5}, norm="none", optimizer="sgd", lr=10.0, schedule="constant"
+    )
     r = engine.train(setup, digits, seed=0)
     assert r.status == "diverged"
     assert len(r.history) < 5
@@ -40,8 +41,12 @@ def test_nan_loss_is_recorded_as_diverged(digits):
 
 def test_cancel_stops_within_a_step(digits):
     calls = []
-    r = engine.train(TrainSetup(**{**TINY, "epochs": 3}), digits, 0,
-                     should_stop=lambda: calls.append(1) or len(calls) > 5)
+    r = engine.train(
+        TrainSetup(**{**TINY, "epochs": 3}),
+        digits,
+        0,
+        should_stop=lambda: calls.append(1) or len(calls) > 5,
+    )
     assert r.status == "cancelled" and r.history == []
 
 
@@ -67,10 +72,25 @@ def test_device_data_stats_come_from_the_training_split():
 
 
 def test_history_to_metrics_is_tidy():
-    rows = engine.history_to_metrics([{"epoch": 1, "train_loss": 1.0, "train_acc": 0.5,
-                                       "test_loss": 2.0, "test_acc": 0.4, "seconds": 0.1}])
+    rows = engine.history_to_metrics(
+        [
+            {
+                "epoch": 1,
+                "train_loss": 1.0,
+                "train_acc": 0.5,
+                "test_loss": 2.0,
+                "test_acc": 0.4,
+                "seconds": 0.1,
+            }
+        ]
+    )
     assert {(r["split"], r["metric"]) for r in rows} == {
-        ("train", "loss"), ("train", "acc"), ("test", "loss"), ("test", "acc"), ("train", "seconds")}
+        ("train", "loss"),
+        ("train", "acc"),
+        ("test", "loss"),
+        ("test", "acc"),
+        ("train", "seconds"),
+    }
     assert np.isclose(sum(r["value"] for r in rows), 4.0)
 
 

@@ -21,10 +21,18 @@ def test_every_variant_runs_forward_and_backward(kw):
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize("k, stride, padding, mode", [
-    (3, 1, 1, "zeros"), (3, 2, 1, "zeros"), (5, 1, 0, "zeros"), (3, 1, 1, "circular"),
-    (3, 1, 1, "reflect"), (1, 1, 0, "zeros"), (5, 2, 2, "circular"),
-])
+@pytest.mark.parametrize(
+    "k, stride, padding, mode",
+    [
+        (3, 1, 1, "zeros"),
+        (3, 2, 1, "zeros"),
+        (5, 1, 0, "zeros"),
+        (3, 1, 1, "circular"),
+        (3, 1, 1, "reflect"),
+        (1, 1, 0, "zeros"),
+        (5, 2, 2, "circular"),
+    ],
+)
 def test_locally_connected_with_tied_weights_is_a_convolution(k, stride, padding, mode):
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(3, 5, k, stride, padding, padding_mode=mode)
@@ -49,7 +57,9 @@ def test_untied_positions_differ():
     x = torch.zeros(1, 1, 6, 6)
     x[0, 0, 1, 1] = x[0, 0, 4, 4] = 1.0  # the same local pattern at two places
     y = layer(x)
-    assert not torch.isclose(y[0, 0, 1, 1] - layer.bias[0, 1, 1], y[0, 0, 4, 4] - layer.bias[0, 4, 4])
+    assert not torch.isclose(
+        y[0, 0, 1, 1] - layer.bias[0, 1, 1], y[0, 0, 4, 4] - layer.bias[0, 4, 4]
+    )
 
 
 def test_blurpool_halves_and_preserves_constants():

@@ -20,5 +20,5 @@ def test_one_seed_has_no_interval_and_none_are_skipped():
 
 
 def test_description_quotes_the_numbers():
-    assert describe_ci(mean_ci([0.97, 0.98])) .startswith("97.5% (95% CI")
+    assert describe_ci(mean_ci([0.97, 0.98])).startswith("97.5% (95% CI")
     assert "1 seed" in describe_ci(mean_ci([0.5]))

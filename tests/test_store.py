@@ -18,25 +18,41 @@ from tests.conftest import ROOT
 
 
 def record(i: int, experiment: str = "baseline", **extra) -> dict:
-    return {"run_id": f"r{i:05d}", "experiment": experiment, "version": 1, "seed": i,
-            "label": "cnn", "status": "done", "ended_at": f"2026-01-01T00:{i % 60:02d}:00",
-            "config": {"model": "cnn", "width": 4 + i % 3}, "test_acc": 0.5 + i / 1e4, **extra}
+    return {
+        "run_id": f"r{i:05d}",
+        "experiment": experiment,
+        "version": 1,
+        "seed": i,
+        "label": "cnn",
+        "status": "done",
+        "ended_at": f"2026-01-01T00:{i % 60:02d}:00",
+        "config": {"model": "cnn", "width": 4 + i % 3},
+        "test_acc": 0.5 + i / 1e4,
+        **extra,
+    }
 
 
 def metrics(n_epochs: int = 2) -> list[dict]:
-    return [{"epoch": e, "split": s, "metric": "acc", "value": e / 10}
-            for e in range(1, n_epochs + 1) for s in ("train", "test")]
+    return [
+        {"epoch": e, "split": s, "metric": "acc", "value": e / 10}
+        for e in range(1, n_epochs + 1)
+        for s in ("train", "test")
+    ]
 
 
 def test_round_trip(store):
-    store.save(record(1), metrics(3), {"shift_eval": [{"shift": 2, "metric": "test_acc", "value": 0.8}]})
+    store.save(
+        record(1), metrics(3), {"shift_eval": [{"shift": 2, "metric": "test_acc", "value": 0.8}]}
+    )
     runs = store.runs()
     assert runs.loc[0, "run_id"] == "r00001" and runs.loc[0, "width"] == 5
     assert json.loads(runs.loc[0, "config_json"]) == {"model": "cnn", "width": 5}
     m = store.metrics(["r00001"])
     assert list(m.columns) == ["run_id", "epoch", "split", "metric", "value"] and len(m) == 6
     t = store.table("shift_eval", ["r00001"])
-    assert t.to_dict("records") == [{"run_id": "r00001", "shift": 2, "metric": "test_acc", "value": 0.8}]
+    assert t.to_dict("records") == [
+        {"run_id": "r00001", "shift": 2, "metric": "test_acc", "value": 0.8}
+    ]
     assert store.table("metrics", ["r00001"]).shape[0] == 6
 
 
@@ -105,8 +121,10 @@ WRITER = textwrap.dedent("""
 
 def _writers(results, ranges):
     code = WRITER.format(root=str(ROOT))
-    return [subprocess.Popen([sys.executable, "-c", code, str(results), str(a), str(n)], cwd=ROOT)
-            for a, n in ranges]
+    return [
+        subprocess.Popen([sys.executable, "-c", code, str(results), str(a), str(n)], cwd=ROOT)
+        for a, n in ranges
+    ]
 
 
 def test_concurrent_writers_lose_nothing(results):

@@ -25,8 +25,10 @@ def test_random_shift_gives_each_image_some_shift_of_itself():
     x = torch.rand(16, 1, 7, 7)
     y = transforms.random_shift(x, 2, g)
     for i in range(16):
-        candidates = [transforms.shift(x[i:i + 1], dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)]
-        assert any(torch.equal(y[i:i + 1], c) for c in candidates)
+        candidates = [
+            transforms.shift(x[i : i + 1], dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
+        ]
+        assert any(torch.equal(y[i : i + 1], c) for c in candidates)
     assert not all(torch.equal(y[i], x[i]) for i in range(16))
 
 
@@ -51,7 +53,7 @@ def test_block_permutation_stays_inside_its_tiles():
     p = transforms.pixel_permutation(8, 8, 0, block=4).reshape(8, 8)
     for top in (0, 4):
         for left in (0, 4):
-            tile = p[top:top + 4, left:left + 4].ravel()
+            tile = p[top : top + 4, left : left + 4].ravel()
             rows, cols = tile // 8, tile % 8
             assert rows.min() >= top and rows.max() < top + 4
             assert cols.min() >= left and cols.max() < left + 4
