@@ -222,7 +222,10 @@ def cmd_run(args) -> int:
                 file=sys.stderr,
             )
         rows.append({**_run_row(rec), "cached": False})
-    headline = mod.summarize(cfg, Results(specs, store))
+    results = Results(specs, store)
+    headline = mod.summarize(cfg, results)
+    if results.complete and specs:
+        store.save_headline(mod.NAME, cfg.canonical(), headline)
     if args.json:
         _emit(
             {"experiment": mod.NAME, "config": cfg.canonical(), "runs": rows, "headline": headline}

@@ -47,18 +47,21 @@ def param(
     log: bool = False,
     group: str = "",
     advanced: bool = False,
+    label: str = "",
 ) -> Any:
     """A config field with its range and UI hints.
 
     `options` are the values a widget offers for a numeric field (the CLI accepts any
     value within the range); `log` says the field is best shown on a log scale; `group`
-    names the settings panel section; `advanced` fields start folded away.
+    names the settings panel section; `advanced` fields start folded away; `label` is the
+    widget's caption (default: the name in words).
     """
     extra = {
         "options": list(options) if options else None,
         "log": log,
         "group": group,
         "advanced": advanced,
+        "label": label,
     }
     return Field(default, description=help, ge=ge, gt=gt, le=le, json_schema_extra=extra)
 
@@ -81,6 +84,7 @@ class ParamSpec:
     log: bool = False
     group: str = ""
     advanced: bool = False
+    label: str = ""
 
     @property
     def flag(self) -> str:
@@ -163,6 +167,7 @@ def describe(cls: type[Config]) -> list[ParamSpec]:
                 log=bool(extra.get("log")),
                 group=extra.get("group", ""),
                 advanced=bool(extra.get("advanced")),
+                label=extra.get("label") or name.replace("_", " ").capitalize(),
             )
         )
     return specs
@@ -220,6 +225,7 @@ class DataFields(Config):
         le=60000,
         group="Data",
         advanced=True,
+        label="Training images",
     )
 
 
@@ -258,9 +264,16 @@ class ModelFields(Config):
         "Downsampling after conv layers: max or avg pooling, blur (low-pass then subsample), "
         "stride (stride-2 convolution) or none",
         group="Model",
+        label="Downsampling",
     )
     pool_every: int = param(
-        1, "Downsample after every k-th conv layer", ge=1, le=16, group="Model", advanced=True
+        1,
+        "Downsample after every k-th conv layer",
+        ge=1,
+        le=16,
+        group="Model",
+        advanced=True,
+        label="Downsample every",
     )
     head: Head = param(
         "flatten",
@@ -269,7 +282,12 @@ class ModelFields(Config):
         group="Model",
         advanced=True,
     )
-    norm: Norm = param("batch", "Normalisation after each conv (or hidden) layer", group="Model")
+    norm: Norm = param(
+        "batch",
+        "Normalisation after each conv (or hidden) layer",
+        group="Model",
+        label="Normalisation",
+    )
     groups: int = param(
         4,
         "GroupNorm groups (must divide every layer's channels)",
@@ -277,6 +295,7 @@ class ModelFields(Config):
         le=512,
         group="Model",
         advanced=True,
+        label="GroupNorm groups",
     )
 
 
@@ -298,6 +317,7 @@ class TrainFields(Config):
         options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0),
         log=True,
         group="Training",
+        label="Learning rate",
     )
     optimizer: Literal["adamw", "sgd"] = param(
         "adamw", "AdamW, or SGD with Nesterov momentum 0.9", group="Training", advanced=True
@@ -315,9 +335,14 @@ class TrainFields(Config):
         le=8,
         group="Training",
         advanced=True,
+        label="Shift augmentation (px)",
     )
     augment_flip: bool = param(
-        False, "Random horizontal flips (for photos, not digits)", group="Training", advanced=True
+        False,
+        "Random horizontal flips (for photos, not digits)",
+        group="Training",
+        advanced=True,
+        label="Flip augmentation",
     )
 
 
@@ -328,6 +353,7 @@ class SeedFields(Config):
         ge=1,
         le=100,
         group="Seeds",
+        label="Seeds",
     )
     seed: int = param(
         0,
@@ -336,6 +362,7 @@ class SeedFields(Config):
         le=2**31 - 1,
         group="Seeds",
         advanced=True,
+        label="First seed",
     )
 
     def seed_list(self) -> list[int]:

@@ -81,6 +81,7 @@ def _band(fig: go.Figure, x, lo, hi, colour: str, group: str) -> None:
             x=list(x) + list(x)[::-1],
             y=list(hi) + list(lo)[::-1],
             fill="toself",
+            mode="lines",
             fillcolor=_rgba(colour, 0.15),
             line={"width": 0},
             hoverinfo="skip",
@@ -124,14 +125,17 @@ def lines_ci(
             n = int(sub["n"].max())
             name = f"{c}" + (f" · {d}" if d is not None else "") + f" ({_seeds(n)})"
             if n > 1 and sub["lo"].notna().any():
-                _band(fig, sub[x], sub["lo"], sub["hi"], col, name)
+                lo, hi = sub["lo"], sub["hi"]
+                if percent:  # an accuracy cannot leave [0, 1]; few seeds give wide t-intervals
+                    lo, hi = lo.clip(0, 1), hi.clip(0, 1)
+                _band(fig, sub[x], lo, hi, col, name)
             fig.add_trace(
                 go.Scatter(
                     x=sub[x],
                     y=sub["mean"],
                     name=name,
                     legendgroup=name,
-                    mode="lines+markers" if markers else "lines",
+                    mode="lines+markers" if markers or len(sub) <= 12 else "lines",
                     line={
                         "color": col,
                         "width": 2.2,

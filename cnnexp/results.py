@@ -73,3 +73,41 @@ class Results:
         """When the newest planned run finished (ISO time), for 'cached, saved …' notes."""
         times = [r.get("ended_at") for r in self.records.values() if r.get("ended_at")]
         return max(times) if times else None
+
+
+def _work(config: dict) -> float | None:
+    """Forward FLOPs × training images × epochs of a run config (None if it trains nothing)."""
+    from cnnexp import architecture, data
+    from cnnexp.config import TrainSetup
+
+    try:
+        setup = TrainSetup(**{k: v for k, v in config.items() if k in TrainSetup.model_fields})
+    except Exception:
+        return None
+    images = setup.n_train or data.info(setup.dataset).n_train
+    return architecture.count_flops(setup.layers()) * images * setup.epochs
+
+
+def estimate_seconds(specs: list[RunSpec], past: pd.DataFrame) -> float | None:
+    """Expected wall time of `specs`, from how fast comparable past runs went.
+
+    The rate is seconds per unit of work (forward FLOPs × images × epochs), the median over
+    finished past runs of the same model family (any family if none). None when nothing
+    has run yet: a first run of its kind has no honest estimate.
+    """
+    need = {"status", "duration_s", "flops", "n_train_images", "epochs_run", "model"}
+    if past.empty or not need <= set(past.columns):
+        return None
+    past = past[past["status"].isin(FINISHED) & (past["epochs_run"] > 0) & (past["flops"] > 0)]
+    rate = past["duration_s"] / (past["flops"] * past["n_train_images"] * past["epochs_run"])
+    total = 0.0
+    for s in specs:
+        work = _work(s.config)
+        if work is None:
+            continue
+        same = rate[past["model"] == s.config.get("model")]
+        pool = same if len(same) else rate
+        if pool.empty:
+            return None
+        total += float(pool.median()) * work
+    return total

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import threading
 import uuid
 import warnings
 from collections.abc import Iterable
@@ -58,6 +59,7 @@ class Store:
         self._index: pd.DataFrame | None = None
         self._signature: dict[str, tuple[int, int]] = {}
         self._warned: set[tuple[str, int]] = set()
+        self._lock = threading.RLock()  # one Store serves every browser session's thread
 
     # --- paths --------------------------------------------------------------------------
     @property
@@ -113,6 +115,33 @@ class Store:
                 p.unlink(missing_ok=True)
                 n += 1
         return n
+
+    def save_headline(self, experiment: str, config: dict, headline: dict) -> None:
+        """Remember the latest headline of an experiment (what Home shows); unchanged: no write."""
+        path = self.root / "headlines" / f"{experiment}.json"
+        old = self.headlines().get(experiment, {})
+        if old.get("config") == config and old.get("headline") == headline:
+            return
+        payload = {
+            "experiment": experiment,
+            "config": config,
+            "headline": headline,
+            "saved_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, lambda f: f.write(json.dumps(payload, default=str).encode()))
+        except OSError:
+            pass  # read-only results folder
+
+    def headlines(self) -> dict[str, dict]:
+        out = {}
+        for p in sorted((self.root / "headlines").glob("*.json")):
+            try:
+                out[p.stem] = json.loads(p.read_text())
+            except (OSError, ValueError):
+                continue
+        return out
 
     # --- reading --------------------------------------------------------------------------
     def runs(self, experiment: str | None = None) -> pd.DataFrame:
@@ -176,6 +205,10 @@ class Store:
         return found
 
     def _sync(self) -> pd.DataFrame:
+        with self._lock:
+            return self._sync_locked()
+
+    def _sync_locked(self) -> pd.DataFrame:
         current = self._scan()
         if self._index is not None and current == self._signature:
             return self._index

@@ -15,6 +15,7 @@ NAME = "baseline"
 TITLE = "Baseline"
 VERSION = 1
 SUMMARY = "Train one model on one dataset: learning curves and test accuracy over seeds."
+TINY = {"dataset": "digits", "epochs": 1, "width": 4}  # settings for fast tests and smoke runs
 
 
 class Config(SeedFields, TrainSetup):
@@ -44,3 +45,8 @@ def summarize(cfg: Config, results: Results) -> dict:
         "test_acc": stats.mean_ci(runs["test_acc"] if len(runs) else []),
         "train_seconds": {"mean": float(runs["train_seconds"].mean()) if len(runs) else None},
     }
+
+
+def headline_text(h: dict) -> str:
+    """One line for Home."""
+    return f"{h['model']} on {h['dataset']}: test accuracy {stats.describe_ci(h['test_acc'])}"

@@ -1,0 +1,29 @@
+"""cnnexp dashboard: `streamlit run app.py`.
+
+The entry point only declares the navigation; each page is a thin file in pages/ over the
+cnnexp library.
+"""
+
+import streamlit as st
+
+from ui import access, resources
+
+st.set_page_config(
+    page_title="cnnexp · inductive biases of CNNs", page_icon=":material/grid_on:", layout="wide"
+)
+
+pages = {
+    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Experiments": [
+        st.Page("pages/baseline.py", title="Baseline", icon=":material/model_training:"),
+    ],
+    "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],
+}
+
+page = st.navigation(pages)
+with st.sidebar:
+    st.caption(
+        f"Results: `{resources.results_root()}` · "
+        + ("viewer mode" if not access.can_launch() else "launch mode")
+    )
+page.run()

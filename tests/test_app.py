@@ -1,0 +1,90 @@
+"""The dashboard through streamlit.testing.v1.AppTest: every page renders with an empty
+results folder and with saved runs; a tiny run launched from the Baseline page trains in the
+worker process and its results appear."""
+
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnnexp import experiments
+from cnnexp.config import parse
+from cnnexp.runner import execute
+from cnnexp.runspec import RunContext
+from cnnexp.store import Store
+from tests.conftest import ROOT, TINY
+
+PAGES = ["pages/home.py", *[f"pages/{n}.py" for n in experiments.names()], "pages/runs.py"]
+
+
+def open_page(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query or {})
+    at.switch_page(page)
+    return at.run()
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A results folder with a few finished runs of every experiment's tiny settings."""
+    root = tmp_path_factory.mktemp("saved") / "results"
+    store = Store(root)
+    for mod in experiments.REGISTRY.values():
+        for spec in mod.plan(parse(mod.Config, {**mod.TINY, "seeds": 2})):
+            execute(spec, store, RunContext(device="cpu"))
+    return root
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_an_empty_results_folder(results, page):
+    at = open_page(page)
+    assert not at.exception, at.exception
+    assert at.title[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_with_saved_runs(saved, monkeypatch, page):
+    monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
+    name = page.removeprefix("pages/").removesuffix(".py")
+    query = (
+        {k: str(v) for k, v in experiments.get(name).TINY.items()}
+        if name in experiments.REGISTRY
+        else {}
+    )
+    at = open_page(page, {**query, "seeds": "2"})
+    assert not at.exception, at.exception
+    if name in experiments.REGISTRY:
+        assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]
+        assert len(at.get("plotly_chart")) >= 1
+
+
+def test_home_shows_saved_headlines(saved, monkeypatch):
+    monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
+    open_page("pages/baseline.py", {**{k: str(v) for k, v in TINY.items()}, "seeds": "2"})
+    at = open_page("pages/home.py")
+    assert any("test accuracy" in m.value for m in at.markdown)
+
+
+def test_bad_settings_show_the_config_message_and_no_launch(results):
+    at = open_page("pages/baseline.py", {"dataset": "digits", "depth": "5"})
+    assert not at.exception
+    assert any("below 1×1" in e.value for e in at.error)
+    assert not [b for b in at.button if b.label == "Launch"]
+
+
+def test_launch_a_tiny_run_from_the_baseline_page(results):
+    at = open_page("pages/baseline.py", {k: str(v) for k, v in TINY.items()})
+    launch = [b for b in at.button if b.label == "Launch"]
+    assert launch, [i.value for i in at.info]
+    launch[0].click().run()
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if any(m.label == "Test accuracy" for m in at.metric):
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError("the launched run never showed its result")
+    assert any("Cached" in c.value for c in at.caption)
+    assert Store(results).runs()["status"].tolist() == ["done"]

@@ -1,0 +1,129 @@
+"""The run panel under every experiment's settings: cached, or what would run and Launch,
+or live progress while the runner trains.
+
+The page calls `run_panel(specs)` with the plan of its current settings and gets back
+`Results` over whatever of that plan is saved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from cnnexp import figures
+from cnnexp.results import Results, estimate_seconds
+from cnnexp.runspec import RunSpec
+from ui import access, resources
+
+ACTIVE = ("queued", "running")
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return "earlier"
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "no estimate yet (nothing comparable has run)"
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {seconds / 60:.0f} min"
+
+
+def run_panel(specs: list[RunSpec], key: str = "run") -> Results:
+    """Show the state of a plan and offer to launch what is missing."""
+    store, runner = resources.store(), resources.runner()
+    results = Results(specs, store)
+    snapshot = runner.snapshot()
+    active = [
+        s.run_id for s in specs if snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE
+    ]
+    if active:
+        progress([s.run_id for s in specs], key)
+    elif not specs:
+        pass
+    elif results.complete:
+        st.caption(
+            f":material/check_circle: Cached · {len(specs)} run(s) saved {_when(results.saved_at())}"
+        )
+    else:
+        _offer_launch(results, key)
+    _show_failures(results, snapshot)
+    return results
+
+
+def _offer_launch(results: Results, key: str) -> None:
+    missing = results.missing
+    n, total = len(missing), len(results.specs)
+    estimate = estimate_seconds(missing, resources.store().runs())
+    text = (
+        f"**{n} of {total} runs to train** ({total - n} cached) · {_duration(estimate)} "
+        f"on this machine"
+    )
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.info(text, icon=":material/schedule:")
+    if not access.can_launch():
+        right.caption("Viewer mode: launching is off on this server.")
+        return
+    if right.button("Launch", type="primary", key=f"{key}-launch", width="stretch"):
+        resources.runner().submit(missing)
+        st.rerun()
+
+
+def _show_failures(results: Results, snapshot) -> None:
+    for s in results.specs:
+        rec = results.records.get(s.run_id)
+        state = snapshot.get(s.run_id)
+        if state is not None and state.status in ACTIVE:
+            continue
+        status = (state.status if state else None) or (rec or {}).get("status")
+        if status == "failed":
+            error = (state.error if state else None) or (rec or {}).get("error")
+            st.error(f"Run {s.label} · seed {s.seed} failed: {error}", icon=":material/error:")
+        elif status == "diverged":
+            st.warning(
+                f"Run {s.label} · seed {s.seed} diverged (its loss became NaN or inf).",
+                icon=":material/warning:",
+            )
+
+
+@st.fragment(run_every=1.0)
+def progress(run_ids: list[str], key: str) -> None:
+    """Live status of the plan's runs; reruns the page when the last one ends."""
+    snap = resources.runner().snapshot()
+    states = [snap[i] for i in run_ids if i in snap]
+    if not any(s.status in ACTIVE for s in states):
+        st.rerun()  # everything ended: the full page now draws the saved results
+    finished = sum(s.status not in ACTIVE for s in states)
+    running = next((s for s in states if s.status == "running"), None)
+    epochs = sum(s.epoch for s in states) / max(1, sum(s.epochs for s in states))
+    text = f"{finished} of {len(states)} runs finished"
+    if running:
+        text += f" · training {running.label} · seed {running.seed}, epoch {running.epoch} of {running.epochs}"
+    st.progress(min(1.0, epochs), text=text)
+    left, right = st.columns([3, 1])
+    with left:
+        histories = {f"{s.label} · seed {s.seed}": s.history for s in states if s.history}
+        if histories:
+            st.plotly_chart(figures.live_curves(histories), key=f"{key}-live")
+    with right:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "run": f"{s.label} · {s.seed}",
+                        "status": s.status,
+                        "epoch": f"{s.epoch}/{s.epochs}",
+                    }
+                    for s in states
+                ]
+            ),
+            hide_index=True,
+            height=260,
+        )
+        if access.can_launch() and st.button("Cancel", key=f"{key}-cancel", icon=":material/stop:"):
+            resources.runner().cancel(run_ids)

@@ -1,0 +1,103 @@
+"""A settings panel built from a config class: ranges, defaults and help come from the config.
+
+Every widget is bound to a URL query parameter named after its field, so a copied link
+reproduces the settings. The values go through the config's own validation; a bad
+combination shows the config's message and no run can be launched.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Any
+
+import streamlit as st
+
+from cnnexp.config import Config, ConfigError, ParamSpec, describe, parse
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _options(spec: ParamSpec) -> list:
+    """Suggested values within range, plus the default, sorted."""
+    values = (
+        {*spec.choices, spec.default}
+        if not isinstance(spec.default, tuple)
+        else {*spec.choices, *spec.default}
+    )
+    lo = spec.lo if spec.lo is not None else float("-inf")
+    hi = spec.hi if spec.hi is not None else float("inf")
+    return sorted(v for v in values if lo <= v <= hi)
+
+
+def widget(spec: ParamSpec, default: Any = None, disabled: bool = False) -> Any:
+    """One widget for one field; its key (and URL parameter) is the field's name."""
+    default = spec.default if default is None else default
+    kw = {"key": spec.name, "help": spec.help, "bind": "query-params", "disabled": disabled}
+    label = spec.label
+    match spec.kind:
+        case "bool":
+            return st.toggle(label, value=default, **kw)
+        case "choice":
+            options = list(spec.choices)
+            return st.selectbox(
+                label, options, index=options.index(default), format_func=_fmt, **kw
+            )
+        case "multi":
+            return st.multiselect(label, list(spec.choices), default=list(default), **kw)
+        case "ints" | "floats":
+            return st.multiselect(
+                label, _options(spec), default=list(default), format_func=_fmt, **kw
+            )
+        case "int" | "float" if spec.choices:
+            return st.select_slider(label, _options(spec), value=default, format_func=_fmt, **kw)
+        case "int" if spec.hi is not None and spec.hi - spec.lo <= 64:
+            return st.slider(label, int(spec.lo), int(spec.hi), int(default), **kw)
+        case "int":
+            return st.number_input(
+                label,
+                min_value=_bound(spec.lo),
+                max_value=_bound(spec.hi),
+                value=int(default),
+                step=1,
+                **kw,
+            )
+        case _:
+            lo = None if spec.lo_open or spec.lo is None else float(spec.lo)
+            hi = None if spec.hi is None else float(spec.hi)
+            return st.number_input(
+                label, min_value=lo, max_value=hi, value=float(default), format="%g", **kw
+            )
+
+
+def _bound(x: float | None) -> int | None:
+    return None if x is None else int(x)
+
+
+def settings_panel(
+    cls: type[Config], *, exclude: tuple[str, ...] = (), defaults: dict[str, Any] | None = None
+) -> Config | None:
+    """Sidebar widgets for every field of `cls`; the parsed config, or None after an error."""
+    specs = [s for s in describe(cls) if s.name not in exclude]
+    defaults = defaults or {}
+    values: dict[str, Any] = {}
+    with st.sidebar:
+        for group, items in groupby(specs, key=lambda s: s.group or "Settings"):
+            items = list(items)
+            st.markdown(f"**{group}**")
+            for s in (s for s in items if not s.advanced):
+                values[s.name] = widget(s, defaults.get(s.name))
+            advanced = [s for s in items if s.advanced]
+            if advanced:
+                with st.expander(f"More {group.lower()} settings"):
+                    for s in advanced:
+                        values[s.name] = widget(s, defaults.get(s.name))
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    try:
+        return parse(cls, values)
+    except ConfigError as e:
+        st.error(f"**These settings cannot run.** {e}", icon=":material/error:")
+        return None
