@@ -88,3 +88,36 @@ def test_launch_a_tiny_run_from_the_baseline_page(results):
         raise AssertionError("the launched run never showed its result")
     assert any("Cached" in c.value for c in at.caption)
     assert Store(results).runs()["status"].tolist() == ["done"]
+
+
+NO_TORCH = """
+import sys
+sys.path.insert(0, {root!r})
+from streamlit.testing.v1 import AppTest
+for page in {pages!r}:
+    at = AppTest.from_file({app!r}, default_timeout=60)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, (page, at.exception)
+print("torch" in sys.modules)
+"""
+
+
+def test_pages_that_show_saved_results_do_not_import_torch(saved):
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    pages = [p for p in PAGES if p != "pages/scaling.py"]  # its module check needs torch
+    code = NO_TORCH.format(root=str(ROOT), pages=pages, app=str(ROOT / "app.py"))
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=cli_env(saved),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.strip().splitlines()[-1] == "False"

@@ -8,39 +8,18 @@ unless CNNEXP_REQUIRE_BROWSER=1 (CI sets it), which turns the skip into a failur
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from cnnexp import experiments
-from tests.conftest import ROOT, TINY, cli_env
+from tests.browser import CHROMIUM, launch, settled, streamlit_server
+from tests.conftest import ROOT, TINY
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = Path(os.environ.get("CNNEXP_SCREENSHOTS", ROOT / "screenshots"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,40 +31,8 @@ def server(tmp_path_factory):
             )
         pytest.skip("no chromium on this machine (apt-get install chromium)")
     results = tmp_path_factory.mktemp("browser") / "results"
-    port = _free_port()
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=cli_env(results),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not become healthy: " + proc.stdout.read().decode()[-2000:])
-    yield {"url": url, "results": results, "started": started}
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_server(results) as url:
+        yield {"url": url, "results": results}
 
 
 @pytest.fixture(scope="module")
@@ -94,22 +41,9 @@ def browser(server):
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch(p)
         yield b
         b.close()
-
-
-IDLE = """() => !!document.querySelector('h1') &&
-    !document.querySelector('[data-testid="stStatusWidget"]') &&
-    !document.querySelector('[data-testid="stSkeleton"]')"""
-
-
-def settled(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has run the page's script and drawn every element, twice over."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    for _ in range(2):  # a rerun can start just after the first idle moment
-        page.wait_for_function(IDLE, timeout=timeout)
-        page.wait_for_timeout(400)
 
 
 def test_home_first_paint_cold(server, browser):

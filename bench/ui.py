@@ -1,0 +1,136 @@
+"""python -m bench.ui: how fast the dashboard paints, in headless Chromium (Debian's package).
+
+1. Home, first complete paint on a cold server (fresh process, empty results folder),
+   against a reference measured the same way in the same run: a one-line Streamlit app.
+2. Runs page with 1,000 saved runs (8 epochs of metrics each): time until the table is
+   drawn and until the first chart of a linked 3-run selection is drawn; on a cold server,
+   and on a warm server with the browser's HTTP cache warm. Reference: a Streamlit app that
+   draws one small Plotly chart, measured the same way. The ratios are what to compare
+   across machines: the references are the floor Streamlit and Plotly.js set on this one.
+
+Each figure is the median of --repeats starts. Record results with the machine in
+BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cnnexp.store import Store
+from tests.browser import launch, settled, streamlit_server
+
+
+def fill(root: Path, n: int) -> list[str]:
+    store = Store(root)
+    rows = [
+        {"epoch": e, "split": s, "metric": m, "value": 0.9 - 0.5 / e}
+        for e in range(1, 9)
+        for s in ("train", "test")
+        for m in ("loss", "acc")
+    ]
+
+    def save(i: int) -> str:
+        rid = f"{i:016x}"
+        store.save(
+            {
+                "run_id": rid,
+                "experiment": ("baseline", "permuted", "scaling")[i % 3],
+                "version": 1,
+                "seed": i % 3,
+                "label": f"cnn · w{4 + i % 5}",
+                "status": "done",
+                "ended_at": f"2026-01-01T{i % 24:02d}:00:00",
+                "test_acc": 0.9,
+                "device": "cpu",
+                "duration_s": 3.0,
+                "config": {"model": "cnn", "width": 4 + i % 5, "dataset": "mnist5k"},
+            },
+            rows,
+        )
+        return rid
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(save, range(n)))
+
+
+def time_page(url: str, wait_for: list[str], visits: int = 1) -> list[list[float]]:
+    """For each visit (same browser, so later visits have a warm HTTP cache): the seconds
+    until each selector appeared, then until the page settled."""
+    from playwright.sync_api import sync_playwright
+
+    out = []
+    with sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        for _ in range(visits):
+            page = context.new_page()
+            t0 = time.perf_counter()
+            page.goto(url)
+            marks = []
+            for selector in wait_for:
+                page.wait_for_selector(selector, timeout=120_000)
+                marks.append(time.perf_counter() - t0)
+            settled(page)
+            marks.append(time.perf_counter() - t0)
+            out.append(marks)
+            page.close()
+        browser.close()
+    return out
+
+
+REFERENCE = 'import streamlit as st\nst.title("reference")\n'
+CHART_REFERENCE = (
+    "import streamlit as st\nimport plotly.graph_objects as go\nst.title('chart')\n"
+    "st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))\n"
+)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.ui", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=1000, help="saved runs for the Runs page")
+    ap.add_argument("--repeats", type=int, default=3, help="cold starts per figure (median)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        empty, full = Path(tmp) / "empty", Path(tmp) / "full"
+        ids = fill(full, args.runs)
+        reference, chart_ref = Path(tmp) / "reference_app.py", Path(tmp) / "chart_app.py"
+        reference.write_text(REFERENCE)
+        chart_ref.write_text(CHART_REFERENCE)
+        ref, ref_chart, home, cold, warm = [], [], [], [], []
+        runs_url = "/runs?runs=" + ",".join(ids[:3])
+        selectors = ["[data-testid='stDataFrame']", ".js-plotly-plot"]
+        for _ in range(args.repeats):
+            with streamlit_server(empty, script=str(reference)) as url:
+                ref.append(time_page(url + "/", ["h1"])[0][-1])
+            with streamlit_server(empty, script=str(chart_ref)) as url:
+                ref_chart.append(time_page(url + "/", [".js-plotly-plot"], visits=2)[1][0])
+            with streamlit_server(empty) as url:
+                home.append(time_page(url + "/", ["h1"])[0][-1])
+            with streamlit_server(full) as url:
+                cold.append(time_page(url + runs_url, selectors)[0])
+                warm.append(time_page(url + runs_url, selectors, visits=2)[1])
+    med = statistics.median
+    print(
+        f"Home first complete paint, cold server: {med(home):.2f} s; reference one-line app "
+        f"{med(ref):.2f} s; ratio {med(home) / med(ref):.2f}"
+    )
+    print(
+        f"Reference one-chart app, chart drawn (warm server and browser cache): "
+        f"{med(ref_chart):.2f} s"
+    )
+    for name, marks in (("cold server", cold), ("warm server and browser cache", warm)):
+        t, c = med(m[0] for m in marks), med(m[1] for m in marks)
+        print(
+            f"Runs page, {args.runs:,} saved runs, {name}: table {t:.2f} s, first chart "
+            f"{c:.2f} s; ratio to the one-chart reference {c / med(ref_chart):.2f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
