@@ -15,6 +15,9 @@ st.set_page_config(
 pages = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Experiments": [
+        st.Page(
+            "pages/scaling.py", title="Parameter scaling", icon=":material/stacked_line_chart:"
+        ),
         st.Page("pages/baseline.py", title="Baseline", icon=":material/model_training:"),
     ],
     "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],

@@ -209,7 +209,8 @@ def cmd_run(args) -> int:
 
         def on_epoch(row: dict, bar=bar) -> None:
             bar.update(1)
-            bar.set_postfix_str(f"test acc {row['test_acc']:.3f}")
+            if row["test_acc"] is not None:  # evaluated epochs only
+                bar.set_postfix_str(f"test acc {row['test_acc']:.3f}")
 
         ctx = RunContext(
             device=args.device, data_dir=args.data_dir, download=args.download, on_epoch=on_epoch

@@ -129,6 +129,15 @@ class ImageSet:
         return replace(self, x_train=self.x_train[idx], y_train=self.y_train[idx])
 
 
+def batch_slices(n: int, batch_size: int) -> list[slice]:
+    """Batch boundaries over n images; a last batch of one image joins the one before, since
+    BatchNorm cannot normalise a single image."""
+    cuts = list(range(0, n, batch_size)) + [n]
+    if len(cuts) > 2 and cuts[-1] - cuts[-2] == 1:
+        cuts.pop(-2)
+    return [slice(a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+
+
 def info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]

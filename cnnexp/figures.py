@@ -307,10 +307,42 @@ def live_curves(histories: dict[str, list[dict]], metric: str = "test_acc") -> g
                     y=[r[metric] for r in rows],
                     name=name,
                     mode="lines+markers",
+                    connectgaps=True,  # test metrics arrive only on evaluated epochs
                     line={"color": PALETTE[i % len(PALETTE)]},
                 )
             )
     fig = layout(fig, "", "epoch", metric.replace("_", " "), height=300)
     if metric.endswith("acc"):
         fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def loglog_families(
+    rows: pd.DataFrame,
+    quantity: str,
+    title: str,
+    y_title: str,
+    order: Sequence[str] = ("fc", "local", "conv"),
+    mark: int | None = None,
+) -> go.Figure:
+    """Counts against image side on log-log axes, one line per layer family."""
+    names = {"fc": "fully connected", "local": "locally connected", "conv": "convolution"}
+    fig = go.Figure()
+    for i, fam in enumerate(order):
+        sub = rows[(rows["family"] == fam) & (rows["quantity"] == quantity)]
+        fig.add_trace(
+            go.Scatter(
+                x=sub["side"],
+                y=sub["value"],
+                name=names.get(fam, fam),
+                mode="lines+markers",
+                line={"color": PALETTE[i], "width": 2.2},
+                hovertemplate="%{y:,.0f}<extra>" + names.get(fam, fam) + "</extra>",
+            )
+        )
+    fig = layout(fig, title, "image side (pixels)", y_title, height=340)
+    fig.update_xaxes(type="log", tickvals=sorted(rows["side"].unique()))
+    fig.update_yaxes(type="log", exponentformat="power")
+    if mark is not None:
+        fig.add_vline(x=mark, line={"dash": "dot", "color": "#9ca3af"})
     return fig

@@ -67,7 +67,10 @@ class LocallyConnected2d(nn.Module):
             pad = 0
         cols = F.unfold(x, self.kernel_size, padding=pad, stride=self.stride)  # (N, C_in·k², L)
         # One small matrix product per position: (L, N, C_in·k²) @ (L, C_in·k², C_out).
-        out = torch.bmm(cols.permute(2, 0, 1), self.weight.transpose(1, 2))  # (L, N, C_out)
+        # Contiguous operands: on views, CPU bmm clones every one of the L small matrices.
+        out = torch.bmm(
+            cols.permute(2, 0, 1).contiguous(), self.weight.transpose(1, 2).contiguous()
+        )
         out = out.permute(1, 2, 0).reshape(x.shape[0], -1, *self.out_size)
         return out if self.bias is None else out + self.bias
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-ENGINE_VERSION = 1  # bump when a change to data, models or engine alters every experiment's numbers
+ENGINE_VERSION = 2  # bump when a change to data, models or engine alters every experiment's numbers
 
 
 def canonical_json(obj: Any) -> str:

@@ -11,6 +11,8 @@ from ui import page
 from ui.runpanel import run_panel
 from ui.settings import settings_panel
 
+page.require_app()
+
 EXPLANATION = """
 Trains one model on one dataset with the settings on the left and reports its test
 accuracy. Each seed changes the initial weights, the order in which training images are

@@ -3,7 +3,9 @@
 import streamlit as st
 
 from cnnexp import experiments
-from ui import resources
+from ui import page, resources
+
+page.require_app()
 
 st.title("cnnexp")
 st.markdown(

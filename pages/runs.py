@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from cnnexp import figures
-from ui import access, resources
+from ui import access, page, resources
+
+page.require_app()
 
 SHOWN = [
     "experiment",

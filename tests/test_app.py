@@ -13,6 +13,7 @@ from cnnexp.runner import execute
 from cnnexp.runspec import RunContext
 from cnnexp.store import Store
 from tests.conftest import ROOT, TINY
+from ui.settings import query_for
 
 PAGES = ["pages/home.py", *[f"pages/{n}.py" for n in experiments.names()], "pages/runs.py"]
 
@@ -46,11 +47,7 @@ def test_page_renders_with_an_empty_results_folder(results, page):
 def test_page_renders_with_saved_runs(saved, monkeypatch, page):
     monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
     name = page.removeprefix("pages/").removesuffix(".py")
-    query = (
-        {k: str(v) for k, v in experiments.get(name).TINY.items()}
-        if name in experiments.REGISTRY
-        else {}
-    )
+    query = query_for(experiments.get(name).TINY) if name in experiments.REGISTRY else {}
     at = open_page(page, {**query, "seeds": "2"})
     assert not at.exception, at.exception
     if name in experiments.REGISTRY:
@@ -60,7 +57,7 @@ def test_page_renders_with_saved_runs(saved, monkeypatch, page):
 
 def test_home_shows_saved_headlines(saved, monkeypatch):
     monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
-    open_page("pages/baseline.py", {**{k: str(v) for k, v in TINY.items()}, "seeds": "2"})
+    open_page("pages/baseline.py", {**query_for(TINY), "seeds": "2"})
     at = open_page("pages/home.py")
     assert any("test accuracy" in m.value for m in at.markdown)
 
@@ -73,7 +70,7 @@ def test_bad_settings_show_the_config_message_and_no_launch(results):
 
 
 def test_launch_a_tiny_run_from_the_baseline_page(results):
-    at = open_page("pages/baseline.py", {k: str(v) for k, v in TINY.items()})
+    at = open_page("pages/baseline.py", query_for(TINY))
     launch = [b for b in at.button if b.label == "Launch"]
     assert launch, [i.value for i in at.info]
     launch[0].click().run()

@@ -1,14 +1,13 @@
 """A real browser: headless Chromium (Debian's package) drives `streamlit run app.py`.
 
 Starts the server on a free localhost port with a fresh results folder, opens every page,
-launches a tiny run on the Baseline page, waits for its chart, and saves screenshots to
+launches a tiny run on the Baseline page, waits for its chart, checks that a shared link
+works as the very first request of a fresh server, and saves screenshots to
 $CNNEXP_SCREENSHOTS (default: screenshots/). Skipped where Chromium is not installed,
 unless CNNEXP_REQUIRE_BROWSER=1 (CI sets it), which turns the skip into a failure.
 """
 
-import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -46,22 +45,30 @@ def browser(server):
         b.close()
 
 
-def test_home_first_paint_cold(server, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    t0 = time.perf_counter()
+def test_a_shared_link_is_the_first_request_of_a_fresh_server(server, browser):
+    # Must run first in this module: the server has served nobody yet.
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    page.goto(f"{server['url']}/scaling?image_size=64")
+    settled(page)
+    body = page.inner_text("body")
+    assert "Parameter scaling" in body and "Results:" in body  # app.py's navigation and frame
+    assert "64×64×3 image" in body  # the linked setting took effect
+    page.screenshot(path=SHOTS / "scaling-linked.png", full_page=True)
+    page.close()
+
+
+def test_home(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
     page.goto(server["url"] + "/")
     settled(page)
-    paint = time.perf_counter() - t0
     page.screenshot(path=SHOTS / "home.png", full_page=True)
-    (SHOTS / "timings.json").write_text(json.dumps({"home_first_paint_s": paint}))
-    print(f"\nHome first complete paint (cold server): {paint:.2f} s")
     assert "cnnexp" in page.inner_text("h1")
     page.close()
 
 
 @pytest.mark.parametrize("name", [*experiments.names(), "runs"])
 def test_every_page_opens(server, browser, name):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{server['url']}/{name}")
@@ -73,7 +80,7 @@ def test_every_page_opens(server, browser, name):
 
 
 def test_launch_a_tiny_run_and_see_its_chart(server, browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 2600})
     query = "&".join(f"{k}={v}" for k, v in {**TINY, "epochs": 3, "seeds": 2}.items())
     page.goto(f"{server['url']}/baseline?{query}")
     settled(page)

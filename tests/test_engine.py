@@ -58,9 +58,9 @@ def test_epoch_callback_gets_every_epoch(digits):
 
 
 def test_a_last_batch_of_one_joins_the_previous():
-    assert engine.batch_slices(129, 64) == [slice(0, 64), slice(64, 129)]
-    assert engine.batch_slices(128, 64) == [slice(0, 64), slice(64, 128)]
-    assert engine.batch_slices(1, 64) == [slice(0, 1)]
+    assert data.batch_slices(129, 64) == [slice(0, 64), slice(64, 129)]
+    assert data.batch_slices(128, 64) == [slice(0, 64), slice(64, 128)]
+    assert data.batch_slices(1, 64) == [slice(0, 1)]
 
 
 def test_device_data_stats_come_from_the_training_split():
@@ -99,3 +99,17 @@ def test_explicit_cuda_without_gpu_is_a_clear_error():
         pytest.skip("this machine has a GPU")
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         engine.pick_device("cuda")
+
+
+def test_long_runs_evaluate_a_few_epochs_always_the_last():
+    assert engine.eval_epochs(8) == set(range(1, 9))
+    many = engine.eval_epochs(320)
+    assert len(many) == engine.MAX_EVALS and {1, 320} <= many
+
+
+def test_skipped_evaluations_leave_no_test_rows(digits):
+    setup = TrainSetup(**{**TINY, "epochs": 30, "n_train": 64})
+    r = engine.train(setup, digits, 0)
+    rows = engine.history_to_metrics(r.history)
+    tested = {row["epoch"] for row in rows if row["split"] == "test"}
+    assert tested == engine.eval_epochs(30) and r.history[-1]["test_acc"] is not None

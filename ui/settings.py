@@ -21,16 +21,44 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _options(spec: ParamSpec) -> list:
-    """Suggested values within range, plus the default, sorted."""
-    values = (
-        {*spec.choices, spec.default}
-        if not isinstance(spec.default, tuple)
-        else {*spec.choices, *spec.default}
-    )
+def query_for(values: dict[str, Any]) -> dict[str, str | list[str]]:
+    """Settings as URL query parameters, encoded the way the bound widgets read them back:
+    the displayed option text, and repeated parameters for multiple choices."""
+    return {
+        k: [_fmt(x) for x in v] if isinstance(v, tuple | list) else _fmt(v)
+        for k, v in values.items()
+    }
+
+
+def _in_range(spec: ParamSpec, v: float) -> bool:
     lo = spec.lo if spec.lo is not None else float("-inf")
     hi = spec.hi if spec.hi is not None else float("inf")
-    return sorted(v for v in values if lo <= v <= hi)
+    return (lo < v if spec.lo_open else lo <= v) and v <= hi
+
+
+def _from_url(spec: ParamSpec) -> list:
+    """In-range numbers the URL gives for this field, so a link (or a CLI run's settings)
+    that uses a value between the suggested stops still opens with that value."""
+    out = []
+    for raw in st.query_params.get_all(spec.name):
+        try:
+            v = float(raw)
+        except ValueError:
+            continue
+        if spec.kind in ("int", "ints"):
+            if not v.is_integer():
+                continue
+            v = int(v)
+        if v == v and _in_range(spec, v):  # v == v: not NaN
+            out.append(v)
+    return out
+
+
+def _options(spec: ParamSpec) -> list:
+    """Suggested values, the default and any linked value, within range, sorted."""
+    default = spec.default if isinstance(spec.default, tuple) else (spec.default,)
+    values = {*spec.choices, *default, *_from_url(spec)}
+    return sorted(v for v in values if _in_range(spec, v))
 
 
 def widget(spec: ParamSpec, default: Any = None, disabled: bool = False) -> Any:
@@ -82,6 +110,7 @@ def settings_panel(
 ) -> Config | None:
     """Sidebar widgets for every field of `cls`; the parsed config, or None after an error."""
     specs = [s for s in describe(cls) if s.name not in exclude]
+    specs.sort(key=lambda s: s.group == "Seeds")  # seeds last, whatever the class order
     defaults = defaults or {}
     values: dict[str, Any] = {}
     with st.sidebar:

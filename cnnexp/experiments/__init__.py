@@ -18,9 +18,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from cnnexp.config import ConfigError
-from cnnexp.experiments import baseline
+from cnnexp.experiments import baseline, scaling
 
-REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (baseline,)}
+REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (baseline, scaling)}
 
 
 def get(name: str) -> ModuleType:
