@@ -18,6 +18,7 @@ pages = {
         st.Page(
             "pages/scaling.py", title="Parameter scaling", icon=":material/stacked_line_chart:"
         ),
+        st.Page("pages/permuted.py", title="Permuted pixels", icon=":material/shuffle:"),
         st.Page("pages/baseline.py", title="Baseline", icon=":material/model_training:"),
     ],
     "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],

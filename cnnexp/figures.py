@@ -43,7 +43,7 @@ def layout(
         title={"text": title, "x": 0, "font": {"size": 15}},
         height=height,
         margin={"l": 10, "r": 10, "t": 48 if title else 16, "b": 10},
-        legend={"orientation": "h", "y": -0.2, "x": 0},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0},
         hovermode="x unified",
         font={"family": "Inter, Segoe UI, sans-serif", "size": 12},
     )
@@ -346,3 +346,34 @@ def loglog_families(
     if mark is not None:
         fig.add_vline(x=mark, line={"dash": "dot", "color": "#9ca3af"})
     return fig
+
+
+def image_grid(
+    images, titles: Sequence[str] = (), cols: int = 8, height: int | None = None, title: str = ""
+) -> go.Figure:
+    """Images (N, C, H, W) as uint8 or floats in a grid: greyscale or RGB, no axes."""
+    from plotly.subplots import make_subplots
+
+    n = len(images)
+    rows = -(-n // cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=list(titles) or None,
+        horizontal_spacing=0.01,
+        vertical_spacing=0.08 if titles else 0.02,
+    )
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        if img.shape[0] == 3:
+            trace = go.Image(z=img.transpose(1, 2, 0), hoverinfo="skip")
+        else:
+            trace = go.Heatmap(z=img[0], colorscale="gray", showscale=False, hoverinfo="skip")
+        fig.add_trace(trace, row=r + 1, col=c + 1)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    for axis in fig.layout:  # every subplot keeps square pixels
+        if axis.startswith("yaxis") and axis != "yaxis":
+            fig.layout[axis].scaleanchor = "x" + axis.removeprefix("yaxis")
+    fig.update_annotations(font_size=11)
+    return layout(fig, title, height=height or 120 * rows + 40)

@@ -18,9 +18,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from cnnexp.config import ConfigError
-from cnnexp.experiments import baseline, scaling
+from cnnexp.experiments import baseline, permuted, scaling
 
-REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (baseline, scaling)}
+REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (scaling, permuted, baseline)}
 
 
 def get(name: str) -> ModuleType:
