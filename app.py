@@ -19,6 +19,7 @@ pages = {
             "pages/scaling.py", title="Parameter scaling", icon=":material/stacked_line_chart:"
         ),
         st.Page("pages/permuted.py", title="Permuted pixels", icon=":material/shuffle:"),
+        st.Page("pages/normalization.py", title="Normalization", icon=":material/equalizer:"),
         st.Page("pages/baseline.py", title="Baseline", icon=":material/model_training:"),
     ],
     "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],

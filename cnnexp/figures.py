@@ -105,6 +105,7 @@ def lines_ci(
     x_title: str = "",
     y_title: str = "",
     percent: bool = False,
+    nonnegative: bool = False,
 ) -> go.Figure:
     """One line per `colour` (and `dash`) group: the mean over seeds against x, 95% band."""
     by = [colour] + ([dash] if dash else [])
@@ -128,6 +129,8 @@ def lines_ci(
                 lo, hi = sub["lo"], sub["hi"]
                 if percent:  # an accuracy cannot leave [0, 1]; few seeds give wide t-intervals
                     lo, hi = lo.clip(0, 1), hi.clip(0, 1)
+                elif nonnegative:  # nor can a loss go below zero
+                    lo = lo.clip(lower=0)
                 _band(fig, sub[x], lo, hi, col, name)
             fig.add_trace(
                 go.Scatter(
@@ -175,6 +178,7 @@ def curves(
         x_title="epoch",
         y_title=f"{METRIC_LABEL.get(metric, metric)}",
         percent=metric == "acc",
+        nonnegative=metric == "loss",
         colour_order=colour_order,
     )
 
@@ -234,7 +238,7 @@ def points_ci(
     return fig
 
 
-def bars_ci(
+def dots_ci(
     df: pd.DataFrame,
     x: str,
     y: str,
@@ -247,52 +251,68 @@ def bars_ci(
     colour_order: Sequence | None = None,
     x_order: Sequence | None = None,
 ) -> go.Figure:
-    """Grouped bars of the mean over seeds with 95% error bars and the seeds drawn as dots."""
-    s = summarise(df, [colour, x], y)
-    fig = go.Figure()
+    """Mean over seeds per category as a dot with its 95% interval, every seed as a small dot.
+
+    The axis fits the data rather than starting at zero: the differences that matter here
+    are a few points of accuracy, which bars on a 0-100% axis would hide.
+    """
+    s = summarise(df, [colour, x] if colour != x else [x], y)
+    if colour == x:
+        s[colour] = s[x]
     groups = list(colour_order) if colour_order is not None else sorted(s[colour].unique(), key=str)
+    fig = go.Figure()
     for i, c in enumerate(groups):
         sub = s[s[colour] == c]
         if x_order is not None:
             sub = sub.set_index(x).reindex([v for v in x_order if v in set(sub[x])]).reset_index()
+        if sub.empty:
+            continue
         col = PALETTE[i % len(PALETTE)]
         err = sub["hi"].notna()
-        fig.add_trace(
-            go.Bar(
-                x=sub[x],
-                y=sub["mean"],
-                name=f"{c} ({_seeds(int(sub['n'].max()))})",
-                marker_color=_rgba(col, 0.85),
-                offsetgroup=str(c),
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "visible": bool(err.any()),
-                    "array": (sub["hi"] - sub["mean"]).where(err, 0),
-                    "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0),
-                    "thickness": 1.4,
-                },
-                customdata=sub[["lo", "hi", "n"]].to_numpy(),
-                hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
-                + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra></extra>",
-            )
-        )
+        offset = {"offsetgroup": str(c)} if colour != x else {}
         seeds = df[df[colour] == c]
         fig.add_trace(
             go.Scatter(
                 x=seeds[x],
                 y=seeds[y],
                 mode="markers",
-                offsetgroup=str(c),
-                marker={"color": "#111827", "size": 5, "opacity": 0.55},
                 showlegend=False,
+                marker={"color": _rgba(col, 0.45), "size": 6},
                 hoverinfo="skip",
+                **offset,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=sub[x],
+                y=sub["mean"],
+                mode="markers",
+                name=f"{c} ({_seeds(int(sub['n'].max()))})",
+                marker={"color": col, "size": 13, "symbol": "diamond"},
+                **offset,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "visible": bool(err.any()),
+                    "array": (sub["hi"] - sub["mean"]).where(err, 0),
+                    "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0),
+                    "thickness": 2,
+                    "width": 8,
+                    "color": col,
+                },
+                customdata=sub[["lo", "hi", "n"]].to_numpy(),
+                hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
+                + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra></extra>",
             )
         )
     fig = layout(fig, title, x_title or x, y_title or y)
-    fig.update_layout(barmode="group", hovermode="closest", scattermode="group")
+    fig.update_layout(
+        hovermode="closest", scattermode="group" if colour != x else None, showlegend=colour != x
+    )
+    if x_order is not None:
+        fig.update_xaxes(categoryorder="array", categoryarray=list(x_order))
     if percent:
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".1%")
     return fig
 
 
@@ -377,3 +397,73 @@ def image_grid(
             fig.layout[axis].scaleanchor = "x" + axis.removeprefix("yaxis")
     fig.update_annotations(font_size=11)
     return layout(fig, title, height=height or 120 * rows + 40)
+
+
+def facet_lines(
+    df: pd.DataFrame,
+    facet: str,
+    x: str,
+    colour: str,
+    value: str = "value",
+    *,
+    facet_order: Sequence | None = None,
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    log_y: bool = False,
+    height: int = 320,
+) -> go.Figure:
+    """Small multiples: one panel per `facet`, one line per `colour` group (mean over seeds,
+    95% band), shared y axis so the panels compare."""
+    from plotly.subplots import make_subplots
+
+    panels = list(facet_order) if facet_order is not None else sorted(df[facet].unique(), key=str)
+    fig = make_subplots(
+        rows=1,
+        cols=len(panels),
+        shared_yaxes=True,
+        subplot_titles=[str(p) for p in panels],
+        horizontal_spacing=0.02,
+    )
+    groups = sorted(df[colour].unique(), key=str)
+    for j, p in enumerate(panels):
+        s = summarise(df[df[facet] == p], [colour, x], value)
+        for i, c in enumerate(groups):
+            sub = s[s[colour] == c]
+            if sub.empty:
+                continue
+            col = PALETTE[i % len(PALETTE)]
+            name = f"{colour} {c}"
+            if int(sub["n"].max()) > 1 and sub["lo"].notna().any():
+                band = go.Scatter(
+                    x=list(sub[x]) + list(sub[x])[::-1],
+                    y=list(sub["hi"]) + list(sub["lo"])[::-1],
+                    fill="toself",
+                    mode="lines",
+                    fillcolor=_rgba(col, 0.15),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=name,
+                )
+                fig.add_trace(band, row=1, col=j + 1)
+            fig.add_trace(
+                go.Scatter(
+                    x=sub[x],
+                    y=sub["mean"],
+                    name=name,
+                    legendgroup=name,
+                    showlegend=j == 0,
+                    mode="lines",
+                    line={"color": col, "width": 2},
+                ),
+                row=1,
+                col=j + 1,
+            )
+    fig = layout(fig, title, "", y_title, height=height)
+    fig.update_xaxes(title=x_title)
+    if log_y:
+        fig.update_yaxes(type="log")
+    fig.update_annotations(font_size=12)
+    fig.update_layout(hovermode="closest")
+    return fig

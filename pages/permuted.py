@@ -5,7 +5,7 @@ import streamlit as st
 
 from cnnexp import data, figures, stats
 from cnnexp.experiments import permuted as exp
-from cnnexp.transforms import permute_pixels
+from cnnexp.permutation import permute_pixels
 from ui import page
 from ui.runpanel import run_panel
 from ui.settings import settings_panel
@@ -84,7 +84,7 @@ order = [exp.condition(cfg.dataset, b) for b in tiles]
 left, right = st.columns(2)
 main = runs[runs["block"].isin([exp.INTACT, exp.canonical_block(cfg.dataset, cfg.block)])]
 left.plotly_chart(
-    figures.bars_ci(
+    figures.dots_ci(
         main,
         "model",
         "test_acc",

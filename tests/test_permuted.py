@@ -10,7 +10,7 @@ import torch
 from cnnexp import data, models
 from cnnexp.config import TrainSetup, parse
 from cnnexp.experiments import permuted
-from cnnexp.transforms import permute_pixels
+from cnnexp.permutation import permute_pixels
 from tests.test_cli import cli
 
 

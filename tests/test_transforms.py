@@ -1,6 +1,5 @@
-"""cnnexp/transforms.py: shifts, random shifts, flips and pixel permutations."""
+"""cnnexp/transforms.py: shifts, random shifts and flips of whole batches."""
 
-import numpy as np
 import torch
 
 from cnnexp import transforms
@@ -39,29 +38,3 @@ def test_random_flip_mirrors_some_images():
     flipped = [torch.equal(y[i], x[i].flip(-1)) for i in range(32)]
     assert 4 < sum(flipped) < 28
     assert all(f or torch.equal(y[i], x[i]) for i, f in enumerate(flipped))
-
-
-def test_pixel_permutation_is_a_bijection_from_its_seed():
-    p = transforms.pixel_permutation(6, 6, seed=4)
-    assert sorted(p) == list(range(36))
-    assert np.array_equal(p, transforms.pixel_permutation(6, 6, seed=4))
-    assert not np.array_equal(p, transforms.pixel_permutation(6, 6, seed=5))
-
-
-def test_block_permutation_stays_inside_its_tiles():
-    assert np.array_equal(transforms.pixel_permutation(8, 8, 0, block=1), np.arange(64))
-    p = transforms.pixel_permutation(8, 8, 0, block=4).reshape(8, 8)
-    for top in (0, 4):
-        for left in (0, 4):
-            tile = p[top : top + 4, left : left + 4].ravel()
-            rows, cols = tile // 8, tile % 8
-            assert rows.min() >= top and rows.max() < top + 4
-            assert cols.min() >= left and cols.max() < left + 4
-
-
-def test_permute_pixels_moves_every_channel_alike():
-    x = np.arange(2 * 3 * 4).reshape(1, 2, 3, 4)
-    p = transforms.pixel_permutation(3, 4, 0)
-    y = transforms.permute_pixels(x, p)
-    assert np.array_equal(y[0, 1] - y[0, 0], np.full((3, 4), 12))
-    assert sorted(y[0, 0].ravel()) == list(range(12))

@@ -165,7 +165,7 @@ def plan(cfg: Config) -> list[RunSpec]:
 
 
 def permutation(dataset: str, block: int, perm_seed: int) -> np.ndarray:
-    from cnnexp.transforms import pixel_permutation
+    from cnnexp.permutation import pixel_permutation
 
     _, h, w = data.info(dataset).shape
     b = canonical_block(dataset, block)
@@ -174,7 +174,7 @@ def permutation(dataset: str, block: int, perm_seed: int) -> np.ndarray:
 
 def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
     from cnnexp import engine
-    from cnnexp.transforms import permute_pixels
+    from cnnexp.permutation import permute_pixels
 
     cfg = dict(spec.config)
     block, perm_seed = cfg.pop("block"), cfg.pop("perm_seed")

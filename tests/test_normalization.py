@@ -1,0 +1,119 @@
+"""cnnexp/experiments/normalization.py (and the norm layers of cnnexp/models.py): each
+variant normalises over the axes it should; BatchNorm refuses batch size 1; activation
+statistics are recorded; a tiny sweep runs end to end through the CLI."""
+
+import json
+
+import pytest
+import torch
+
+from cnnexp import activations, models
+from cnnexp.config import ConfigError, TrainSetup, parse
+from cnnexp.experiments import normalization
+from tests.test_cli import cli
+
+# The axes each variant averages over, for a (N, C, H, W) batch, and its group shape.
+AXES = {
+    "batch": "over N, H, W per channel",
+    "layer": "over C, H, W per image",
+    "group": "over 4 channels and H, W per image",
+    "instance": "over H, W per image and channel",
+}
+
+
+def norm_layer(kind: str, channels: int = 8) -> torch.nn.Module:
+    return models._norm({"norm": kind, "channels": channels, "groups": 4, "spatial": True}).train()
+
+
+@pytest.mark.parametrize("kind", list(AXES))
+def test_each_variant_normalises_over_its_axes(kind):
+    torch.manual_seed(0)
+    x = torch.randn(6, 8, 5, 5) * torch.linspace(0.5, 5, 8).view(1, 8, 1, 1) + 3.0
+    y = norm_layer(kind)(x)
+    groups = {
+        "batch": y.transpose(0, 1).reshape(8, -1),  # channel: N·H·W values
+        "layer": y.reshape(6, -1),  # image: C·H·W values
+        "group": y.reshape(6, 4, -1).reshape(24, -1),  # (image, group of 2 channels)
+        "instance": y.reshape(48, -1),
+    }[kind]  # (image, channel): H·W values
+    torch.testing.assert_close(groups.mean(1), torch.zeros(len(groups)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        groups.var(1, unbiased=False), torch.ones(len(groups)), atol=1e-3, rtol=0
+    )
+
+
+def test_the_variants_differ():
+    x = torch.randn(6, 8, 5, 5) * 3 + 1
+    outs = {k: norm_layer(k)(x) for k in AXES}
+    assert not torch.allclose(outs["batch"], outs["layer"])
+    assert not torch.allclose(outs["group"], outs["instance"])
+
+
+def test_batchnorm_refuses_batch_size_one_with_a_clear_message():
+    with pytest.raises(ConfigError, match="norm 'batch' needs batch_size >= 2"):
+        parse(normalization.Config, {"batch_sizes": (1, 8)})
+    parse(normalization.Config, {"batch_sizes": (1, 8), "norms": ("group", "layer")})
+    with pytest.raises(ValueError, match="batch_size >= 2"):  # pydantic's, before parse()
+        TrainSetup(norm="batch", batch_size=1)
+
+
+def test_learning_rate_scales_linearly_with_the_batch():
+    cfg = parse(normalization.Config, {"batch_sizes": (8, 256), "lr": 0.002, "batch_size": 64})
+    assert normalization.scaled_lr(cfg, 8) == pytest.approx(0.00025)
+    lrs = {s.label: s.config["lr"] for s in normalization.plan(cfg)}
+    assert lrs["batch · batch 256"] == pytest.approx(0.008)
+
+
+def test_block_stats_cover_every_block_and_batchnorm_train_mode_differs():
+    torch.manual_seed(0)
+    model = models.build(TrainSetup(dataset="digits", width=4, depth=2).layers())
+    x, y = torch.rand(64, 1, 8, 8), torch.randint(0, 10, (64,))
+    rows = activations.block_stats(model, x)
+    assert [(r["layer"], r["stat"]) for r in rows] == [
+        (1, "mean"),
+        (1, "std"),
+        (2, "mean"),
+        (2, "std"),
+    ]
+    assert model.training  # restored
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    acc = activations.train_mode_accuracy(model, x, y, batch_size=8)
+    assert 0.0 <= acc <= 1.0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # untouched
+
+
+def test_cli_tiny_sweep_end_to_end(results):
+    out = json.loads(
+        cli(
+            results,
+            "run",
+            "normalization",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "2",
+            "--width",
+            "4",
+            "--groups",
+            "2",
+            "--norms",
+            "none,batch,group",
+            "--batch-sizes",
+            "4,16",
+            "--lrs",
+            "0.001,0.01",
+            "--seeds",
+            "2",
+            "--json",
+        ).stdout
+    )
+    h = out["headline"]
+    assert set(h["final_acc"]) == {"none", "batch", "group"}
+    assert [r["batch_size"] for r in h["batch_size"]] == [4, 16]
+    assert [r["lr"] for r in h["lr"]] == [0.001, 0.01]
+    assert h["batchnorm_modes"]["train"]["n"] == 2
+    from cnnexp.store import Store
+
+    runs = Store(results).runs("normalization")
+    acts = Store(results).table("activations", runs["run_id"][:1])
+    assert set(acts["epoch"]) == {0, 1, 2} and set(acts["layer"]) == {1, 2}
