@@ -18,6 +18,7 @@ pages = {
         st.Page(
             "pages/scaling.py", title="Parameter scaling", icon=":material/stacked_line_chart:"
         ),
+        st.Page("pages/equivariance.py", title="Equivariance", icon=":material/open_with:"),
         st.Page("pages/permuted.py", title="Permuted pixels", icon=":material/shuffle:"),
         st.Page("pages/normalization.py", title="Normalization", icon=":material/equalizer:"),
         st.Page("pages/baseline.py", title="Baseline", icon=":material/model_training:"),

@@ -288,3 +288,27 @@ def load(name: str, root: str | None = None, download: bool = False) -> ImageSet
     if name == "shapes":
         return _shapes()
     return _torchvision(name, data_dir(root), download)
+
+
+PHOTOS = ("chelsea", "astronaut", "camera", "coffee", "rocket", "coins")  # shipped by scikit-image
+
+
+def photo(name: str, size: int, colour: bool = False) -> np.ndarray:
+    """A sample photograph shipped with scikit-image, centre-cropped to a square and resized
+    to size×size (anti-aliased), as uint8 (C, H, W): 3 channels when colour, else 1."""
+    import skimage.data
+    from skimage.color import gray2rgb, rgb2gray
+    from skimage.transform import resize
+
+    if name not in PHOTOS:
+        raise DataError(f"unknown photo '{name}'; known: {', '.join(PHOTOS)}")
+    img = getattr(skimage.data, name)()
+    img = gray2rgb(img) if img.ndim == 2 else img[..., :3]
+    h, w = img.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    img = resize(
+        img[top : top + side, left : left + side], (size, size), anti_aliasing=True
+    )  # floats
+    img = img if colour else rgb2gray(img)[..., None]
+    return (np.clip(img, 0, 1) * 255).round().astype(np.uint8).transpose(2, 0, 1)

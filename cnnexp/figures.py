@@ -27,6 +27,7 @@ PALETTE = [
     "#ea580c",
 ]
 DASH = {"test": "solid", "train": "dot"}
+STYLES = ["solid", "dash", "dot", "dashdot"]  # for any other second grouping, in order
 METRIC_LABEL = {"acc": "accuracy", "loss": "loss", "seconds": "seconds"}
 
 
@@ -106,10 +107,17 @@ def lines_ci(
     y_title: str = "",
     percent: bool = False,
     nonnegative: bool = False,
+    deterministic: bool = False,
 ) -> go.Figure:
-    """One line per `colour` (and `dash`) group: the mean over seeds against x, 95% band."""
+    """One line per `colour` (and `dash`) group: the mean over seeds against x, 95% band.
+
+    deterministic: the values are exact (a probe, a formula), not samples over seeds; the
+    legend then does not count seeds.
+    """
     by = [colour] + ([dash] if dash else [])
     s = summarise(df, [*by, x], value)
+    dashes = sorted(s[dash].dropna().unique(), key=str, reverse=True) if dash else []
+    style = {d: DASH.get(str(d), STYLES[i % len(STYLES)]) for i, d in enumerate(dashes)}
     fig = go.Figure()
     groups = (
         list(colour_order)
@@ -119,12 +127,16 @@ def lines_ci(
     for i, c in enumerate(groups):
         col = PALETTE[i % len(PALETTE)]
         sub_c = s[s[colour] == c]
-        for d in sorted(sub_c[dash].unique(), key=str, reverse=True) if dash else [None]:
+        for d in dashes or [None]:
             sub = sub_c if d is None else sub_c[sub_c[dash] == d]
             if sub.empty:
                 continue
             n = int(sub["n"].max())
-            name = f"{c}" + (f" · {d}" if d is not None else "") + f" ({_seeds(n)})"
+            name = (
+                f"{c}"
+                + (f" · {d}" if d is not None else "")
+                + ("" if deterministic else f" ({_seeds(n)})")
+            )
             if n > 1 and sub["lo"].notna().any():
                 lo, hi = sub["lo"], sub["hi"]
                 if percent:  # an accuracy cannot leave [0, 1]; few seeds give wide t-intervals
@@ -142,7 +154,7 @@ def lines_ci(
                     line={
                         "color": col,
                         "width": 2.2,
-                        "dash": DASH.get(str(d), "solid") if dash else "solid",
+                        "dash": style[d] if dash else "solid",
                     },
                     customdata=sub[["lo", "hi", "n"]].to_numpy(),
                     hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
@@ -467,3 +479,59 @@ def facet_lines(
     fig.update_annotations(font_size=12)
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def heatmap(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    value: str,
+    title: str = "",
+    x_title: str = "",
+    y_title: str = "",
+    colourbar: str = "",
+) -> go.Figure:
+    """A grid of `value` over (x, y)."""
+    grid = df.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=grid.columns,
+            y=grid.index,
+            colorscale="Viridis",
+            colorbar={"title": colourbar},
+            hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:.3g}}<extra></extra>",
+        )
+    )
+    fig = layout(fig, title, x_title or x, y_title or y, height=380)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def panels(images: dict[str, object], title: str = "", height: int = 260) -> go.Figure:
+    """Named 2-D arrays side by side, each with its own colour range."""
+    from plotly.subplots import make_subplots
+
+    names = list(images)
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.015)
+    for i, name in enumerate(names):
+        z = images[name]
+        scale = "Reds" if name.startswith("|") else ("gray" if name in ("x", "Sx") else "Viridis")
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                colorscale=scale,
+                showscale=False,
+                hovertemplate="%{z:.3g}<extra>" + name + "</extra>",
+            ),
+            row=1,
+            col=i + 1,
+        )
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    for axis in fig.layout:
+        if axis.startswith("yaxis"):
+            fig.layout[axis].scaleanchor = "x" + axis.removeprefix("yaxis")
+    fig.update_annotations(font_size=12)
+    return layout(fig, title, height=height)

@@ -18,9 +18,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from cnnexp.config import ConfigError
-from cnnexp.experiments import baseline, normalization, permuted, scaling
+from cnnexp.experiments import baseline, equivariance, normalization, permuted, scaling
 
-REGISTRY: dict[str, ModuleType] = {m.NAME: m for m in (scaling, permuted, normalization, baseline)}
+REGISTRY: dict[str, ModuleType] = {
+    m.NAME: m for m in (scaling, equivariance, permuted, normalization, baseline)
+}
 
 
 def get(name: str) -> ModuleType:
