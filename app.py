@@ -27,9 +27,5 @@ pages = {
 }
 
 page = st.navigation(pages)
-with st.sidebar:
-    st.caption(
-        f"Results: `{resources.results_root()}` · "
-        + ("viewer mode" if not access.can_launch() else "launch mode")
-    )
+st.sidebar.caption(f"Results: `{resources.results_root()}` · {access.mode()} mode")
 page.run()

@@ -99,6 +99,16 @@ def _norm_layer(norm: str, channels: int, groups: int, shape: tuple[int, ...], w
     )
 
 
+def _linear(features: int, out: int, bias: bool) -> Layer:
+    return Layer(
+        "linear",
+        (out,),
+        params=out * (features + bias),
+        flops=2 * features * out,
+        args={"in_features": features, "out_features": out, "bias": bias},
+    )
+
+
 def _mlp(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) -> list[Layer]:
     if m.norm == "instance":
         raise ArchitectureError(
@@ -109,30 +119,14 @@ def _mlp(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) -> li
     layers = [Layer("normalize", in_shape), Layer("flatten", (features,))]
     bias = m.norm == "none"  # a normalisation layer's shift makes a bias redundant
     for i in range(m.depth):
-        layers.append(
-            Layer(
-                "linear",
-                (m.width,),
-                params=m.width * (features + bias),
-                flops=2 * features * m.width,
-                args={"in_features": features, "out_features": m.width, "bias": bias},
-            )
-        )
+        layers.append(_linear(features, m.width, bias))
         if m.norm != "none":
             layers.append(
                 _norm_layer(m.norm, m.width, m.groups, (m.width,), f"hidden layer {i + 1}")
             )
         layers.append(Layer("relu", (m.width,)))
         features = m.width
-    layers.append(
-        Layer(
-            "linear",
-            (n_classes,),
-            params=n_classes * (features + 1),
-            flops=2 * features * n_classes,
-            args={"in_features": features, "out_features": n_classes, "bias": True},
-        )
-    )
+    layers.append(_linear(features, n_classes, bias=True))
     return layers
 
 
@@ -236,15 +230,7 @@ def _conv_net(m: ModelSettings, in_shape: tuple[int, int, int], n_classes: int) 
     else:
         features = c * h * w
         layers.append(Layer("flatten", (features,)))
-    layers.append(
-        Layer(
-            "linear",
-            (n_classes,),
-            params=n_classes * (features + 1),
-            flops=2 * features * n_classes,
-            args={"in_features": features, "out_features": n_classes, "bias": True},
-        )
-    )
+    layers.append(_linear(features, n_classes, bias=True))
     return layers
 
 

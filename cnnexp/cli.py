@@ -3,6 +3,7 @@
     python -m cnnexp list                          experiments, their settings and ranges
     python -m cnnexp run baseline --model mlp      train (or reuse cached runs) and summarise
     python -m cnnexp run permuted --seeds 5 --json one JSON object on stdout
+    python -m cnnexp export permuted --out figs/   its charts (PNG, SVG) and data (CSV, parquet)
     python -m cnnexp runs --experiment baseline    the saved runs
     python -m cnnexp model --model cnn --depth 3   the layer table of a model
 
@@ -116,6 +117,33 @@ def build_parser() -> argparse.ArgumentParser:
             "--force", action="store_true", help="train again even when a finished run is saved"
         )
         _common(e)
+
+    x = sub.add_parser("export", help="write an experiment's charts and data (saved runs only)")
+    xs = x.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
+    for name, mod in experiments.REGISTRY.items():
+        e = xs.add_parser(name, help=f"export {mod.TITLE}", description=mod.SUMMARY)
+        add_config_flags(e, mod.Config)
+        e.add_argument("--out", metavar="DIR", required=True, help="folder to write the files into")
+        e.add_argument(
+            "--formats",
+            default="png,svg,csv,parquet",
+            help="comma-separated: png, svg (need Chrome or Chromium), html, csv, parquet "
+            "(default: png,svg,csv,parquet)",
+        )
+        e.add_argument(
+            "--partial",
+            action="store_true",
+            help="export what is saved even when some runs of these settings are missing",
+        )
+        _common(e)
+
+    b = sub.add_parser(
+        "bundle", help="(re)make the bundle of saved runs shipped with the dashboard"
+    )
+    b.add_argument("--out", metavar="DIR", default=None, help="bundle folder (default: ./bundle)")
+    b.add_argument(
+        "--device", default="auto", help="where to train: auto, cpu, cuda, cuda:N or mps"
+    )
 
     r = sub.add_parser("runs", help="list saved runs")
     r.add_argument("--experiment", default=None, help="only runs of this experiment")
@@ -236,6 +264,56 @@ def cmd_run(args) -> int:
     return 1 if any(r["status"] == "failed" for r in rows) else 0
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from cnnexp import export
+
+    mod = experiments.get(args.experiment)
+    cfg = parse(mod.Config, config_values(args, mod.Config))
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    unknown = [f for f in formats if f not in export.FORMATS]
+    if unknown or not formats:
+        raise ConfigError(
+            f"formats: {', '.join(unknown) or 'none given'} not known; allowed: "
+            + ", ".join(export.FORMATS)
+        )
+    if any(f in export.IMAGE_FORMATS for f in formats) and export.browser() is None:
+        raise ConfigError(export.NO_BROWSER + " Or export --formats html,csv,parquet.")
+    store = Store(args.results)
+    results = Results(mod.plan(cfg), store)
+    if results.missing and not args.partial:
+        raise ConfigError(
+            f"{len(results.missing)} of {len(results.specs)} runs of these settings are not "
+            f"saved in {store.root}; run them first with `python -m cnnexp run "
+            f"{mod.NAME}` and the same settings, or pass --partial"
+        )
+    written = export.write(
+        Path(args.out),
+        mod.charts(cfg, results),
+        mod.tables(cfg, results),
+        mod.summarize(cfg, results),
+        formats,
+    )
+    if args.json:
+        _emit({"experiment": mod.NAME, "files": [str(p) for p in written]})
+    else:
+        for p in written:
+            print(p)
+    return 0
+
+
+def cmd_bundle(args) -> int:
+    from pathlib import Path
+
+    from cnnexp import bundle
+
+    out = Path(args.out) if args.out else bundle.ROOT / "bundle"
+    trained = bundle.make(out, args.device, log=lambda line: print(line, file=sys.stderr))
+    print(f"{trained} run(s) trained; the bundle in {out} is complete")
+    return 0
+
+
 def _run_row(rec: dict) -> dict:
     keep = ("run_id", "seed", "label", "status", "duration_s", "test_acc", "error")
     return {k: rec.get(k) for k in keep}
@@ -301,9 +379,15 @@ def cmd_model(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"list": cmd_list, "run": cmd_run, "runs": cmd_runs, "model": cmd_model}[
-            args.command
-        ](args)
+        commands = {
+            "list": cmd_list,
+            "run": cmd_run,
+            "export": cmd_export,
+            "runs": cmd_runs,
+            "model": cmd_model,
+            "bundle": cmd_bundle,
+        }
+        return commands[args.command](args)
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -369,6 +369,37 @@ class SeedFields(Config):
         return list(range(self.seed, self.seed + self.seeds))
 
 
+class ExperimentFields(SeedFields):
+    """What the comparison experiments share: the optimiser settings (AdamW, one-cycle) and
+    three seeds by default, so every point of a comparison carries an interval."""
+
+    batch_size: int = param(
+        64,
+        "Images per optimisation step",
+        ge=2,
+        le=8192,
+        options=(16, 32, 64, 128, 256),
+        group="Training",
+    )
+    lr: float = param(
+        3e-3,
+        "Peak learning rate (AdamW, one-cycle)",
+        gt=0,
+        le=10,
+        options=(3e-4, 1e-3, 3e-3, 1e-2),
+        log=True,
+        group="Training",
+        label="Learning rate",
+    )
+    seeds: int = param(
+        3, "How many seeds per point of the comparison", ge=1, le=100, group="Seeds", label="Seeds"
+    )
+
+
+class EpochFields(Config):
+    epochs: int = param(8, "Passes over the training images", ge=1, le=500, group="Training")
+
+
 _MODEL_DEFAULTS = {n: f.default for n, f in ModelFields.model_fields.items()}
 _CONV_ONLY = ("kernel", "padding", "pool", "pool_every", "head")
 

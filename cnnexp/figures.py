@@ -76,6 +76,19 @@ def _seeds(n: int) -> str:
     return f"{n} seeds" if n > 1 else "1 seed"
 
 
+def _error_y(sub: pd.DataFrame, **style) -> dict:
+    """Asymmetric 95% error bars from a summarise() frame; none where one seed ran."""
+    has = sub["hi"].notna()
+    return {
+        "type": "data",
+        "symmetric": False,
+        "visible": bool(has.any()),
+        "array": (sub["hi"] - sub["mean"]).where(has, 0),
+        "arrayminus": (sub["mean"] - sub["lo"]).where(has, 0),
+        **style,
+    }
+
+
 def _band(fig: go.Figure, x, lo, hi, colour: str, group: str) -> None:
     fig.add_trace(
         go.Scatter(
@@ -218,7 +231,6 @@ def points_ci(
             continue
         col = PALETTE[i % len(PALETTE)]
         n = int(sub["n"].max())
-        err = sub["hi"].notna()
         fig.add_trace(
             go.Scatter(
                 x=sub[x],
@@ -227,15 +239,7 @@ def points_ci(
                 mode="lines+markers",
                 line={"color": col, "width": 2.2},
                 marker={"size": 8},
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "visible": bool(err.any()),
-                    "array": (sub["hi"] - sub["mean"]).where(err, 0),
-                    "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0),
-                    "thickness": 1.4,
-                    "width": 4,
-                },
+                error_y=_error_y(sub, thickness=1.4, width=4),
                 customdata=sub[["lo", "hi", "n"]].to_numpy(),
                 hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
                 + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra>%{x}</extra>",
@@ -280,7 +284,6 @@ def dots_ci(
         if sub.empty:
             continue
         col = PALETTE[i % len(PALETTE)]
-        err = sub["hi"].notna()
         offset = {"offsetgroup": str(c)} if colour != x else {}
         seeds = df[df[colour] == c]
         fig.add_trace(
@@ -302,16 +305,7 @@ def dots_ci(
                 name=f"{c} ({_seeds(int(sub['n'].max()))})",
                 marker={"color": col, "size": 13, "symbol": "diamond"},
                 **offset,
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "visible": bool(err.any()),
-                    "array": (sub["hi"] - sub["mean"]).where(err, 0),
-                    "arrayminus": (sub["mean"] - sub["lo"]).where(err, 0),
-                    "thickness": 2,
-                    "width": 8,
-                    "color": col,
-                },
+                error_y=_error_y(sub, thickness=2, width=8, color=col),
                 customdata=sub[["lo", "hi", "n"]].to_numpy(),
                 hovertemplate=("%{y:.2%}" if percent else "%{y:.4g}")
                 + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra></extra>",
@@ -325,6 +319,17 @@ def dots_ci(
         fig.update_xaxes(categoryorder="array", categoryarray=list(x_order))
     if percent:
         fig.update_yaxes(tickformat=".1%")
+    # Plotly's autorange reaches down to zero for grouped markers; fit the data instead.
+    shown = pd.concat([df[y], s["lo"], s["hi"], s["mean"]]).dropna()
+    if len(shown):
+        lo, hi = float(shown.min()), float(shown.max())
+        pad = max((hi - lo) * 0.12, 1e-3)
+        fig.update_yaxes(
+            range=[
+                max(lo - pad, 0.0) if percent else lo - pad,
+                min(hi + pad, 1.0) if percent else hi + pad,
+            ]
+        )
     return fig
 
 

@@ -46,7 +46,8 @@ class Results:
         for s in self.specs:
             r = self.records.get(s.run_id)
             if r is not None and r.get("status") in FINISHED:
-                rows.append({**s.config, **r, "label": s.label, "seed": s.seed})
+                record = {k: v for k, v in r.items() if not k.startswith("_")}  # index bookkeeping
+                rows.append({**s.config, **record, "label": s.label, "seed": s.seed})
         return pd.DataFrame(rows)
 
     def _joined(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -68,6 +69,12 @@ class Results:
             ids = list(self.runs["run_id"]) if len(self.runs) else []
             self._tables[name] = self._joined(self.store.table(name, ids))
         return self._tables[name]
+
+    def tidy(self, *tables: str) -> dict[str, pd.DataFrame]:
+        """The data behind a page, for export: runs, per-epoch metrics and the named tables."""
+        out = {"runs": self.runs, "metrics": self.metrics()}
+        out.update({name: self.table(name) for name in tables})
+        return out
 
     def saved_at(self) -> str | None:
         """When the newest planned run finished (ISO time), for 'cached, saved …' notes."""

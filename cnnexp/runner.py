@@ -76,10 +76,11 @@ class RunState:
     history: list[dict] = field(default_factory=list)
     error: str | None = None
     submitted: float = field(default_factory=time.time)
+    owner: str = ""  # who launched it (hosted caps count runs per person)
 
 
 class Runner(Protocol):
-    def submit(self, specs: list[RunSpec]) -> list[str]: ...
+    def submit(self, specs: list[RunSpec], owner: str = "") -> list[str]: ...
     def snapshot(self) -> dict[str, RunState]: ...
     def cancel(self, run_ids: list[str] | None = None) -> None: ...
 
@@ -130,7 +131,7 @@ class LocalRunner:
         self._thread.start()
 
     # --- the interface ----------------------------------------------------------------------
-    def submit(self, specs: list[RunSpec]) -> list[str]:
+    def submit(self, specs: list[RunSpec], owner: str = "") -> list[str]:
         """Queue runs that are neither saved as finished nor already queued; returns their ids."""
         saved = self.store.records(s.run_id for s in specs)
         queued = []
@@ -141,7 +142,9 @@ class LocalRunner:
                     continue
                 if saved.get(s.run_id, {}).get("status") in FINISHED:
                     continue
-                self._states[s.run_id] = RunState(s.run_id, s.experiment, s.label, s.seed, s.epochs)
+                self._states[s.run_id] = RunState(
+                    s.run_id, s.experiment, s.label, s.seed, s.epochs, owner=owner
+                )
                 self._pending.append(s)
                 queued.append(s.run_id)
         return queued
@@ -163,6 +166,15 @@ class LocalRunner:
             if self._current and self._current[1].run_id in ids:
                 self._cancel.value = self._current[0]
                 self._cancel_asked = time.time()
+
+    def active_runs(self, owner: str) -> int:
+        """Runs this owner has queued or running."""
+        with self._lock:
+            return sum(
+                1
+                for st in self._states.values()
+                if st.owner == owner and st.status in ("queued", "running")
+            )
 
     def busy(self) -> bool:
         with self._lock:

@@ -4,11 +4,10 @@ settings from the config, the run panel, then the saved results and what they sh
 import pandas as pd
 import streamlit as st
 
-from cnnexp import figures, stats
+from cnnexp import stats
 from cnnexp.config import TrainSetup, setup_fields
 from cnnexp.experiments import baseline as exp
-from ui import page
-from ui.runpanel import run_panel
+from ui import export, page
 from ui.settings import settings_panel
 
 page.require_app()
@@ -18,11 +17,11 @@ Trains one model on one dataset with the settings on the left and reports its te
 accuracy. Each seed changes the initial weights, the order in which training images are
 seen and, when fewer training images are used, which ones.
 
-**Reading the charts.** Solid lines are the 1,000-or-so held-out test images, dotted lines
-the training images. Where more than one seed ran, the line is the mean over seeds and the
-shaded band its 95% confidence interval (a t-interval over seeds); with one seed there is
-no band, because one run says nothing about the spread. A test curve that flattens while
-the training curve keeps climbing is overfitting.
+**Reading the charts.** Solid lines are the held-out test images, dotted lines the training
+images. Where more than one seed ran, the line is the mean over seeds and the shaded band
+its 95% confidence interval (a t-interval over seeds); with one seed there is no band,
+because one run says nothing about the spread. A test curve that flattens while the
+training curve keeps climbing is overfitting.
 """
 
 page.header(exp, EXPLANATION)
@@ -30,17 +29,10 @@ cfg = settings_panel(exp.Config)
 if cfg is None:
     st.stop()
 
-results = run_panel(exp.plan(cfg))
-if results.runs.empty:
-    st.info(
-        "No saved runs for these settings yet. Launch them, or change a setting to one that "
-        "has been run before.",
-        icon=":material/info:",
-    )
+results, headline = page.saved_results(exp, cfg)
+if headline is None:
+    page.nothing_saved()
     st.stop()
-
-headline = exp.summarize(cfg, results)
-page.remember(exp, cfg, headline, results)
 acc = headline["test_acc"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Test accuracy", f"{acc['mean']:.1%}", help="Mean over seeds of the final test accuracy")
@@ -55,18 +47,16 @@ c4.metric(
     f"{headline['train_seconds']['mean']:.1f} s",
     help=f"Mean over {acc['n']} seed(s), on {results.runs['device'].iloc[0]}",
 )
-
 st.markdown(
-    f"**{headline['model']}** on **{headline['dataset']}** reaches "
-    f"{stats.describe_ci(acc)} test accuracy."
+    f"**{headline['model']}** on **{headline['dataset']}** reaches {stats.describe_ci(acc)} test accuracy."
 )
 
-metrics = results.metrics()
+charts = exp.charts(cfg, results)
 tab_acc, tab_loss, tab_seeds, tab_model = st.tabs(["Accuracy", "Loss", "Per seed", "Model"])
 with tab_acc:
-    st.plotly_chart(figures.curves(metrics, "acc", title="Accuracy per epoch"))
+    export.chart(charts["accuracy"], "baseline-accuracy")
 with tab_loss:
-    st.plotly_chart(figures.curves(metrics, "loss", title="Cross-entropy loss per epoch"))
+    export.chart(charts["loss"], "baseline-loss")
 with tab_seeds:
     cols = [
         "seed",
@@ -112,3 +102,4 @@ with tab_model:
         "FLOPs count 2 × multiply–accumulates of convolutions and matrix products for one "
         "image; the same counts torch's FlopCounterMode reports for the built model."
     )
+export.data_downloads(exp.tables(cfg, results), "baseline")

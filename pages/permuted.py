@@ -1,13 +1,10 @@
 """Permuted pixels: break the locality prior and measure what each model loses."""
 
-import numpy as np
 import streamlit as st
 
-from cnnexp import data, figures, stats
+from cnnexp import stats
 from cnnexp.experiments import permuted as exp
-from cnnexp.permutation import permute_pixels
-from ui import page
-from ui.runpanel import run_panel
+from ui import export, page
 from ui.settings import settings_panel
 
 page.require_app()
@@ -24,7 +21,7 @@ training and test, and each model is trained from scratch on the scrambled image
 
 The **drop** of each model is its accuracy on intact minus scrambled pixels, paired by seed;
 the **gap** is the CNN's drop minus the MLP's. The gap measures how much the locality prior
-was contributing. Bars are means over seeds with 95% intervals; dots are the seeds.
+was contributing. Dots are means over seeds with 95% intervals; small dots are the seeds.
 
 The strength sweep shuffles pixels only within b×b tiles: b = 1 leaves the image intact,
 larger tiles take locality away step by step.
@@ -35,32 +32,15 @@ cfg = settings_panel(exp.Config)
 if cfg is None:
     st.stop()
 
-
-@st.cache_data(show_spinner=False)
-def samples(dataset: str, tiles: tuple[int, ...], perm_seed: int) -> tuple[np.ndarray, list[str]]:
-    ds = data.load(dataset)
-    picks = [int(np.flatnonzero(ds.y_test == c)[0]) for c in range(min(6, len(ds.classes)))]
-    x = ds.x_test[picks]
-    rows, titles = [], []
-    for b in tiles:
-        rows.append(permute_pixels(x, exp.permutation(dataset, b, perm_seed)))
-        titles += [exp.condition(dataset, b)] + [""] * (len(picks) - 1)
-    return np.concatenate(rows), titles
-
-
-tiles = tuple(exp.blocks(cfg))
-imgs, titles = samples(cfg.dataset, tiles, cfg.perm_seed)
-st.plotly_chart(figures.image_grid(imgs, titles, cols=len(imgs) // len(tiles)), key="samples")
+results, headline = page.saved_results(exp, cfg)
+charts = exp.charts(cfg, results)
+export.chart(charts["samples"], "permuted-samples")
 st.caption(
-    "The same test images as each model sees them. One permutation moves every image's "
-    "pixels alike; the labels stay put."
+    "The same test images as each model sees them. One permutation moves every image's pixels "
+    "alike; the labels stay put."
 )
-
-results = run_panel(exp.plan(cfg))
-if results.runs.empty:
+if headline is None:
     st.stop()
-headline = exp.summarize(cfg, results)
-page.remember(exp, cfg, headline, results)
 
 cols = st.columns(len(cfg.models) + ("gap" in headline))
 for col, m in zip(cols, cfg.models, strict=False):
@@ -73,53 +53,15 @@ for col, m in zip(cols, cfg.models, strict=False):
             f"permuted {stats.describe_ci(headline[m]['permuted'])}",
         )
 if "gap" in headline and headline["gap"]["mean"] is not None:
-    g = headline["gap"]
     cols[-1].metric(
-        "gap (cnn − mlp)", f"{g['mean'] * 100:.1f} pts", help=stats.describe_ci(g, unit=" pts")
+        "gap (cnn − mlp)",
+        f"{headline['gap']['mean'] * 100:.1f} pts",
+        help=stats.describe_ci(headline["gap"], unit=" pts"),
     )
 st.markdown(exp.explain(cfg, headline))
-
-runs = results.runs.assign(condition=[exp.condition(cfg.dataset, b) for b in results.runs["block"]])
-order = [exp.condition(cfg.dataset, b) for b in tiles]
 left, right = st.columns(2)
-main = runs[runs["block"].isin([exp.INTACT, exp.canonical_block(cfg.dataset, cfg.block)])]
-left.plotly_chart(
-    figures.dots_ci(
-        main,
-        "model",
-        "test_acc",
-        "condition",
-        colour_order=order[:2],
-        x_order=list(cfg.models),
-        title="Test accuracy, intact vs scrambled",
-        x_title="model",
-        y_title="test accuracy",
-    )
-)
-metrics = results.metrics().assign(
-    condition=lambda d: d["model"] + " · " + [exp.condition(cfg.dataset, b) for b in d["block"]]
-)
-right.plotly_chart(
-    figures.curves(
-        metrics[metrics["block"].isin(main["block"].unique())],
-        "acc",
-        colour="condition",
-        splits=("test",),
-        title="Test accuracy per epoch",
-    )
-)
-if cfg.strength_blocks:
-    sweep = runs.assign(tile=[b or max(data.info(cfg.dataset).shape[1:]) for b in runs["block"]])
-    st.plotly_chart(
-        figures.points_ci(
-            sweep,
-            "tile",
-            "test_acc",
-            "model",
-            log_x=True,
-            colour_order=list(cfg.models),
-            title="Accuracy as locality is taken away",
-            x_title="tile side b (pixels shuffled within b×b; log)",
-            y_title="test accuracy",
-        )
-    )
+export.chart(charts["accuracy"], "permuted-accuracy", left)
+export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
+if "strength" in charts:
+    export.chart(charts["strength"], "permuted-strength")
+export.data_downloads(exp.tables(cfg, results), "permuted")

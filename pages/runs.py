@@ -36,6 +36,7 @@ SERIES = {
     "train loss": ("train", "loss"),
 }
 
+access.access_panel()
 st.title("Runs")
 store = resources.store()
 runs = store.runs()

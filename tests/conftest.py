@@ -11,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# Tests start from empty results folders: the dashboard must not seed them from the bundle.
+os.environ["CNNEXP_BUNDLE"] = ""
+
 # Tiny settings: scikit-learn's 8×8 digits, one epoch, four channels. A run takes ~0.1 s.
 TINY = {"dataset": "digits", "epochs": 1, "width": 4, "batch_size": 64}
 

@@ -120,3 +120,47 @@ def test_pages_that_show_saved_results_do_not_import_torch(saved):
     )
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.strip().splitlines()[-1] == "False"
+
+
+WITHOUT_TORCH = """
+import importlib.abc
+import sys
+
+
+class NotInstalled(importlib.abc.MetaPathFinder):  # as on a viewer from requirements-viewer.txt
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchvision"):
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+
+sys.meta_path.insert(0, NotInstalled())
+sys.path.insert(0, {root!r})
+from streamlit.testing.v1 import AppTest
+for page, query in {pages!r}:
+    at = AppTest.from_file({app!r}, default_timeout=60)
+    at.query_params.update(query)
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, (page, at.exception)
+    print(page, " | ".join(e.value for e in [*at.info, *at.caption]))
+"""
+
+
+def test_a_viewer_without_pytorch_shows_every_page(saved):
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    pages = [
+        (p, query_for(experiments.get(p[6:-3]).TINY) if p[6:-3] in experiments.REGISTRY else {})
+        for p in PAGES
+    ]
+    code = WITHOUT_TORCH.format(root=str(ROOT), pages=pages, app=str(ROOT / "app.py"))
+    env = {**cli_env(saved), "CNNEXP_MODE": "viewer"}
+    p = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "formulas are shown unchecked" in p.stdout  # scaling, politely
+    assert "computes with PyTorch" in p.stdout  # the equivariance probe, politely

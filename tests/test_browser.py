@@ -90,6 +90,13 @@ def test_launch_a_tiny_run_and_see_its_chart(server, browser):
     settled(page)
     assert "Cached" in page.inner_text("body")
     page.screenshot(path=SHOTS / "baseline-launched.png", full_page=True)
+    for fmt, magic in (("PNG", b"\x89PNG\r\n\x1a\n"), ("SVG", b"<svg")):
+        page.get_by_role("button", name="Download", exact=True).first.click()
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=fmt, exact=True).click()
+        data = Path(download.value.path()).read_bytes()
+        assert data.lstrip()[: len(magic)] == magic, (fmt, data[:40])
+        page.keyboard.press("Escape")
     from cnnexp.store import Store
 
     ids = ",".join(Store(server["results"]).runs()["run_id"])

@@ -31,6 +31,9 @@ def require_app() -> None:
 
 
 def header(exp: ModuleType, explanation: str) -> None:
+    from ui import access
+
+    access.access_panel()  # the pages that can launch say who may
     st.title(exp.TITLE)
     st.caption(exp.SUMMARY)
     with st.expander("What this measures and how to read it", icon=":material/menu_book:"):
@@ -41,3 +44,24 @@ def remember(exp: ModuleType, cfg: Config, headline: dict, results: Results) -> 
     """Keep the headline of a finished plan so Home can show it."""
     if results.complete and results.specs:
         resources.store().save_headline(exp.NAME, cfg.canonical(), headline)
+
+
+def nothing_saved() -> None:
+    st.info(
+        "No saved runs for these settings yet. Launch them, or change a setting to one that "
+        "has been run before.",
+        icon=":material/info:",
+    )
+
+
+def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Results, dict | None]:
+    """The run panel for cfg's plan, then what is saved of it and its headline (None when
+    nothing is saved yet). A finished plan's headline is remembered for Home."""
+    from ui.runpanel import run_panel
+
+    results = run_panel(exp.plan(cfg), key=key)
+    if results.runs.empty:
+        return results, None
+    headline = exp.summarize(cfg, results)
+    remember(exp, cfg, headline, results)
+    return results, headline

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,6 +18,12 @@ def results_root() -> str:
 
 @st.cache_resource(show_spinner=False)
 def _store(root: str) -> Store:
+    from cnnexp import bundle
+
+    # A fresh results folder starts with the bundled runs, so nobody opens an empty app; a
+    # read-only folder keeps what it has.
+    with contextlib.suppress(OSError):
+        bundle.seed(Path(root), bundle.default_dir())
     return Store(root)
 
 

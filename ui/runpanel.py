@@ -67,10 +67,18 @@ def _offer_launch(results: Results, key: str) -> None:
     left, right = st.columns([4, 1], vertical_alignment="center")
     left.info(text, icon=":material/schedule:")
     if not access.can_launch():
-        right.caption("Viewer mode: launching is off on this server.")
+        right.caption("Viewing only: launching is not open to you on this server.")
+        return
+    problems = access.Caps.load().problems(missing, resources.runner().active_runs(access.owner()))
+    if problems:
+        st.error(" ".join(problems), icon=":material/block:")
         return
     if right.button("Launch", type="primary", key=f"{key}-launch", width="stretch"):
-        resources.runner().submit(missing)
+        try:
+            access.launch(missing)  # checks mode and caps again, on the server
+        except access.LaunchRefused as e:
+            st.error(str(e), icon=":material/block:")
+            return
         st.rerun()
 
 

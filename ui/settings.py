@@ -105,12 +105,52 @@ def _bound(x: float | None) -> int | None:
     return None if x is None else int(x)
 
 
+def _link_value_ok(spec: ParamSpec, raw: str) -> bool:
+    """Whether one URL value is one the field's widget can take."""
+    if spec.kind == "bool":
+        return raw.lower() in ("true", "false")
+    if spec.kind in ("choice", "multi"):
+        return raw in {_fmt(c) for c in spec.choices}
+    try:
+        v = float(raw)
+    except ValueError:
+        return False
+    if spec.kind in ("int", "ints") and not v.is_integer():
+        return False
+    return v == v and _in_range(spec, v)
+
+
+def link_problems(specs: list[ParamSpec]) -> list[str]:
+    """The settings a link gives that cannot be used, each with what is allowed.
+
+    Streamlit drops such values silently and the widget keeps its default; saying so keeps a
+    shared link from quietly showing something other than what it promised.
+    """
+    out = []
+    for spec in specs:
+        bad = [r for r in st.query_params.get_all(spec.name) if not _link_value_ok(spec, r)]
+        if bad:
+            shown = ", ".join(
+                repr(b[:40] + ("…" if len(b) > 40 else "")).replace("`", "'") for b in bad
+            )
+            out.append(f"{spec.label} ({spec.name}): {shown} — allowed: {spec.allowed()}")
+    return out
+
+
 def settings_panel(
     cls: type[Config], *, exclude: tuple[str, ...] = (), defaults: dict[str, Any] | None = None
 ) -> Config | None:
     """Sidebar widgets for every field of `cls`; the parsed config, or None after an error."""
     specs = [s for s in describe(cls) if s.name not in exclude]
-    specs.sort(key=lambda s: s.group == "Seeds")  # seeds last, whatever the class order
+    # What the experiment is about first; the training budget, sweeps and seeds last.
+    specs.sort(key=lambda s: {"Training": 1, "Sweeps": 2, "Seeds": 3}.get(s.group, 0))
+    problems = link_problems(specs)
+    if problems:
+        st.warning(
+            "**Some settings in this link could not be used; the defaults stand in for them.**\n\n"
+            + "\n".join(f"- {p}" for p in problems),
+            icon=":material/link_off:",
+        )
     defaults = defaults or {}
     values: dict[str, Any] = {}
     with st.sidebar:

@@ -50,3 +50,20 @@ def summarize(cfg: Config, results: Results) -> dict:
 def headline_text(h: dict) -> str:
     """One line for Home."""
     return f"{h['model']} on {h['dataset']}: test accuracy {stats.describe_ci(h['test_acc'])}"
+
+
+def charts(cfg: Config, results: Results) -> dict:
+    """The page's charts, by name (also what `python -m cnnexp export` writes)."""
+    from cnnexp import figures  # plotly: only when drawing
+
+    if results.runs.empty:
+        return {}
+    m = results.metrics()
+    return {
+        "accuracy": figures.curves(m, "acc", title="Accuracy per epoch"),
+        "loss": figures.curves(m, "loss", title="Cross-entropy loss per epoch"),
+    }
+
+
+def tables(cfg: Config, results: Results) -> dict:
+    return results.tidy()

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import model_validator
 
 from cnnexp import architecture, data, stats
-from cnnexp.config import ConfigError, SeedFields, TrainSetup, param
+from cnnexp.config import ConfigError, EpochFields, ExperimentFields, TrainSetup, param
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
@@ -46,7 +46,7 @@ Image = Literal[
 SWEEP = 8  # probe curves run over shifts 0..8 pixels
 
 
-class Config(SeedFields):
+class Config(ExperimentFields, EpochFields):
     mode: Literal["probe", "trained"] = param(
         "probe",
         "probe: a layer stack on one image, no training; trained: train and shift the test set",
@@ -169,21 +169,6 @@ class Config(SeedFields):
         group="Trained",
         label="Also with shift augmentation",
     )
-    epochs: int = param(8, "Passes over the training images", ge=1, le=500, group="Training")
-    batch_size: int = param(
-        64, "Images per step", ge=2, le=8192, options=(32, 64, 128, 256), group="Training"
-    )
-    lr: float = param(
-        3e-3,
-        "Peak learning rate (AdamW, one-cycle)",
-        gt=0,
-        le=10,
-        options=(3e-4, 1e-3, 3e-3, 1e-2),
-        log=True,
-        group="Training",
-        label="Learning rate",
-    )
-    seeds: int = param(3, "How many seeds per model and condition", ge=1, le=100, group="Seeds")
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -322,7 +307,7 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
     b = engine.predict(model, transforms.random_shift(x, k, gen))
     out.tables["shift_eval"] = rows
     out.summary["consistency"] = float((a == b).float().mean())
-    if setup.model == "cnn":
+    if setup.model == "cnn" and setup.augment_shift == 0:  # the runs the probe borrows from
         out.tables["weights"] = _encode(model.state_dict())
     return out
 
@@ -605,3 +590,148 @@ def explain_probe(cfg: Config, h: dict) -> str:
             + (" — invariant to float rounding." if worst < 1e-4 else ".")
         )
     return " ".join(out)
+
+
+def probe_frames(cfg: Config, store=None) -> dict:
+    """The probe's numbers as tidy tables: per-layer errors along the shift direction, the
+    dx × dy grid, invariance, and (random weights) the downsampling comparison."""
+    import pandas as pd
+
+    head = probe_headline(cfg, store)
+    eq = pd.DataFrame(head["equivariance"]).melt(
+        id_vars=["layer", "shift", "dx", "dy", "stride"],
+        value_vars=["interior_error", "full_error"],
+        var_name="region",
+    )
+    eq["region"] = eq["region"].map({"interior_error": "interior", "full_error": "whole map"})
+    out = {"equivariance": eq, "grid": pd.DataFrame(probe_grid(cfg, store))}
+    if head.get("invariance"):
+        inv = pd.DataFrame(head["invariance"]).melt(
+            id_vars=["shift"], value_vars=["error", "max_pool_error"], var_name="pooling"
+        )
+        inv["pooling"] = inv["pooling"].map(
+            {"error": "global average", "max_pool_error": "global max"}
+        )
+        out["invariance"] = inv
+    if cfg.weights == "random":
+        out["downsampling"] = pd.DataFrame(probe_downsampling(cfg))
+    return out
+
+
+def charts(
+    cfg: Config,
+    results: Results,
+    layer: int | None = None,
+    channel: int = 0,
+    frames: dict | None = None,
+) -> dict:
+    """Probe mode: the maps of one layer and channel, error curves, the dx × dy map,
+    invariance and the downsampling comparison. Trained mode: accuracy against shift and
+    consistency. `frames` reuses probe numbers already computed."""
+    if cfg.mode == "trained":
+        return _trained_charts(cfg, results)
+    from cnnexp import figures, probe  # the probe computes with torch
+
+    frames = frames or probe_frames(cfg, results.store)
+    eq = frames["equivariance"]
+    layer = layer or int(eq["layer"].max())
+    blocks, x = probe_stack(cfg, results.store)
+    maps = probe.maps(blocks, x, layer, channel, cfg.shift, cfg.shift_y, cfg.shift_kind)
+    curves = eq.assign(layer="layer " + eq["layer"].astype(str)).dropna()
+    grid = frames["grid"][frames["grid"]["layer"] == layer]
+    out = {
+        "maps": figures.panels(
+            maps,
+            title=f"Layer {layer}, channel {channel}, shift ({cfg.shift}, "
+            f"{cfg.shift_y}) {cfg.shift_kind}",
+        ),
+        "equivariance_error": figures.lines_ci(
+            curves,
+            "shift",
+            "layer",
+            dash="region",
+            markers=True,
+            deterministic=True,
+            title="Equivariance error against shift",
+            x_title="shift (pixels along the chosen direction)",
+            y_title="relative error",
+        ),
+        "error_map": figures.heatmap(
+            grid,
+            "dx",
+            "dy",
+            "interior_error",
+            title=f"Interior error at layer {layer} for every shift",
+            colourbar="error",
+        ),
+    }
+    if "invariance" in frames:
+        out["invariance"] = figures.lines_ci(
+            frames["invariance"],
+            "shift",
+            "pooling",
+            markers=True,
+            deterministic=True,
+            title="Invariance error of the pooled output",
+            x_title="shift (pixels)",
+            y_title="relative change",
+        )
+    if "downsampling" in frames:
+        out["downsampling"] = figures.lines_ci(
+            frames["downsampling"],
+            "shift",
+            "downsampling",
+            markers=True,
+            deterministic=True,
+            colour_order=list(POOLINGS),
+            title="Last layer, interior: ways to downsample",
+            x_title="shift (pixels)",
+            y_title="relative error",
+        )
+    return out
+
+
+def _trained_charts(cfg: Config, results: Results) -> dict:
+    from cnnexp import figures
+
+    if results.runs.empty:
+        return {}
+    k = cfg.max_shift
+    table = results.table("shift_eval")  # joined with each run's settings
+    table = table.assign(
+        model=table["variant"],
+        training=[f"shifted ±{k}" if a > 0 else "centred" for a in table["augment_shift"]],
+    )
+    runs = results.runs.assign(
+        training=["shifted" if a > 0 else "centred" for a in results.runs["augment_shift"]]
+    )
+    return {
+        "shift_accuracy": figures.lines_ci(
+            table,
+            "shift",
+            "model",
+            dash="training",
+            markers=True,
+            colour_order=list(cfg.models),
+            percent=True,
+            title="Test accuracy on shifted test images",
+            x_title="shift of the test images (pixels)",
+            y_title="test accuracy",
+        ),
+        "consistency": figures.dots_ci(
+            runs,
+            "variant",
+            "consistency",
+            "training",
+            x_order=list(cfg.models),
+            title="Consistency under two random shifts",
+            x_title="model",
+            y_title="same prediction",
+        ),
+    }
+
+
+def tables(cfg: Config, results: Results) -> dict:
+    if cfg.mode == "probe":
+        return probe_frames(cfg, results.store)
+    return results.tidy("shift_eval")

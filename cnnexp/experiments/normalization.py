@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from cnnexp import stats
-from cnnexp.config import Norm, SeedFields, TrainSetup, param
+from cnnexp.config import EpochFields, ExperimentFields, Norm, TrainSetup, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
@@ -40,7 +40,7 @@ BatchSize = Annotated[int, Field(ge=1, le=4096)]  # BatchNorm's own check refuse
 Rate = Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)]
 
 
-class Config(SeedFields):
+class Config(ExperimentFields, EpochFields):
     dataset: DatasetName = param("mnist5k", "Dataset", group="Data")
     n_train: int = param(
         0,
@@ -119,7 +119,6 @@ class Config(SeedFields):
         group="Sweeps",
         label="Deeper stack",
     )
-    seeds: int = param(3, "How many seeds per variant and setting", ge=1, le=100, group="Seeds")
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -342,3 +341,124 @@ def explain(cfg: Config, h: dict) -> str:
             f"{modes['train']['mean']:.1%}."
         )
     return " ".join(out)
+
+
+def _where(df, **kv):
+    for k, v in kv.items():
+        df = df[df[k] == v]
+    return df
+
+
+def charts(cfg: Config, results: Results) -> dict:
+    from cnnexp import figures
+
+    runs = results.runs
+    if runs.empty:
+        return {}
+    metrics, order = results.metrics(), list(cfg.norms)
+    main = {"depth": cfg.depth, "batch_size": cfg.batch_size, "lr": cfg.lr}
+    m = _where(metrics, **main)
+    out = {
+        "final_accuracy": figures.dots_ci(
+            _where(runs, **main),
+            "norm",
+            "test_acc",
+            "norm",
+            x_order=order,
+            colour_order=order,
+            title="Final test accuracy",
+            x_title="normalization",
+            y_title="test accuracy",
+        ),
+        "train_loss": figures.curves(
+            m,
+            "loss",
+            colour="norm",
+            splits=("train",),
+            colour_order=order,
+            title="Training loss per epoch",
+        ),
+        "test_accuracy": figures.curves(
+            m,
+            "acc",
+            colour="norm",
+            splits=("test",),
+            colour_order=order,
+            title="Test accuracy per epoch",
+        ),
+    }
+    if cfg.batch_sizes:
+        sweep = _where(runs, depth=cfg.depth)
+        out["batch_size"] = figures.points_ci(
+            sweep[sweep["batch_size"].isin(cfg.batch_sizes)],
+            "batch_size",
+            "test_acc",
+            "norm",
+            log_x=True,
+            colour_order=order,
+            title="Final test accuracy against batch size",
+            x_title="images per batch (log); lr scaled with the batch",
+            y_title="test accuracy",
+        )
+    if cfg.lrs:
+        sweep = _where(runs, depth=cfg.depth, batch_size=cfg.batch_size)
+        out["learning_rate"] = figures.points_ci(
+            sweep[sweep["lr"].isin(cfg.lrs)],
+            "lr",
+            "test_acc",
+            "norm",
+            log_x=True,
+            colour_order=order,
+            title="Final test accuracy against learning rate",
+            x_title="peak learning rate (log)",
+            y_title="test accuracy",
+        )
+    if cfg.deep_depth:
+        d = cfg.deep_depth
+        out["deep_accuracy"] = figures.dots_ci(
+            _where(runs, depth=d),
+            "norm",
+            "test_acc",
+            "norm",
+            x_order=order,
+            colour_order=order,
+            title=f"Final test accuracy at depth {d}",
+            x_title="normalization",
+            y_title="test accuracy",
+        )
+        out["deep_loss"] = figures.curves(
+            _where(metrics, depth=d),
+            "loss",
+            colour="norm",
+            splits=("train",),
+            colour_order=order,
+            title=f"Training loss at depth {d}",
+        )
+    acts = _where(results.table("activations"), **main)
+    if not acts.empty:
+        out["activation_std"] = figures.facet_lines(
+            acts[acts["stat"] == "std"],
+            "norm",
+            "epoch",
+            "layer",
+            facet_order=order,
+            log_y=True,
+            title="Spread (std) of each block's output over training",
+            x_title="epoch",
+            y_title="std (log)",
+        )
+        out["activation_mean"] = figures.facet_lines(
+            acts[acts["stat"] == "mean"],
+            "norm",
+            "epoch",
+            "layer",
+            facet_order=order,
+            title="Mean of each block's output over training",
+            x_title="epoch",
+            y_title="mean",
+        )
+    return out
+
+
+def tables(cfg: Config, results: Results) -> dict:
+    return results.tidy("activations")

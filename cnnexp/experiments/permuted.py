@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from cnnexp import data, stats
-from cnnexp.config import SeedFields, TrainSetup, param
+from cnnexp.config import EpochFields, ExperimentFields, TrainSetup, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
@@ -32,7 +32,7 @@ INTACT = 1  # a 1×1 tile: no pixel moves
 FULL = 0  # the whole image is one tile
 
 
-class Config(SeedFields):
+class Config(ExperimentFields, EpochFields):
     dataset: DatasetName = param(
         "mnist5k",
         "digits is 8×8 and already averaged down; mnist5k is raw 28×28 pixels",
@@ -92,26 +92,6 @@ class Config(SeedFields):
         advanced=True,
         label="Training images",
     )
-    epochs: int = param(8, "Passes over the training images", ge=1, le=500, group="Training")
-    batch_size: int = param(
-        64,
-        "Images per optimisation step",
-        ge=2,
-        le=8192,
-        options=(32, 64, 128, 256),
-        group="Training",
-    )
-    lr: float = param(
-        3e-3,
-        "Peak learning rate (AdamW, one-cycle)",
-        gt=0,
-        le=10,
-        options=(3e-4, 1e-3, 3e-3, 1e-2),
-        log=True,
-        group="Training",
-        label="Learning rate",
-    )
-    seeds: int = param(3, "How many seeds per model and condition", ge=1, le=100, group="Seeds")
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -273,3 +253,74 @@ def explain(cfg: Config, h: dict) -> str:
             "summarises a neighbourhood: the textbook expects only a modest gap on them."
         )
     return " ".join(lines)
+
+
+def sample_images(cfg: Config, per_class: int = 1):
+    """A few test images (one per class, up to six) as each condition shows them, and titles."""
+    from cnnexp.permutation import permute_pixels
+
+    ds = data.load(cfg.dataset)
+    picks = [int(np.flatnonzero(ds.y_test == c)[0]) for c in range(min(6, len(ds.classes)))]
+    x = ds.x_test[picks]
+    rows, titles = [], []
+    for b in blocks(cfg):
+        rows.append(permute_pixels(x, permutation(cfg.dataset, b, cfg.perm_seed)))
+        titles += [condition(cfg.dataset, b)] + [""] * (len(picks) - 1)
+    return np.concatenate(rows), titles, len(picks)
+
+
+def _conditions(cfg: Config, runs):
+    return runs.assign(condition=[condition(cfg.dataset, b) for b in runs["block"]])
+
+
+def charts(cfg: Config, results: Results) -> dict:
+    from cnnexp import figures
+
+    images, titles, cols = sample_images(cfg)
+    out = {"samples": figures.image_grid(images, titles, cols=cols)}
+    if results.runs.empty:
+        return out
+    runs = _conditions(cfg, results.runs)
+    order = [condition(cfg.dataset, b) for b in blocks(cfg)]
+    main = runs[runs["block"].isin([INTACT, canonical_block(cfg.dataset, cfg.block)])]
+    out["accuracy"] = figures.dots_ci(
+        main,
+        "model",
+        "test_acc",
+        "condition",
+        colour_order=order[:2],
+        x_order=list(cfg.models),
+        title="Test accuracy, intact vs scrambled",
+        x_title="model",
+        y_title="test accuracy",
+    )
+    metrics = results.metrics()
+    metrics = metrics[metrics["block"].isin(main["block"].unique())]
+    metrics = metrics.assign(
+        condition=metrics["model"] + " · " + [condition(cfg.dataset, b) for b in metrics["block"]]
+    )
+    out["test_accuracy_per_epoch"] = figures.curves(
+        metrics, "acc", colour="condition", splits=("test",), title="Test accuracy per epoch"
+    )
+    if cfg.strength_blocks:
+        side = max(data.info(cfg.dataset).shape[1:])
+        sweep = runs.assign(tile=[b or side for b in runs["block"]])
+        out["strength"] = figures.points_ci(
+            sweep,
+            "tile",
+            "test_acc",
+            "model",
+            log_x=True,
+            colour_order=list(cfg.models),
+            title="Accuracy as locality is taken away",
+            x_title="tile side b (pixels shuffled within b×b; log)",
+            y_title="test accuracy",
+        )
+    return out
+
+
+def tables(cfg: Config, results: Results) -> dict:
+    out = results.tidy()
+    if not out["runs"].empty:
+        out["runs"] = _conditions(cfg, out["runs"])
+    return out

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from cnnexp import architecture, data, stats
-from cnnexp.config import SeedFields, TrainSetup, param
+from cnnexp.config import ExperimentFields, TrainSetup, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
@@ -45,7 +45,7 @@ Width = Annotated[int, Field(ge=1, le=4096)]
 Images = Annotated[int, Field(ge=10, le=60000)]
 
 
-class Config(SeedFields):
+class Config(ExperimentFields):
     mode: Literal["analytic", "empirical"] = param(
         "empirical",
         "analytic: counts only, instant; empirical: also train the three families",
@@ -137,25 +137,6 @@ class Config(SeedFields):
         group="Training",
         options=(100, 250, 500, 1000, 2000),
     )
-    batch_size: int = param(
-        64,
-        "Images per optimisation step",
-        ge=2,
-        le=8192,
-        options=(16, 32, 64, 128, 256),
-        group="Training",
-    )
-    lr: float = param(
-        3e-3,
-        "Peak learning rate (AdamW, one-cycle)",
-        gt=0,
-        le=10,
-        options=(3e-4, 1e-3, 3e-3, 1e-2),
-        log=True,
-        group="Training",
-        label="Learning rate",
-    )
-    seeds: int = param(3, "How many seeds per point", ge=1, le=100, group="Seeds")
 
     @model_validator(mode="after")
     def _check(self) -> Config:
@@ -465,3 +446,66 @@ def explain_trained(h: dict) -> str:
             f"{n1:,} images by {g1 * 100:.1f} points: the advantage is {verdict}."
         )
     return " ".join(out)
+
+
+FAMILY_ORDER = ("mlp", "local", "cnn")
+
+
+def sample_efficiency_runs(cfg: Config, runs):
+    """The sample-efficiency runs (with their training-set size in `images`)."""
+    eff = efficiency_widths(cfg)
+    full = data.info(cfg.dataset).n_train
+    mine = runs[[(m, w) in eff.items() for m, w in zip(runs["model"], runs["width"], strict=True)]]
+    mine = mine.assign(images=mine["n_train"].where(mine["n_train"] > 0, full))
+    return mine[mine["images"].isin(cfg.n_trains)]
+
+
+def charts(cfg: Config, results: Results) -> dict:
+    import pandas as pd
+
+    from cnnexp import figures
+
+    curve = pd.DataFrame(analytic_curve(cfg))
+    out = {
+        "parameters": figures.loglog_families(
+            curve, "params", "Parameters against image side", "parameters", mark=cfg.image_size
+        ),
+        "flops": figures.loglog_families(
+            curve, "flops", "FLOPs against image side", "FLOPs per image", mark=cfg.image_size
+        ),
+    }
+    runs = results.runs
+    if cfg.mode == "empirical" and not runs.empty:
+        out["accuracy_vs_parameters"] = figures.points_ci(
+            runs[runs["n_train"] == 0],
+            "params",
+            "test_acc",
+            "model",
+            log_x=True,
+            colour_order=FAMILY_ORDER,
+            title="Test accuracy against parameters",
+            x_title="parameters (log)",
+            y_title="test accuracy",
+        )
+        if cfg.n_trains:
+            out["sample_efficiency"] = figures.points_ci(
+                sample_efficiency_runs(cfg, runs),
+                "images",
+                "test_acc",
+                "model",
+                log_x=True,
+                colour_order=FAMILY_ORDER,
+                title="Sample efficiency: test accuracy against training images",
+                x_title="training images (log)",
+                y_title="test accuracy",
+            )
+    return out
+
+
+def tables(cfg: Config, results: Results) -> dict:
+    import pandas as pd
+
+    out = {"analytic": pd.DataFrame(analytic_curve(cfg))}
+    if cfg.mode == "empirical":
+        out.update(results.tidy())
+    return out

@@ -1,0 +1,104 @@
+"""The bundle: saved runs of every experiment, shipped in bundle/ so that a fresh deployment
+(a hosted viewer, a new clone) opens with results to look at.
+
+    python -m cnnexp bundle --out bundle     (re)make it: trains what is not saved yet
+
+The dashboard copies the bundle into an empty results folder on start (CNNEXP_BUNDLE names
+another folder; an empty value turns this off). Run files are immutable and named by run id,
+so copying never overwrites a result. Remake the bundle when an experiment's VERSION or the
+ENGINE_VERSION changes: the test suite checks that it matches the current code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from cnnexp import experiments
+from cnnexp.config import parse
+from cnnexp.results import FINISHED, Results
+from cnnexp.runspec import RunContext, RunSpec
+from cnnexp.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (experiment, settings): the defaults of every page, and a sweep or two worth showing.
+SETTINGS: list[tuple[str, dict]] = [
+    ("scaling", {}),
+    ("equivariance", {"mode": "trained"}),
+    ("permuted", {}),
+    ("permuted", {"dataset": "digits"}),
+    ("normalization", {}),
+    (
+        "normalization",
+        {
+            "norms": ("none", "batch", "group"),
+            "batch_sizes": (2, 8, 32, 128),
+            "n_train": 1000,
+            "seeds": 2,
+        },
+    ),
+    ("baseline", {"seeds": 3}),
+    ("baseline", {"model": "mlp", "width": 256, "seeds": 3}),
+]
+
+
+def default_dir() -> Path | None:
+    value = os.environ.get("CNNEXP_BUNDLE")
+    if value == "":
+        return None
+    return Path(value) if value else ROOT / "bundle"
+
+
+def plans() -> list[tuple[object, object, list[RunSpec]]]:
+    out = []
+    for name, values in SETTINGS:
+        mod = experiments.get(name)
+        cfg = parse(mod.Config, values)
+        out.append((mod, cfg, mod.plan(cfg)))
+    return out
+
+
+def make(out: Path, device: str = "auto", log=print) -> int:
+    """Train every bundled run not yet saved in `out`; save each plan's headline. Returns how
+    many runs were trained."""
+    from cnnexp.runner import execute
+
+    store, trained = Store(out), 0
+    for mod, cfg, specs in plans():
+        saved = store.records(s.run_id for s in specs)
+        for spec in specs:
+            if saved.get(spec.run_id, {}).get("status") in FINISHED:
+                continue
+            rec = execute(spec, store, RunContext(device=device))
+            trained += 1
+            log(f"{mod.NAME}: {spec.label} · seed {spec.seed}: {rec['status']}")
+        results = Results(specs, store)
+        if results.complete:
+            store.save_headline(mod.NAME, cfg.canonical(), mod.summarize(cfg, results))
+    return trained
+
+
+def seed(results: Path, bundle: Path | None) -> int:
+    """Copy the bundle's runs and headlines into `results` if it holds no runs yet."""
+    if bundle is None or not (bundle / "runs").is_dir() or Store(results).runs().shape[0]:
+        return 0
+    copied = 0
+    for src in sorted((bundle / "runs").glob("*/*.parquet")) + sorted(
+        (bundle / "headlines").glob("*.json")
+    ):
+        dst = results / src.relative_to(bundle)
+        if dst.exists():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.bundle.tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)  # whole files only, as the store writes them
+        copied += 1
+    return copied
+
+
+if __name__ == "__main__":
+    sys.exit(0 if make(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "bundle") >= 0 else 1)

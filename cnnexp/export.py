@@ -1,0 +1,100 @@
+"""Export: charts as PNG, SVG or HTML and tidy data as CSV or parquet, for papers and slides.
+
+PNG and SVG are drawn by kaleido, which drives a Chrome or Chromium browser; where none is
+installed, `browser()` is None and callers say what to install instead of failing. HTML,
+CSV and parquet need nothing beyond the Python packages.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+IMAGE_FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "html", "csv", "parquet")
+NO_BROWSER = (
+    "PNG and SVG export draws the chart in a Chrome or Chromium browser (through kaleido), and "
+    "none was found on this machine. Install one — on Debian or Ubuntu `apt-get install "
+    "chromium` — or point the BROWSER_PATH environment variable at one. HTML, CSV and parquet "
+    "downloads need nothing."
+)
+
+
+def browser() -> str | None:
+    """The Chrome or Chromium kaleido would use, or None."""
+    try:
+        from choreographer.browsers.chromium import Chromium
+
+        return Chromium.find_browser(skip_local=False)
+    except Exception:  # kaleido's helper moved or failed: fall back to the usual names
+        return next(
+            (
+                p
+                for n in ("chromium", "chromium-browser", "google-chrome", "chrome")
+                if (p := shutil.which(n))
+            ),
+            None,
+        )
+
+
+def figure_bytes(fig: go.Figure, fmt: str, width: int = 1000, height: int | None = None) -> bytes:
+    """One chart as PNG or SVG bytes (needs a browser), or as standalone HTML."""
+    if fmt == "html":
+        return fig.to_html(include_plotlyjs="cdn", full_html=True).encode()
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"format '{fmt}' unknown for charts; allowed: png, svg, html")
+    if browser() is None:
+        raise RuntimeError(NO_BROWSER)
+    return fig.to_image(format=fmt, width=width, height=height or fig.layout.height or 450, scale=2)
+
+
+def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
+    """A tidy table as CSV or parquet bytes; nested values (lists, dicts) become JSON text."""
+    df = df.copy()
+    for c in df.columns:
+        if df[c].dtype == object and df[c].map(lambda v: isinstance(v, list | dict | tuple)).any():
+            df[c] = df[c].map(lambda v: json.dumps(v) if isinstance(v, list | dict | tuple) else v)
+    if fmt == "csv":
+        return df.to_csv(index=False).encode()
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+    raise ValueError(f"format '{fmt}' unknown for data; allowed: csv, parquet")
+
+
+def write(
+    out: Path,
+    charts: dict[str, go.Figure],
+    tables: dict[str, pd.DataFrame],
+    headline: dict,
+    formats: tuple[str, ...],
+) -> list[Path]:
+    """Write every chart and table in the formats asked for; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    images = [f for f in formats if f in IMAGE_FORMATS]
+    if images and charts:
+        if browser() is None:
+            raise RuntimeError(NO_BROWSER)
+        import plotly.io as pio
+
+        for fmt in images:  # one browser session draws every chart of a format
+            paths = [out / f"{name}.{fmt}" for name in charts]
+            pio.write_images(list(charts.values()), paths, format=fmt, width=1000, scale=2)
+            written += paths
+    for name, fig in charts.items():
+        if "html" in formats:
+            (out / f"{name}.html").write_bytes(figure_bytes(fig, "html"))
+            written.append(out / f"{name}.html")
+    for name, df in tables.items():
+        for fmt in (f for f in formats if f in ("csv", "parquet")):
+            (out / f"{name}.{fmt}").write_bytes(table_bytes(df, fmt))
+            written.append(out / f"{name}.{fmt}")
+    (out / "headline.json").write_text(json.dumps(headline, indent=2, default=str))
+    return [*written, out / "headline.json"]
