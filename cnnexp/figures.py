@@ -373,7 +373,11 @@ def loglog_families(
                 y=sub["value"],
                 name=names.get(fam, fam),
                 mode="lines+markers",
-                line={"color": PALETTE[i], "width": 2.2},
+                line={
+                    "color": PALETTE[i],
+                    "width": 2.2,
+                    "dash": "dash" if fam == "conv" else "solid",
+                },
                 hovertemplate="%{y:,.0f}<extra>" + names.get(fam, fam) + "</extra>",
             )
         )

@@ -50,6 +50,7 @@ st.dataframe(
     },
 )
 st.markdown(exp.explain_analytic(cfg))
+analytic_charts = st.container()  # filled below, once the charts are drawn
 
 st.subheader("Trained: accuracy against parameters and data")
 eff = exp.efficiency_widths(cfg)
@@ -61,7 +62,7 @@ st.caption(
 )
 results, headline = page.saved_results(exp, cfg)
 charts = exp.charts(cfg, results)
-left, right = st.columns(2)
+left, right = analytic_charts.columns(2)
 export.chart(charts["parameters"], "scaling-parameters", left)
 export.chart(charts["flops"], "scaling-flops", right)
 if headline is not None:
