@@ -99,8 +99,9 @@ def estimate_seconds(specs: list[RunSpec], past: pd.DataFrame) -> float | None:
     """Expected wall time of `specs`, from how fast comparable past runs went.
 
     The rate is seconds per unit of work (forward FLOPs × images × epochs), the median over
-    finished past runs of the same model family (any family if none). None when nothing
-    has run yet: a first run of its kind has no honest estimate.
+    finished past runs of the same model family and batch size — small batches cost more per
+    image — else the same family, else any. None when nothing has run yet: a first run of its
+    kind has no honest estimate.
     """
     need = {"status", "duration_s", "flops", "n_train_images", "epochs_run", "model"}
     if past.empty or not need <= set(past.columns):
@@ -112,9 +113,10 @@ def estimate_seconds(specs: list[RunSpec], past: pd.DataFrame) -> float | None:
         work = _work(s.config)
         if work is None:
             continue
-        same = rate[past["model"] == s.config.get("model")]
-        pool = same if len(same) else rate
-        if pool.empty:
+        family = past["model"] == s.config.get("model")
+        batch = past["batch_size"] == s.config.get("batch_size") if "batch_size" in past else family
+        pool = next((p for p in (rate[family & batch], rate[family], rate) if len(p)), None)
+        if pool is None:
             return None
         total += float(pool.median()) * work
     return total

@@ -126,3 +126,10 @@ def test_cli_tiny_sweep_end_to_end(results):
     assert [p["n_train"] for p in h["sample_efficiency"]["cnn"]] == [100, 400]
     assert set(h["params_ratio_to_match_cnn"]) == {"mlp", "local"}
     assert "explain" not in h and isinstance(scaling.explain_trained(h), str)
+
+
+def test_sizes_beyond_the_dataset_mean_all_of_it():
+    cfg = parse(scaling.Config, {"dataset": "digits", "n_trains": (100, 4000, 5000)})
+    assert scaling.train_sizes(cfg) == [100, 1438]
+    labels = [s.label for s in scaling.plan(cfg)]
+    assert "mlp · width 25 · 1438 images" in labels or any("1438 images" in lab for lab in labels)
