@@ -1,19 +1,21 @@
 """One linter and formatter config (ruff, in pyproject.toml) for the whole tree."""
 
-import shutil
+import importlib.util
 import subprocess
+import sys
 
 import pytest
 
 from tests.conftest import ROOT
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed")
 def test_ruff_check_and_format():
-    check = subprocess.run(["ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
+    ruff = [sys.executable, "-m", "ruff"]  # the test environment's ruff, activated or not
+    check = subprocess.run([*ruff, "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
     fmt = subprocess.run(
-        ["ruff", "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
+        [*ruff, "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert fmt.returncode == 0, fmt.stdout
 
