@@ -46,13 +46,12 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type[Config]) -> None
     groups: dict[str, Any] = {}
     for p in describe(cls):
         group = groups.setdefault(p.group, parser.add_argument_group(p.group or "settings"))
-        default = ",".join(map(str, p.default)) if isinstance(p.default, tuple) else p.default
         group.add_argument(
             p.flag,
             dest=p.name,
             metavar=_metavar(p),
             default=None,
-            help=f"{p.help} (allowed: {p.allowed()}; default: {default})",
+            help=f"{p.help} (allowed: {p.allowed()}; default: {_flag_value(p.default)})",
         )
 
 
@@ -171,6 +170,13 @@ def _emit(obj: Any) -> None:
     print(json.dumps(_jsonable(obj), indent=None))
 
 
+def _flag_value(v):
+    """A default as the flag would take it: tuples comma-separated, booleans in lower case."""
+    if isinstance(v, tuple):
+        return ",".join(map(str, v))
+    return str(v).lower() if isinstance(v, bool) else v
+
+
 def cmd_list(args) -> int:
     out = {
         name: {
@@ -180,7 +186,7 @@ def cmd_list(args) -> int:
                 {
                     "flag": p.flag,
                     "kind": p.kind,
-                    "default": p.default,
+                    "default": _flag_value(p.default),
                     "allowed": p.allowed(),
                     "help": p.help,
                 }
@@ -391,3 +397,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `python -m cnnexp list | head`: the reader has had enough
+        sys.stderr.close()
+        return 0

@@ -147,8 +147,12 @@ def _item_bounds(annotation: Any) -> list:
     return []
 
 
+GROUP_RANK = {"Mode": -1, "Training": 1, "Sweeps": 2, "Seeds": 3}  # the rest in between
+
+
 def describe(cls: type[Config]) -> list[ParamSpec]:
-    """The fields of a config class in declaration order, as ParamSpecs."""
+    """The fields of a config class as ParamSpecs: what the experiment is about first (in
+    declaration order), then the training budget, sweeps and seeds, wherever a mixin put them."""
     specs = []
     for name, f in cls.model_fields.items():
         kind, choices = _kind(f.annotation)
@@ -170,7 +174,7 @@ def describe(cls: type[Config]) -> list[ParamSpec]:
                 label=extra.get("label") or name.replace("_", " ").capitalize(),
             )
         )
-    return specs
+    return sorted(specs, key=lambda spec: GROUP_RANK.get(spec.group, 0))
 
 
 def parse(cls: type[C], values: Mapping[str, Any]) -> C:

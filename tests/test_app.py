@@ -164,3 +164,25 @@ def test_a_viewer_without_pytorch_shows_every_page(saved):
     assert p.returncode == 0, p.stderr[-3000:]
     assert "formulas are shown unchecked" in p.stdout  # scaling, politely
     assert "computes with PyTorch" in p.stdout  # the equivariance probe, politely
+
+
+def test_cancel_a_launched_run_from_the_page(results):
+    at = open_page("pages/baseline.py", query_for({"dataset": "mnist5k", "epochs": 60, "width": 8}))
+    [b for b in at.button if b.label == "Launch"][0].click().run()
+    deadline = time.time() + 120
+    while not [b for b in at.button if b.label == "Cancel"] and time.time() < deadline:
+        time.sleep(0.3)
+        at.run()
+    while (
+        "epoch 0 of" in " ".join(str(p.value) for p in at.get("progress"))
+        and time.time() < deadline
+    ):
+        time.sleep(0.3)  # let the first epoch finish, so something has really run
+        at.run()
+    [b for b in at.button if b.label == "Cancel"][0].click().run()
+    while not any("cancelled" in i.value for i in at.info) and time.time() < deadline:
+        time.sleep(0.3)
+        at.run()
+    assert any("was cancelled" in i.value for i in at.info), [i.value for i in at.info]
+    assert [b for b in at.button if b.label == "Launch"]  # it can be trained again
+    assert Store(results).runs()["status"].tolist() == ["cancelled"]

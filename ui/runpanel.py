@@ -92,6 +92,11 @@ def _show_failures(results: Results, snapshot) -> None:
         if status == "failed":
             error = (state.error if state else None) or (rec or {}).get("error")
             st.error(f"Run {s.label} · seed {s.seed} failed: {error}", icon=":material/error:")
+        elif status == "cancelled":
+            st.info(
+                f"Run {s.label} · seed {s.seed} was cancelled; Launch trains it again.",
+                icon=":material/stop_circle:",
+            )
         elif status == "diverged":
             st.warning(
                 f"Run {s.label} · seed {s.seed} diverged (its loss became NaN or inf).",

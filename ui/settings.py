@@ -142,8 +142,6 @@ def settings_panel(
 ) -> Config | None:
     """Sidebar widgets for every field of `cls`; the parsed config, or None after an error."""
     specs = [s for s in describe(cls) if s.name not in exclude]
-    # What the experiment is about first; the training budget, sweeps and seeds last.
-    specs.sort(key=lambda s: {"Training": 1, "Sweeps": 2, "Seeds": 3}.get(s.group, 0))
     problems = link_problems(specs)
     if problems:
         st.warning(
