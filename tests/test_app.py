@@ -183,6 +183,6 @@ def test_cancel_a_launched_run_from_the_page(results):
     while not any("cancelled" in i.value for i in at.info) and time.time() < deadline:
         time.sleep(0.3)
         at.run()
-    assert any("was cancelled" in i.value for i in at.info), [i.value for i in at.info]
+    assert any("were cancelled" in i.value for i in at.info), [i.value for i in at.info]
     assert [b for b in at.button if b.label == "Launch"]  # it can be trained again
     assert Store(results).runs()["status"].tolist() == ["cancelled"]

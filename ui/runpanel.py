@@ -38,21 +38,18 @@ def run_panel(specs: list[RunSpec], key: str = "run") -> Results:
     """Show the state of a plan and offer to launch what is missing."""
     store, runner = resources.store(), resources.runner()
     results = Results(specs, store)
+    if not specs:  # an instant mode (analytic, probe): nothing to train
+        return results
     snapshot = runner.snapshot()
-    active = [
-        s.run_id for s in specs if snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE
-    ]
-    if active:
+    if any(snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE for s in specs):
         progress([s.run_id for s in specs], key)
-    elif not specs:
-        pass
     elif results.complete:
         st.caption(
             f":material/check_circle: Cached · {len(specs)} run(s) saved {_when(results.saved_at())}"
         )
     else:
         _offer_launch(results, key)
-    _show_failures(results, snapshot)
+    _show_outcomes(results, snapshot)
     return results
 
 
@@ -82,26 +79,39 @@ def _offer_launch(results: Results, key: str) -> None:
         st.rerun()
 
 
-def _show_failures(results: Results, snapshot) -> None:
+def _show_outcomes(results: Results, snapshot) -> None:
+    """One message per kind of unhappy ending (failed, cancelled, diverged), naming the runs."""
+    ended: dict[str, list[str]] = {"failed": [], "cancelled": [], "diverged": []}
     for s in results.specs:
-        rec = results.records.get(s.run_id)
-        state = snapshot.get(s.run_id)
+        rec, state = results.records.get(s.run_id) or {}, snapshot.get(s.run_id)
         if state is not None and state.status in ACTIVE:
             continue
-        status = (state.status if state else None) or (rec or {}).get("status")
-        if status == "failed":
-            error = (state.error if state else None) or (rec or {}).get("error")
-            st.error(f"Run {s.label} · seed {s.seed} failed: {error}", icon=":material/error:")
-        elif status == "cancelled":
-            st.info(
-                f"Run {s.label} · seed {s.seed} was cancelled; Launch trains it again.",
-                icon=":material/stop_circle:",
-            )
-        elif status == "diverged":
-            st.warning(
-                f"Run {s.label} · seed {s.seed} diverged (its loss became NaN or inf).",
-                icon=":material/warning:",
-            )
+        status = (state.status if state else None) or rec.get("status")
+        if status in ended:
+            error = (state.error if state else None) or rec.get("error")
+            ended[status].append(f"{s.label} · seed {s.seed}" + (f": {error}" if error else ""))
+
+    def listed(runs: list[str]) -> str:
+        more = f"\n- … and {len(runs) - 5} more" if len(runs) > 5 else ""
+        return "\n".join(f"- {r}" for r in runs[:5]) + more
+
+    if ended["failed"]:
+        st.error(
+            f"**{len(ended['failed'])} run(s) failed**\n{listed(ended['failed'])}",
+            icon=":material/error:",
+        )
+    if ended["cancelled"]:
+        st.info(
+            f"**{len(ended['cancelled'])} run(s) were cancelled**; Launch trains them again.\n"
+            f"{listed(ended['cancelled'])}",
+            icon=":material/stop_circle:",
+        )
+    if ended["diverged"]:
+        st.warning(
+            f"**{len(ended['diverged'])} run(s) diverged** (the loss became NaN or inf)\n"
+            f"{listed(ended['diverged'])}",
+            icon=":material/warning:",
+        )
 
 
 @st.fragment(run_every=1.0)
