@@ -397,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: the runs that finished are saved; the one in progress is not",
+            file=sys.stderr,
+        )
+        return 130
     except BrokenPipeError:  # `python -m cnnexp list | head`: the reader has had enough
         sys.stderr.close()
         return 0
