@@ -71,13 +71,6 @@ class Config(ExperimentFields, EpochFields):
         group="Model",
     )
     depth: int = param(2, "Conv layers in the main comparison", ge=1, le=16, group="Model")
-    epochs: int = param(
-        8,
-        "Passes over the training images (the same in every sweep)",
-        ge=1,
-        le=500,
-        group="Training",
-    )
     batch_size: int = param(
         64,
         "Images per step in the main comparison; the base of the learning-rate rule",
@@ -85,16 +78,6 @@ class Config(ExperimentFields, EpochFields):
         le=4096,
         options=(8, 16, 32, 64, 128, 256),
         group="Training",
-    )
-    lr: float = param(
-        3e-3,
-        "Peak learning rate at the base batch size (AdamW, one-cycle)",
-        gt=0,
-        le=10,
-        options=(3e-4, 1e-3, 3e-3, 1e-2),
-        log=True,
-        group="Training",
-        label="Learning rate",
     )
     batch_sizes: tuple[BatchSize, ...] = param(
         (),
