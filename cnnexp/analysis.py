@@ -1,0 +1,124 @@
+"""Comparing saved runs: group over seeds, find the settings that vary, rank what matters.
+
+Pure pandas and scikit-learn over the store's runs table (one row per run, the settings as
+columns and as `config_json`); the Runs page is a thin view over these functions.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from cnnexp.stats import mean_ci
+
+SEED_COLUMNS = ("seed", "seeds")  # what "group over seeds" leaves out of the grouping
+TARGET = "test_acc"
+
+
+def settings(runs: pd.DataFrame) -> list[str]:
+    """The experiment and every setting key any run has, in first-seen order, seeds excluded."""
+    keys: dict[str, None] = {"experiment": None} if "experiment" in runs else {}
+    for text in runs["config_json"].drop_duplicates() if "config_json" in runs else ():
+        keys.update(dict.fromkeys(json.loads(text)))
+    return [k for k in keys if k in runs and k not in SEED_COLUMNS]
+
+
+def varying(runs: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The columns that take more than one value among these runs (missing counts as a value)."""
+    return [c for c in columns if c in runs and _key(runs[c]).nunique() > 1]
+
+
+def _key(col: pd.Series) -> pd.Series:
+    """A hashable, comparable stand-in for a column (lists and None become text)."""
+    return col.map(lambda v: "—" if v is None or v != v else str(v))
+
+
+def group(runs: pd.DataFrame, by: list[str], value: str = TARGET) -> pd.DataFrame:
+    """One row per distinct `by` combination: n, mean `value` with its 95% t-interval,
+    mean duration and the run ids. With no `by`, every run is its own group."""
+    if runs.empty:
+        return pd.DataFrame(columns=[*by, "n", "mean", "lo", "hi", "duration_s", "run_ids"])
+    keys = runs[by].apply(_key) if by else pd.DataFrame({"run_id": runs["run_id"]})
+    rows = []
+    for _, part in keys.groupby(list(keys.columns), sort=True, dropna=False):
+        sub = runs.loc[part.index]
+        ci = mean_ci(sub[value]) if value in sub else {"mean": None, "ci95": None, "n": 0}
+        lo, hi = ci["ci95"] or (None, None)
+        dur = sub["duration_s"].mean() if "duration_s" in sub else None
+        rows.append(
+            {
+                **{c: sub[c].iloc[0] for c in by},
+                "n": len(sub),
+                "mean": ci["mean"],
+                "lo": lo,
+                "hi": hi,
+                "duration_s": dur,
+                "run_ids": list(sub["run_id"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def encode(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Each setting as a number: numeric settings as they are, others as their sorted rank."""
+    out = {}
+    for c in columns:
+        num = pd.to_numeric(runs[c], errors="coerce")
+        if num.notna().all():
+            out[c] = num.astype(float)
+        else:
+            key = _key(runs[c])
+            out[c] = key.map({v: i for i, v in enumerate(sorted(key.unique()))}).astype(float)
+    return pd.DataFrame(out, index=runs.index)
+
+
+def importance(
+    runs: pd.DataFrame, columns: list[str], target: str = TARGET, seed: int = 0
+) -> pd.DataFrame:
+    """How much each setting explains `target`: permutation importance of a random forest
+    (the drop in R² when the setting's values are shuffled, mean and spread over 10 shuffles)
+    beside the Spearman rank correlation. Sorted by importance, most first."""
+    from sklearn.ensemble import RandomForestRegressor  # 0.5 s to import: only when asked
+    from sklearn.inspection import permutation_importance
+
+    done = runs[runs[target].notna()] if target in runs else runs.iloc[:0]
+    cols = varying(done, columns)
+    if len(done) < 4 or not cols:
+        return pd.DataFrame(columns=["setting", "importance", "spread", "spearman"])
+    x, y = encode(done, cols), done[target].astype(float)
+    model = RandomForestRegressor(n_estimators=100, min_samples_leaf=2, random_state=seed)
+    model.fit(x.to_numpy(), y.to_numpy())
+    perm = permutation_importance(
+        model, x.to_numpy(), y.to_numpy(), n_repeats=10, random_state=seed
+    )
+    # Spearman = Pearson on ranks; computed here so it needs no scipy at page load.
+    ry = y.rank()
+    rho = [float(x[c].rank().corr(ry)) if x[c].nunique() > 1 else np.nan for c in cols]
+    out = pd.DataFrame(
+        {
+            "setting": cols,
+            "importance": perm.importances_mean,
+            "spread": perm.importances_std,
+            "spearman": rho,
+        }
+    )
+    return out.sort_values("importance", ascending=False, ignore_index=True)
+
+
+def downsample(df: pd.DataFrame, limit: int, seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """At most `limit` rows, drawn evenly at random (same draw for the same input), and the
+    number there were."""
+    n = len(df)
+    return (df if n <= limit else df.sample(limit, random_state=seed).sort_index()), n
+
+
+def in_ranges(runs: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> pd.Series:
+    """Which runs fall inside every [lo, hi] range given by column (missing values do not)."""
+    keep = pd.Series(True, index=runs.index)
+    for c, (lo, hi) in ranges.items():
+        if c in runs:
+            num = pd.to_numeric(runs[c], errors="coerce")
+            keep &= num.between(lo, hi)
+    return keep

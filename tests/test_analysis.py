@@ -1,0 +1,100 @@
+"""cnnexp.analysis on synthetic stores: grouping over seeds, varying settings, importance."""
+
+import numpy as np
+
+from cnnexp import analysis
+from cnnexp.stats import mean_ci
+
+
+def write_runs(store, n_seeds: int = 3, decides: str = "width", noise: float = 0.01) -> None:
+    """Runs over width × depth × seeds where only `decides` moves the accuracy."""
+    rng = np.random.default_rng(0)
+    i = 0
+    for width in (4, 8, 16, 32):
+        for depth in (2, 3, 4):
+            for seed in range(n_seeds):
+                level = {"width": width, "depth": depth}[decides]
+                store.save(
+                    {
+                        "run_id": f"{i:016x}",
+                        "experiment": "baseline",
+                        "seed": seed,
+                        "label": "cnn",
+                        "status": "done",
+                        "ended_at": f"2026-01-01T00:{i % 60:02d}:00",
+                        "config": {"model": "cnn", "width": width, "depth": depth, "seed": seed},
+                        "test_acc": 0.5 + level / 100 + noise * rng.standard_normal(),
+                        "duration_s": 1.0 + seed,
+                    },
+                    [{"epoch": 1, "split": "test", "metric": "acc", "value": 0.5}],
+                )
+                i += 1
+
+
+def test_settings_and_varying_leave_out_the_seed(store):
+    write_runs(store)
+    runs = store.runs()
+    cols = analysis.settings(runs)
+    assert cols == ["experiment", "depth", "model", "width"]  # config keys sorted
+    assert analysis.varying(runs, cols) == ["depth", "width"]
+
+
+def test_group_over_seeds_counts_seeds_and_gives_the_t_interval(store):
+    write_runs(store, n_seeds=3)
+    runs = store.runs()
+    groups = analysis.group(runs, ["width", "depth"])
+    assert len(groups) == 12
+    assert (groups["n"] == 3).all()
+    one = groups[(groups["width"] == 8) & (groups["depth"] == 3)].iloc[0]
+    sub = runs[(runs["width"] == 8) & (runs["depth"] == 3)]
+    ci = mean_ci(sub["test_acc"])
+    assert one["mean"] == ci["mean"] and [one["lo"], one["hi"]] == ci["ci95"]
+    assert one["lo"] < one["mean"] < one["hi"]
+    assert sorted(one["run_ids"]) == sorted(sub["run_id"])
+    assert one["duration_s"] == 2.0
+
+
+def test_group_by_fewer_columns_pools_more_runs(store):
+    write_runs(store, n_seeds=2)
+    groups = analysis.group(store.runs(), ["width"])
+    assert groups["n"].tolist() == [6, 6, 6, 6]
+    assert len(analysis.group(store.runs(), [])) == 24  # no grouping: one row per run
+
+
+def test_one_seed_has_no_interval(store):
+    write_runs(store, n_seeds=1)
+    groups = analysis.group(store.runs(), ["width", "depth"])
+    assert groups["lo"].isna().all() and groups["mean"].notna().all()
+
+
+def test_importance_ranks_the_deciding_setting_first(store):
+    for decides, other in (("width", "depth"), ("depth", "width")):
+        store.delete(store.runs()["run_id"])
+        write_runs(store, decides=decides)
+        imp = analysis.importance(store.runs(), ["experiment", "width", "depth"])
+        assert imp["setting"].tolist() == [decides, other]  # experiment does not vary
+        top, rest = imp.iloc[0], imp.iloc[1]
+        assert top["importance"] > 0.5 > rest["importance"]
+        assert top["spearman"] > 0.7 and abs(rest["spearman"]) < 0.3
+
+
+def test_importance_needs_a_few_runs(store):
+    write_runs(store, n_seeds=1)
+    runs = store.runs().head(3)
+    assert analysis.importance(runs, ["width", "depth"]).empty
+
+
+def test_downsample_keeps_the_limit_and_reports_the_total(store):
+    write_runs(store)
+    runs = store.runs()
+    few, n = analysis.downsample(runs, 10)
+    assert len(few) == 10 and n == 36
+    assert few.equals(analysis.downsample(runs, 10)[0])  # the same draw each rerun
+    assert analysis.downsample(runs, 100)[0] is runs
+
+
+def test_in_ranges_filters_numeric_columns(store):
+    write_runs(store)
+    runs = store.runs()
+    keep = analysis.in_ranges(runs, {"width": (8, 16)})
+    assert set(runs[keep]["width"]) == {8, 16}
