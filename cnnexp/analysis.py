@@ -11,8 +11,6 @@ import json
 import numpy as np
 import pandas as pd
 
-from cnnexp.stats import mean_ci
-
 SEED_COLUMNS = ("seed", "seeds")  # what "group over seeds" leaves out of the grouping
 TARGET = "test_acc"
 
@@ -36,29 +34,40 @@ def _key(col: pd.Series) -> pd.Series:
 
 
 def group(runs: pd.DataFrame, by: list[str], value: str = TARGET) -> pd.DataFrame:
-    """One row per distinct `by` combination: n, mean `value` with its 95% t-interval,
-    mean duration and the run ids. With no `by`, every run is its own group."""
+    """One row per distinct `by` combination: n, mean `value` with its 95% t-interval (as
+    cnnexp.stats.mean_ci: none for one finished run), mean duration and the run ids.
+    With no `by`, every run is its own group. Vectorised: 10,000 runs take milliseconds."""
+    cols = [*by, "n", "mean", "lo", "hi", "duration_s", "run_ids"]
     if runs.empty:
-        return pd.DataFrame(columns=[*by, "n", "mean", "lo", "hi", "duration_s", "run_ids"])
-    keys = runs[by].apply(_key) if by else pd.DataFrame({"run_id": runs["run_id"]})
-    rows = []
-    for _, part in keys.groupby(list(keys.columns), sort=True, dropna=False):
-        sub = runs.loc[part.index]
-        ci = mean_ci(sub[value]) if value in sub else {"mean": None, "ci95": None, "n": 0}
-        lo, hi = ci["ci95"] or (None, None)
-        dur = sub["duration_s"].mean() if "duration_s" in sub else None
-        rows.append(
-            {
-                **{c: sub[c].iloc[0] for c in by},
-                "n": len(sub),
-                "mean": ci["mean"],
-                "lo": lo,
-                "hi": hi,
-                "duration_s": dur,
-                "run_ids": list(sub["run_id"]),
-            }
-        )
-    return pd.DataFrame(rows)
+        return pd.DataFrame(columns=cols)
+    keys = [_key(runs[c]).rename(c) for c in by] if by else [runs["run_id"].rename("_id")]
+    vals = pd.to_numeric(runs[value], errors="coerce") if value in runs else np.nan
+    dur = runs.get("duration_s", np.nan)
+    frame = pd.DataFrame(
+        {"v": vals, "d": dur, "run_id": runs["run_id"], "at": runs.index}, index=runs.index
+    )
+    g = frame.groupby(keys, sort=True, dropna=False)
+    out = pd.DataFrame(
+        {
+            "n": g.size(),
+            "k": g["v"].count(),
+            "mean": g["v"].mean(),
+            "sd": g["v"].std(ddof=1),
+            "duration_s": g["d"].mean(),
+            "run_ids": g["run_id"].agg(list),
+            "first": g["at"].first(),
+        }
+    )
+    half = pd.Series(np.nan, index=out.index)
+    many = out["k"] > 1
+    if many.any():
+        from scipy.special import stdtrit  # as in cnnexp.stats: only when an interval is due
+
+        k = out.loc[many, "k"]
+        half[many] = stdtrit(k - 1, 0.975) * out.loc[many, "sd"] / np.sqrt(k)
+    out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
+    first = runs.loc[out["first"], by].reset_index(drop=True)  # the settings' own values
+    return pd.concat([first, out.reset_index(drop=True)], axis=1)[cols]
 
 
 def encode(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -1,0 +1,139 @@
+"""Figures of the Runs page: parallel coordinates, any x against any y, what matters.
+
+Pure functions from the runs table (and cnnexp.analysis frames) to Plotly figures, in the
+style of cnnexp.figures: seeds are shown, means carry their 95% interval and their n.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cnnexp import analysis
+from cnnexp.figures import PALETTE, _error_y, _seeds, layout
+
+MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
+
+
+def parallel(runs: pd.DataFrame, columns: list[str], target: str = analysis.TARGET) -> go.Figure:
+    """One line per run through every column and the target, coloured by the target.
+    Text settings get an axis with their values in sorted order."""
+    codes = analysis.encode(runs, columns)
+    dims = []
+    for c in columns:
+        dim = {"label": c, "values": codes[c]}
+        if not pd.to_numeric(runs[c], errors="coerce").notna().all():
+            labels = sorted(analysis._key(runs[c]).unique())
+            dim.update(tickvals=list(range(len(labels))), ticktext=labels)
+        dims.append(dim)
+    acc = runs[target].astype(float)
+    dims.append({"label": target.replace("_", " "), "values": acc})
+    fig = go.Figure(
+        go.Parcoords(
+            line={"color": acc, "colorscale": "Viridis", "showscale": True},
+            dimensions=dims,
+        )
+    )
+    fig = layout(fig, "", height=360)
+    fig.update_layout(margin={"l": 60, "r": 40, "t": 40, "b": 20})
+    return fig
+
+
+def scatter(
+    runs: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    colour: str | None = None,
+    facet: str | None = None,
+    group_by: list[str] | None = None,
+) -> go.Figure:
+    """Every run as a small dot (its run id in customdata, for selections) and, over the runs
+    that share `group_by` (all settings but the seed), the mean of x and y with y's 95%
+    interval as error bars, one colour per `colour` value and one panel per `facet` value."""
+    facets = sorted(runs[facet].map(str).unique())[:MAX_FACETS] if facet else [None]
+    fig = make_subplots(rows=1, cols=len(facets), shared_yaxes=True, subplot_titles=facets)
+    colours = sorted(runs[colour].map(str).unique()) if colour else [None]
+    group_by = [c for c in (group_by or []) if c in runs]
+    for j, f in enumerate(facets, start=1):
+        part = runs[runs[facet].map(str) == f] if facet else runs
+        for i, c in enumerate(colours):
+            sub = part[part[colour].map(str) == c] if colour else part
+            if sub.empty:
+                continue
+            col = PALETTE[i % len(PALETTE)]
+            name = str(c) if colour else "runs"
+            fig.add_trace(
+                go.Scatter(
+                    x=sub[x],
+                    y=sub[y],
+                    mode="markers",
+                    marker={"size": 5, "color": col, "opacity": 0.45},
+                    name=name,
+                    legendgroup=name,
+                    showlegend=False,
+                    customdata=sub[["run_id"]].to_numpy(),
+                    hovertemplate="%{x} · %{y:.4g}<extra>%{customdata[0]}</extra>",
+                ),
+                row=1,
+                col=j,
+            )
+            means = _means(sub, x, y, group_by)
+            n = int(means["n"].max()) if len(means) else 0
+            fig.add_trace(
+                go.Scatter(
+                    x=means["x"],
+                    y=means["mean"],
+                    mode="markers",
+                    marker={"size": 10, "color": col, "symbol": "diamond"},
+                    error_y=_error_y(means, thickness=1.4, width=4),
+                    name=f"{name} mean ({_seeds(n)} max)",
+                    legendgroup=name,
+                    showlegend=j == 1,
+                    hovertemplate="mean %{y:.4g}<extra>%{x}</extra>",
+                ),
+                row=1,
+                col=j,
+            )
+    fig = layout(fig, "", x, y, height=400)
+    fig.update_layout(hovermode="closest", dragmode="select")
+    return fig
+
+
+def _means(runs: pd.DataFrame, x: str, y: str, group_by: list[str]) -> pd.DataFrame:
+    """analysis.group over `group_by` (or over x where nothing else groups), with mean x."""
+    by = group_by or [x]
+    g = analysis.group(runs, by, value=y)
+    g["x"] = [runs.loc[runs["run_id"].isin(ids), x].mean() for ids in g["run_ids"]]
+    return g
+
+
+def importance_bars(imp: pd.DataFrame) -> go.Figure:
+    """Permutation importance (with its spread over shuffles) beside |Spearman ρ|."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            y=imp["setting"],
+            x=imp["importance"],
+            error_x={"type": "data", "array": imp["spread"]},
+            orientation="h",
+            name="permutation importance (drop in R²)",
+            marker_color=PALETTE[0],
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            y=imp["setting"],
+            x=imp["spearman"].abs(),
+            orientation="h",
+            name="|Spearman ρ| with accuracy",
+            marker_color=PALETTE[8],
+            customdata=imp["spearman"],
+            hovertemplate="ρ = %{customdata:.2f}<extra></extra>",
+        )
+    )
+    fig = layout(fig, "", "", "", height=120 + 40 * len(imp))
+    fig.update_layout(barmode="group", hovermode="closest")
+    fig.update_yaxes(autorange="reversed")
+    return fig
