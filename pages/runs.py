@@ -1,40 +1,42 @@
-"""Runs: every saved run in one table; select runs to overlay their curves, see how their
-settings differ, download them or delete them."""
+"""Runs: every saved run, grouped over seeds or one per row; filter them, select them, and see
+their curves, parallel coordinates, any x against any y, what matters, and one run in detail.
+Every choice is in the URL. Logic lives in cnnexp.analysis and cnnexp.run_figures."""
 
-import io
 import json
-import re
 
 import pandas as pd
 import streamlit as st
 
-from cnnexp import figures
-from ui import access, page, resources
+from cnnexp import analysis, experiments, figures, run_figures
+from ui import access, export, page, resources
+from ui import runs_view as url
+from ui.settings import query_for
 
 page.require_app()
 
-SHOWN = [
-    "experiment",
-    "label",
-    "dataset",
-    "model",
-    "width",
-    "depth",
-    "norm",
-    "seed",
-    "status",
-    "test_acc",
-    "ended_at",
-    "device",
-    "duration_s",
-]
-RUN_ID = re.compile(r"[0-9a-f]{16}")
+MAX_CURVES = 60  # runs whose curves are read and drawn at once; more are downsampled
+MAX_DOTS = 5000  # runs drawn in the scatter and parallel coordinates
+MAX_IMPORTANCE = 2000  # runs the importance model is fitted on
 SERIES = {
     "test accuracy": ("test", "acc"),
     "train accuracy": ("train", "acc"),
     "test loss": ("test", "loss"),
     "train loss": ("train", "loss"),
 }
+VIEWS = ["curves", "parallel coordinates", "x against y", "what matters", "run detail"]
+RUN_COLUMNS = ["label", "seed", "status", "test_acc", "device", "precision", "duration_s"]
+
+
+def _from_url(key: str, value) -> None:
+    """Seed a widget from the link on the first run only (later the widget is the truth)."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def delete(run_ids: list[str]) -> None:
+    """The one place the page deletes runs (the lead swaps in ui.access.delete_runs)."""
+    store.delete(run_ids)
+
 
 access.access_panel()
 st.title("Runs")
@@ -48,8 +50,14 @@ if runs.empty:
     )
     st.stop()
 
+problems: list[str] = []
+all_settings = analysis.settings(runs)
+
 # --- filters -----------------------------------------------------------------------------
 f1, f2, f3 = st.columns([2, 2, 3])
+_from_url("runs_exp", url.choose("exp", sorted(runs["experiment"].unique()), problems))
+_from_url("runs_status", url.choose("status", sorted(runs["status"].unique()), problems))
+_from_url("runs_search", (url.values("q") or [""])[0])
 exps = f1.multiselect("Experiment", sorted(runs["experiment"].unique()), key="runs_exp")
 statuses = f2.multiselect("Status", sorted(runs["status"].unique()), key="runs_status")
 text = f3.text_input("Search", placeholder="label, run id or setting value", key="runs_search")
@@ -61,144 +69,314 @@ if statuses:
 if text:
     hay = view["label"].astype(str) + " " + view["run_id"] + " " + view["config_json"]
     view = view[hay.str.contains(text, case=False, regex=False)]
+
+varies = analysis.varying(view, all_settings)
+numeric = [
+    c for c in [*varies, "test_acc"] if pd.to_numeric(view[c], errors="coerce").notna().any()
+]
+# Streamlit's chart selections report points, boxes and lassos but not a parallel-coordinates
+# axis range (Plotly's Parcoords sends no selection event), so ranges are set here instead.
+linked_ranges = url.ranges(numeric, problems)
+with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
+    chosen_ranges = {}
+    for c in numeric:
+        col = pd.to_numeric(view[c], errors="coerce").dropna()
+        lo, hi = float(col.min()), float(col.max())
+        if lo == hi:
+            continue
+        _from_url(f"runs_range_{c}", linked_ranges.get(c, (lo, hi)))
+        got = st.slider(c, lo, hi, key=f"runs_range_{c}")
+        if got != (lo, hi):
+            chosen_ranges[c] = got
+view = view[analysis.in_ranges(view, chosen_ranges)]
+
+# --- grouping ------------------------------------------------------------------------------
+g1, g2 = st.columns([1, 3], vertical_alignment="bottom")
+_from_url("runs_group", url.values("group") != ["off"])
+_from_url("runs_by", url.choose("by", all_settings, problems) or varies or ["experiment"])
+grouped = g1.toggle(
+    "Group over seeds",
+    key="runs_group",
+    help="One row per configuration: runs that differ only in seed, averaged",
+)
+by = g2.multiselect(
+    "Group by",
+    all_settings,
+    key="runs_by",
+    disabled=not grouped,
+    help="By default every setting that varies here; pick fewer to pool more runs",
+)
 view = view.sort_values("ended_at", ascending=False).reset_index(drop=True)
+linked = url.run_ids(set(view["run_id"]), problems)
 
-# A link can carry a selection: ?runs=<id>,<id>. Ids are checked, never used as paths.
-linked = [x for v in st.query_params.get_all("runs") for x in v.split(",") if x][:500]
-valid = [x for x in linked if RUN_ID.fullmatch(x)]
-known = set(view["run_id"])
-if len(valid) < len(linked) or not set(valid) <= known:
-    st.warning(
-        f"{len(linked) - len([x for x in valid if x in known])} run id(s) in the link are "
-        "not saved runs here and were ignored.",
-        icon=":material/link_off:",
-    )
-default_rows = [i for i, rid in enumerate(view["run_id"]) if rid in set(valid)]
-
-st.caption(f"{len(view):,} of {len(runs):,} saved runs · select rows to compare them")
-table_view = view.assign(test_acc=view["test_acc"] * 100) if "test_acc" in view else view
+# --- the table -----------------------------------------------------------------------------
+pct = {
+    "test_acc": st.column_config.NumberColumn("test acc", format="%.1f%%"),
+    "mean": st.column_config.NumberColumn("mean test acc", format="%.1f%%"),
+    "lo": st.column_config.NumberColumn("95% CI low", format="%.1f%%"),
+    "hi": st.column_config.NumberColumn("95% CI high", format="%.1f%%"),
+    "n": st.column_config.NumberColumn("seeds", help="runs in this group"),
+    "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
+    "ended_at": st.column_config.DatetimeColumn("ended", format="YYYY-MM-DD HH:mm"),
+}
+if grouped:
+    rows = analysis.group(view, by)
+    table = rows.assign(**{c: rows[c] * 100 for c in ("mean", "lo", "hi")})
+    shown = [*by, "n", "mean", "lo", "hi", "duration_s"]
+    default_rows = [i for i, ids in enumerate(rows["run_ids"]) if set(ids) & set(linked)]
+    noun = "configurations"
+else:
+    rows = view
+    table = view.assign(test_acc=view["test_acc"] * 100) if "test_acc" in view else view
+    anywhere = analysis.varying(runs, all_settings)  # stable columns while filtering
+    shown = ["experiment", *anywhere, *[c for c in RUN_COLUMNS if c not in anywhere], "ended_at"]
+    default_rows = [i for i, rid in enumerate(view["run_id"]) if rid in set(linked)]
+    noun = "runs"
+for p in problems:
+    st.warning(f"Ignored in the link: {p}", icon=":material/link_off:")
+st.caption(
+    f"{len(rows):,} {noun} · {len(view):,} of {len(runs):,} saved runs · select rows to compare"
+)
 event = st.dataframe(
-    table_view[[c for c in SHOWN if c in view.columns]],
+    table[[c for c in dict.fromkeys(shown) if c in table.columns]],
     hide_index=True,
-    key="runs_table",
+    key=f"runs_table_{grouped}_{st.session_state.get('runs_deleted', 0)}",
     on_select="rerun",
     selection_mode="multi-row",
-    height=min(400, 35 * (len(view) + 1) + 3),
+    height=min(400, 35 * (len(table) + 1) + 3),
     selection_default={"selection": {"rows": default_rows}} if default_rows else None,
-    column_config={
-        "test_acc": st.column_config.NumberColumn("test acc", format="%.1f%%"),
-        "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
-        "ended_at": st.column_config.DatetimeColumn("ended", format="YYYY-MM-DD HH:mm"),
-    },
+    column_config=pct,
 )
-selected = view.iloc[event.selection.rows] if event.selection.rows else view.iloc[:0]
-if list(selected["run_id"]) != valid:  # keep the URL a link to this selection
+picked = rows.iloc[[i for i in event.selection.rows if i < len(rows)]]
+ids = [i for ids in picked["run_ids"] for i in ids] if grouped else list(picked["run_id"])
+selected = view[view["run_id"].isin(set(ids))]
+url.write(
+    {
+        "exp": exps,
+        "status": statuses,
+        "q": text,
+        "group": None if grouped else "off",
+        "by": by if grouped and by != (varies or ["experiment"]) else None,
+        "range": [f"{c}:{lo:g}:{hi:g}" for c, (lo, hi) in chosen_ranges.items()],
+        "runs": list(selected["run_id"])[: url.MAX_LINKED],
+    }
+)
+
+# --- one view at a time: only what is shown is computed -------------------------------------
+_from_url("runs_view", (url.values("view") or ["curves"])[0].replace("-", " "))
+if st.session_state["runs_view"] not in VIEWS:
+    st.session_state["runs_view"] = "curves"
+shown_view = st.segmented_control("View", VIEWS, key="runs_view") or "curves"
+url.write({"view": None if shown_view == "curves" else shown_view.replace(" ", "-")})
+
+
+def curves_view() -> None:
     if selected.empty:
-        del st.query_params["runs"]
-    else:
-        st.query_params["runs"] = ",".join(selected["run_id"])
-if selected.empty:
-    st.info(
-        "Select one or more runs in the table to overlay their learning curves.",
-        icon=":material/touch_app:",
-    )
-    st.stop()
-
-# --- curves ------------------------------------------------------------------------------
-config = pd.DataFrame([json.loads(c) for c in selected["config_json"]], index=selected.index)
-differs = [c for c in config.columns if config[c].astype(str).nunique() > 1]
-selected = selected.assign(
-    configuration=[
-        " · ".join(f"{k}={config.at[i, k]}" for k in differs) or lab
-        for i, lab in zip(selected.index, selected["label"], strict=True)
-    ],
-    run=[
-        f"{lab} · seed {s} · {rid[:6]}"
-        for lab, s, rid in zip(selected["label"], selected["seed"], selected["run_id"], strict=True)
-    ],
-)
-c1, c2 = st.columns(2)
-series = c1.selectbox("Series", list(SERIES), key="runs_series")
-colour = c2.selectbox(
-    "Colour by",
-    ["configuration", "run", *differs],
-    key="runs_colour",
-    help="configuration groups seeds of identical settings into a mean line and a 95% band",
-)
-metrics = store.metrics(selected["run_id"])
-split, metric = SERIES[series]
-curves = metrics[(metrics["split"] == split) & (metrics["metric"] == metric)].merge(
-    selected[["run_id", "configuration", "run", *differs]], on="run_id"
-)
-if curves.empty:
-    st.warning("The selected runs have no per-epoch metrics (they failed before an epoch ended).")
-else:
-    st.plotly_chart(
-        figures.lines_ci(
-            curves,
-            "epoch",
-            colour,
-            title=series.capitalize(),
-            x_title="epoch",
-            y_title=series,
-            percent=metric == "acc",
+        st.info(
+            "Select runs or configurations in the table to overlay their learning curves.",
+            icon=":material/touch_app:",
         )
+        return
+    few, n = analysis.downsample(selected, MAX_CURVES)
+    if n > len(few):
+        st.caption(f"Showing the curves of {len(few)} of the {n:,} selected runs, drawn at random.")
+    config = pd.DataFrame([json.loads(c) for c in few["config_json"]], index=few.index)
+    differs = [c for c in config.columns if config[c].astype(str).nunique() > 1 and c != "seed"]
+    few = few.assign(
+        configuration=[
+            " · ".join(f"{k}={config.at[i, k]}" for k in differs) or lab
+            for i, lab in zip(few.index, few["label"], strict=True)
+        ],
+        run=[
+            f"{lab} · seed {s} · {r[:6]}"
+            for lab, s, r in zip(few["label"], few["seed"], few["run_id"], strict=True)
+        ],
+    )
+    c1, c2 = st.columns(2)
+    series = c1.selectbox("Series", list(SERIES), key="runs_series")
+    colour = c2.selectbox(
+        "Colour by",
+        ["configuration", "run", *differs],
+        key="runs_colour",
+        help="configuration groups seeds of identical settings into a mean line and a 95% band",
+    )
+    metrics = store.metrics(few["run_id"])
+    split, metric = SERIES[series]
+    curves = metrics[(metrics["split"] == split) & (metrics["metric"] == metric)].merge(
+        few[["run_id", "configuration", "run", *differs]], on="run_id"
+    )
+    if curves.empty:
+        st.warning(
+            "The selected runs have no per-epoch metrics (they failed before an epoch ended)."
+        )
+        return
+    fig = figures.lines_ci(
+        curves,
+        "epoch",
+        colour,
+        title=series.capitalize(),
+        x_title="epoch",
+        y_title=series,
+        percent=metric == "acc",
+    )
+    export.chart(fig, "runs-curves")
+    export.data_downloads(
+        {"runs": selected.astype({"config_json": str}), "metrics": metrics}, "runs"
     )
 
-# --- settings that differ ------------------------------------------------------------------
-st.subheader("Settings that differ")
-if differs:
-    diff = config[differs].T
-    diff.columns = selected["run"].tolist()
-    st.dataframe(diff.astype(str), width="stretch")
-else:
-    st.caption("The selected runs share every setting (they differ only in seed or experiment).")
 
-# --- export and delete -------------------------------------------------------------------
-st.subheader("Download or delete")
-table = selected.drop(columns=[c for c in selected.columns if c.startswith("_")])
-
-
-def _parquet(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    return buf.getvalue()
+def parallel_view() -> None:
+    cols = varies or ["experiment"]
+    done = view[view["test_acc"].notna()] if "test_acc" in view else view.iloc[:0]
+    if done.empty:
+        st.info("No finished runs with a test accuracy in this filter.", icon=":material/info:")
+        return
+    few, n = analysis.downsample(done, MAX_DOTS)
+    st.caption(
+        f"{len(few):,} of {n:,} finished runs · one line per run. Drag on an axis to highlight "
+        "a range; to filter the table, set the range under *Ranges* above (Streamlit does not "
+        "report parallel-coordinates ranges back to the page)."
+    )
+    export.chart(run_figures.parallel(few, cols), "runs-parallel")
 
 
-d1, d2, d3, d4 = st.columns(4)
-d1.download_button(
-    "Runs (CSV)", table.to_csv(index=False), "runs.csv", "text/csv", icon=":material/download:"
-)
-d2.download_button(
-    "Runs (parquet)",
-    _parquet(table.astype({"config_json": str})),
-    "runs.parquet",
-    icon=":material/download:",
-)
-d3.download_button(
-    "Metrics (CSV)",
-    metrics.to_csv(index=False),
-    "metrics.csv",
-    "text/csv",
-    icon=":material/download:",
-)
-d4.download_button(
-    "Metrics (parquet)", _parquet(metrics), "metrics.parquet", icon=":material/download:"
-)
+def scatter_view() -> None:
+    cols = [c for c in ["test_acc", "duration_s", *numeric, *all_settings] if c in view]
+    cols = list(dict.fromkeys(cols))
+    c1, c2, c3, c4 = st.columns(4)
+    _from_url("runs_x", url.one("x", cols, varies[0] if varies else cols[-1], problems))
+    _from_url("runs_y", url.one("y", cols, "test_acc", problems))
+    _from_url("runs_c", url.one("colour", cols, None, problems))
+    _from_url("runs_f", url.one("facet", cols, None, problems))
+    x = c1.selectbox("x", cols, key="runs_x")
+    y = c2.selectbox("y", cols, key="runs_y")
+    colour = c3.selectbox("Colour by", cols, key="runs_c", index=None, placeholder="none")
+    facet = c4.selectbox("Facet by", cols, key="runs_f", index=None, placeholder="none")
+    url.write({"x": x, "y": y, "colour": colour, "facet": facet})
+    few, n = analysis.downsample(view, MAX_DOTS)
+    if n > len(few):
+        st.caption(f"{len(few):,} of {n:,} runs drawn, at random.")
+    fig = run_figures.scatter(
+        few, x, y, colour=colour, facet=facet, group_by=[c for c in all_settings if c in varies]
+    )
+    st.caption(
+        "Small dots are runs (seeds); diamonds are the mean of each configuration with its "
+        "95% interval. Drag a box or lasso over dots to select those runs."
+    )
+    picked = st.plotly_chart(
+        fig, key="runs_scatter", on_select="rerun", selection_mode=("box", "lasso", "points")
+    )
+    hit = [p["customdata"][0] for p in picked.selection.points if p.get("customdata")]
+    if hit:
+        st.caption(f"{len(set(hit))} runs in your selection:")
+        st.dataframe(view[view["run_id"].isin(hit)][["run_id", x, y]], hide_index=True)
 
 
-@st.dialog("Delete runs")
+def importance_view() -> None:
+    few, n = analysis.downsample(view, MAX_IMPORTANCE)
+    imp = analysis.importance(few, varies)
+    if imp.empty:
+        st.info(
+            "Needs at least four finished runs and one setting that varies in this filter.",
+            icon=":material/info:",
+        )
+        return
+    st.caption(
+        f"Fitted on {len(few):,} of {n:,} runs. **Permutation importance**: how much a random "
+        "forest's fit of test accuracy (R²) drops when one setting's values are shuffled; "
+        "**Spearman ρ**: the plain rank correlation (its sign says the direction). Limits: with "
+        "few runs both are noisy; settings that change together (correlated) share or swap "
+        "credit; a setting that never varies here cannot show up."
+    )
+    export.chart(run_figures.importance_bars(imp), "runs-importance")
+    st.dataframe(imp, hide_index=True)
+
+
+def detail_view() -> None:
+    if selected.empty:
+        st.info("Select one run in the table to see it in detail.", icon=":material/touch_app:")
+        return
+    rid = st.selectbox("Run", list(selected["run_id"]), key="runs_detail")
+    run = selected[selected["run_id"] == rid].iloc[0]
+    config = json.loads(run["config_json"])
+    shown = {
+        k: run.get(k)
+        for k in [
+            "experiment",
+            "status",
+            "device",
+            "precision",
+            "duration_s",
+            "test_acc",
+            "ended_at",
+        ]
+        if k in run
+    }
+    st.dataframe(pd.Series({**shown, **config}, name=rid).astype(str), width="stretch")
+    versions = {k: run[k] for k in run.index if "version" in k and pd.notna(run[k])}
+    if versions:
+        st.caption(" · ".join(f"{k} {v}" for k, v in versions.items()))
+    if run["experiment"] in experiments.REGISTRY:
+        st.page_link(
+            f"pages/{run['experiment']}.py",
+            label=f"Open {run['experiment']} with these settings",
+            icon=":material/open_in_new:",
+            query_params=query_for({k: v for k, v in config.items() if k != "seed"}),
+        )
+    metrics = store.metrics([rid])
+    if len(metrics):
+        metrics = metrics.assign(series=metrics["split"] + " " + metrics["metric"])
+        acc = metrics[metrics["metric"] == "acc"]
+        st.plotly_chart(
+            figures.lines_ci(
+                acc, "epoch", "series", title="Accuracy", x_title="epoch", y_title="accuracy"
+            )
+        )
+
+
+{
+    "curves": curves_view,
+    "parallel coordinates": parallel_view,
+    "x against y": scatter_view,
+    "what matters": importance_view,
+    "run detail": detail_view,
+}[shown_view]()
+
+# --- delete --------------------------------------------------------------------------------
+
+
+PENDING = "runs_pending_delete"  # the ids the open dialog asks about, kept across reruns
+
+
+def _forget_pending() -> None:
+    st.session_state.pop(PENDING, None)
+
+
+@st.dialog("Delete runs", on_dismiss=_forget_pending)
 def _confirm_delete(run_ids: list[str]) -> None:
     st.write(
         f"Delete {len(run_ids)} saved run(s)? Their files are removed from "
         f"`{store.root}`; this cannot be undone."
     )
-    if st.button("Delete", type="primary", key="runs_delete_confirm"):
-        store.delete(run_ids)
+    yes, no = st.columns(2)
+    if yes.button("Delete", type="primary", key="runs_delete_confirm"):
+        delete(run_ids)
+        _forget_pending()
+        # A new table key: the old selection named rows by position, now other runs.
+        st.session_state["runs_deleted"] = st.session_state.get("runs_deleted", 0) + 1
+        st.rerun()
+    if no.button("Cancel", key="runs_delete_cancel"):
+        _forget_pending()
         st.rerun()
 
 
-if access.can_launch() and st.button(
-    f"Delete {len(selected)} selected run(s)", icon=":material/delete:", key="runs_delete"
+if (
+    not selected.empty
+    and access.can_launch()
+    and st.button(
+        f"Delete {len(selected)} selected run(s)", icon=":material/delete:", key="runs_delete"
+    )
 ):
-    _confirm_delete(list(selected["run_id"]))
+    st.session_state[PENDING] = list(selected["run_id"])
+if st.session_state.get(PENDING) and access.can_launch():
+    _confirm_delete(st.session_state[PENDING])

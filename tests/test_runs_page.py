@@ -1,0 +1,102 @@
+"""The Runs page through AppTest on synthetic stores: grouping over seeds, the URL carries the
+filters, importance finds the deciding setting, search and delete work."""
+
+from streamlit.testing.v1 import AppTest
+
+from cnnexp.stats import mean_ci
+from tests.conftest import ROOT
+from tests.test_analysis import write_runs
+
+
+def open_runs(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update(query or {})
+    at.switch_page("pages/runs.py")
+    return at.run()
+
+
+def table(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_grouped_by_default_one_row_per_configuration_with_its_interval(store):
+    write_runs(store, n_seeds=3)
+    at = open_runs()
+    assert not at.exception, at.exception
+    t = table(at)
+    assert len(t) == 12 and (t["n"] == 3).all()
+    runs = store.runs()
+    sub = runs[(runs["width"] == 16) & (runs["depth"] == 2)]
+    row = t[(t["width"] == 16) & (t["depth"] == 2)].iloc[0]
+    ci = mean_ci(sub["test_acc"])
+    assert abs(row["mean"] - 100 * ci["mean"]) < 1e-9
+    assert abs(row["lo"] - 100 * ci["ci95"][0]) < 1e-9 and row["lo"] < row["mean"] < row["hi"]
+
+
+def test_grouping_columns_and_toggle_come_from_the_url(store):
+    write_runs(store, n_seeds=2)
+    t = table(open_runs({"by": "width"}))
+    assert len(t) == 4 and (t["n"] == 6).all()
+    assert len(table(open_runs({"group": "off"}))) == 24
+
+
+def test_filters_through_the_url(store):
+    write_runs(store, n_seeds=2)
+    at = open_runs({"range": "width:8:16", "group": "off"})
+    assert not at.exception, at.exception
+    assert set(table(at)["width"]) == {8, 16}
+    at = open_runs({"q": '"depth": 3', "group": "off"})
+    assert set(table(at)["depth"]) == {3}
+    # The page writes its state back, so the link reproduces the view.
+    at.toggle(key="runs_group").set_value(True).run()
+    assert at.query_params.get("q") == '"depth": 3' and "group" not in at.query_params
+
+
+def test_bad_link_values_are_named_and_ignored(store):
+    write_runs(store, n_seeds=1)
+    at = open_runs({"exp": "nope", "range": "width:9:1", "by": "colour"})
+    assert not at.exception, at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "'nope'" in text and "allowed: baseline" in text
+    assert "'width:9:1'" in text and "'colour'" in text
+    assert len(table(at)) == 12  # nothing was filtered by the bad values
+
+
+def test_what_matters_ranks_the_deciding_setting_first(store):
+    write_runs(store, n_seeds=3, decides="depth")
+    at = open_runs({"view": "what-matters"})
+    assert not at.exception, at.exception
+    imp = at.dataframe[1].value
+    assert imp["setting"].tolist()[0] == "depth"
+    assert any("Permutation importance" in c.value for c in at.caption)
+
+
+def test_search_box_narrows_the_table(store):
+    write_runs(store, n_seeds=1)
+    at = open_runs({"group": "off"})
+    assert len(table(at)) == 12
+    at.text_input(key="runs_search").input('"width": 32').run()
+    assert set(table(at)["width"]) == {32} and len(table(at)) == 3
+    assert at.query_params.get("q") == '"width": 32'
+
+
+def test_delete_dialog_removes_the_selected_runs(store):
+    write_runs(store, n_seeds=1)
+    ids = sorted(store.runs()["run_id"])[:2]
+    at = open_runs({"group": "off", "runs": ",".join(ids)})
+    at.button(key="runs_delete").click().run()
+    assert any("Delete 2 saved run(s)?" in m.value for m in at.markdown)
+    assert len(store.runs()) == 12  # asking deletes nothing
+    at.button(key="runs_delete_confirm").click().run()
+    assert not at.exception, at.exception
+    left = set(store.runs()["run_id"])
+    assert len(left) == 10 and not left & set(ids)
+
+
+def test_run_detail_shows_device_and_links_to_the_experiment(store):
+    write_runs(store, n_seeds=1)
+    rid = store.runs()["run_id"].iloc[0]
+    at = open_runs({"group": "off", "runs": rid, "view": "run-detail"})
+    assert not at.exception, at.exception
+    detail = at.dataframe[1].value
+    assert detail.loc["experiment"].iloc[0] == "baseline"
