@@ -100,3 +100,12 @@ def test_run_detail_shows_device_and_links_to_the_experiment(store):
     assert not at.exception, at.exception
     detail = at.dataframe[1].value
     assert detail.loc["experiment"].iloc[0] == "baseline"
+
+
+def test_every_view_renders_with_a_selection(store):
+    write_runs(store, n_seeds=2)
+    rid = ",".join(store.runs()["run_id"].iloc[:3])
+    for view in ("curves", "parallel-coordinates", "x-against-y", "what-matters", "run-detail"):
+        at = open_runs({"runs": rid, "view": view, "colour": "depth", "facet": "width"})
+        assert not at.exception, (view, at.exception)
+        assert at.get("plotly_chart"), view
