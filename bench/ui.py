@@ -93,7 +93,7 @@ CHART_REFERENCE = (
 def main() -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.ui", description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=1000, help="saved runs for the Runs page")
-    ap.add_argument("--repeats", type=int, default=3, help="cold starts per figure (median)")
+    ap.add_argument("--repeats", type=int, default=5, help="cold starts per figure (median)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         empty, full = Path(tmp) / "empty", Path(tmp) / "full"
@@ -115,19 +115,25 @@ def main() -> int:
                 cold.append(time_page(url + runs_url, selectors)[0])
                 warm.append(time_page(url + runs_url, selectors, visits=2)[1])
     med = statistics.median
+
+    def each(xs: list[float]) -> str:  # every repeat, so the spread behind a median shows
+        return "[" + ", ".join(f"{x:.2f}" for x in xs) + "]"
+
+    print(f"{args.repeats} repeats, interleaved; figures are medians, [each repeat]")
     print(
-        f"Home first complete paint, cold server: {med(home):.2f} s; reference one-line app "
-        f"{med(ref):.2f} s; ratio {med(home) / med(ref):.2f}"
+        f"Home first complete paint, cold server: {med(home):.2f} s {each(home)}; reference "
+        f"one-line app {med(ref):.2f} s {each(ref)}; ratio {med(home) / med(ref):.2f}"
     )
     print(
         f"Reference one-chart app, chart drawn (warm server and browser cache): "
-        f"{med(ref_chart):.2f} s"
+        f"{med(ref_chart):.2f} s {each(ref_chart)}"
     )
     for name, marks in (("cold server", cold), ("warm server and browser cache", warm)):
         t, c = med(m[0] for m in marks), med(m[1] for m in marks)
         print(
             f"Runs page, {args.runs:,} saved runs, {name}: table {t:.2f} s, first chart "
-            f"{c:.2f} s; ratio to the one-chart reference {c / med(ref_chart):.2f}"
+            f"{c:.2f} s {each([m[1] for m in marks])}; ratio to the one-chart reference "
+            f"{c / med(ref_chart):.2f}"
         )
     return 0
 
