@@ -82,6 +82,9 @@ with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
     for c in numeric:
         col = pd.to_numeric(view[c], errors="coerce").dropna()
         lo, hi = float(col.min()), float(col.max())
+        if (col == col.round()).all():  # integer settings slide in whole steps
+            lo, hi = int(lo), int(hi)
+            linked_ranges[c] = tuple(int(v) for v in linked_ranges.get(c, (lo, hi)))
         if lo == hi:
             continue
         _from_url(f"runs_range_{c}", linked_ranges.get(c, (lo, hi)))
