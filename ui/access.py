@@ -253,7 +253,7 @@ def access_panel() -> None:
             token = setting(name)
             if not token or st.session_state.get(flag) or (flag == TOKEN_OK and r == "admin"):
                 continue
-            given = st.text_input(label, type="password", key=f"access-{name.replace('_', '-')}")
+            given = st.text_input(label, type="password", key=name.replace("_", "-"))
             if given:
                 if _token_matches(given, token):
                     st.session_state[flag] = True
