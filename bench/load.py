@@ -118,8 +118,8 @@ def visit(url: str, timeout_s: float = 180) -> dict:
                 paints.append(time.perf_counter() - t0)
                 if page.locator("[data-testid='stException']").count():
                     errors.append(f"{name}: the page shows an exception")
-            # the probe page is open: move the first sidebar slider one step
-            thumb = page.locator("[data-testid='stSidebar'] [role='slider']").first
+            # the probe page is open: move the first sidebar slider (photo side) one step up
+            thumb = page.locator("[data-testid='stSidebar'] [data-testid='stSlider'] input").first
             thumb.focus()
             t0 = time.perf_counter()
             thumb.press("ArrowRight")
