@@ -27,5 +27,6 @@ pages = {
 }
 
 page = st.navigation(pages)
-st.sidebar.caption(f"Results: `{resources.results_root()}` · {access.mode()} mode")
+where = f"Results: `{resources.results_root()}` · " if access.can_see_paths() else ""
+st.sidebar.caption(f"{where}{access.mode()} mode")
 page.run()

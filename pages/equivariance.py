@@ -7,7 +7,7 @@ from cnnexp import stats
 from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
 from cnnexp.results import Results
-from ui import export, page, resources
+from ui import access, export, page, resources
 from ui.settings import settings_panel
 
 page.require_app()
@@ -52,7 +52,10 @@ probe_tab, trained_tab = st.tabs(
     ["Probe: a layer stack, no training", "Trained models on shifted digits"]
 )
 with probe_tab:
+    budget = access.probe_problem(cfg.image_size, cfg.channels, cfg.kernel, cfg.depth, cfg.colour)
     try:
+        if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
+            raise ConfigError(budget)
         frames = probe_frames(cfg.model_dump_json(), store)
     except ConfigError as e:
         st.warning(str(e), icon=":material/model_training:")

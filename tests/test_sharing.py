@@ -73,21 +73,6 @@ def test_an_unknown_mode_fails_closed(monkeypatch):
     assert access.mode() == "viewer"
 
 
-@pytest.mark.parametrize(
-    "mode, email, token, expected",
-    [
-        ("launch", None, False, True),
-        ("viewer", "teacher@school.edu", True, False),
-        ("guarded", None, False, False),
-        ("guarded", "teacher@school.edu", False, True),
-        ("guarded", "student@school.edu", False, False),
-        ("guarded", None, True, True),
-    ],
-)
-def test_who_may_launch(mode, email, token, expected):
-    assert access.allowed(mode, email, {"teacher@school.edu"}, token) is expected
-
-
 def test_guarded_mode_opens_with_the_shared_token(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_MODE", "guarded")
     monkeypatch.setenv("CNNEXP_ACCESS_TOKEN", "correct horse")
@@ -100,29 +85,6 @@ def test_guarded_mode_opens_with_the_shared_token(results, monkeypatch):
 
 
 # --- caps ------------------------------------------------------------------------------------
-def test_caps_name_their_limit():
-    from cnnexp.config import parse
-    from cnnexp.experiments import baseline
-
-    specs = baseline.plan(parse(baseline.Config, {"epochs": 30, "width": 64, "seeds": 4}))
-    caps = access.Caps(
-        max_epochs=20, max_width=32, max_seeds=3, max_train_images=1000, max_queued_runs=5
-    )
-    said = " ".join(caps.problems(specs, already_queued=3))
-    for words in (
-        "at most 20 epochs",
-        "ask for 30",
-        "widths up to 32",
-        "at most 3 seeds",
-        "at most 1,000 images",
-        "4,000",
-        "at most 5 runs",
-        "3 waiting",
-    ):
-        assert words in said, words
-    assert access.Caps().problems(specs) == []
-
-
 def test_a_cap_blocks_the_launch_with_its_limit(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_MAX_EPOCHS", "1")
     assert launch_buttons(open_page("pages/baseline.py", query_for(TINY)))  # 1 epoch: allowed
@@ -185,7 +147,7 @@ HOSTILE = {
 def test_hostile_link_values_are_refused_visibly_and_change_nothing(results, tmp_path):
     at = open_page("pages/baseline.py", HOSTILE)
     assert not at.exception, at.exception
-    said = " ".join(w.value for w in at.warning)
+    said = " ".join([w.value for w in at.warning] + [t.value for t in at.text])
     for key in (
         "dataset",
         "model",

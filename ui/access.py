@@ -1,39 +1,43 @@
-"""Who may launch runs, and how much — read from the environment or .streamlit/secrets.toml.
+"""The Streamlit side of access: who is this visitor, and the server-side entry points.
 
-Modes (CNNEXP_MODE):
-    launch   (default) everyone may launch: the dashboard on your own machine.
-    viewer   nobody may: browse, compare and export saved runs.
-    guarded  a hosted server: signed-in users on the allow-list (Streamlit's OIDC login,
-             st.login / st.user) or holders of the shared access token may launch;
-             everyone else sees viewer mode.
-An unknown mode counts as viewer: a typo must not open a server.
+Every decision (roles, permissions, caps) is made by `cnnexp.policy`; this module only reads
+the facts it needs (settings from the environment or .streamlit/secrets.toml, st.user,
+st.context, the session's tokens) and shows the sidebar's sign-in and token fields.
 
-Caps (any mode, when set) keep one visitor from occupying the machine for hours:
-    max_epochs, max_width, max_seeds, max_train_images, max_queued_runs
-from a [caps] table in secrets, or CNNEXP_MAX_EPOCHS, … in the environment.
+The actions a page offers go through `launch`, `cancel_runs` and `delete_runs`, which ask the
+policy again on the server, so a control that is not shown cannot be triggered by a crafted
+request either. `can_*` only decide which buttons to show.
 
-Every launch goes through `launch()`, which checks the mode and the caps on the server, so
-a launch control that is not shown cannot be triggered by a crafted request either.
+Settings (environment CNNEXP_<NAME>, or the same key in secrets):
+    MODE          launch | viewer | guarded (see cnnexp/policy.py)
+    ADMINS        e-mails of admins;   ADMIN_TOKEN   a token that makes its holder admin
+    LAUNCHERS     e-mails of launchers; ACCESS_TOKEN a token that makes its holder launcher
+    caps          CNNEXP_MAX_EPOCHS, … or a [caps] table in secrets (policy.Caps)
 """
 
 from __future__ import annotations
 
 import hmac
 import os
-from dataclasses import dataclass, fields
+import threading
+import time
 
 import streamlit as st
 
-from cnnexp import data
+from cnnexp import data, policy
 from cnnexp.runspec import RunSpec
 from ui import resources
 
-MODES = ("launch", "viewer", "guarded")
 TOKEN_OK = "_cnnexp_token_ok"
+ADMIN_TOKEN_OK = "_cnnexp_admin_token_ok"
+ACTIVE = ("queued", "running")
 
 
-class LaunchRefused(RuntimeError):
-    """A launch this server does not allow; the message says why and what would."""
+class Refused(RuntimeError):
+    """An action this server does not allow this visitor; the message says why."""
+
+
+LaunchRefused = Refused
 
 
 def _secrets() -> dict:
@@ -50,120 +54,164 @@ def setting(name: str, default=None):
 
 
 def mode() -> str:
-    value = str(setting("mode", "launch")).strip().lower()
-    return value if value in MODES else "viewer"
+    return policy.parse_mode(setting("mode", "launch"))
 
 
-def launchers() -> set[str]:
-    value = setting("launchers", [])
-    items = value.split(",") if isinstance(value, str) else list(value)
-    return {str(x).strip().lower() for x in items if str(x).strip()}
-
-
-def user_email() -> str | None:
+# --- who is this visitor --------------------------------------------------------------------
+def user_email() -> tuple[str | None, bool]:
+    """The signed-in e-mail and whether its provider verified it; (None, False) if nobody."""
     try:
-        return str(st.user.email).lower() if st.user.is_logged_in else None
+        if not st.user.is_logged_in:
+            return None, False
+        email = st.user.get("email")
+        return (str(email).lower() if email else None), st.user.get("email_verified") is True
     except (AttributeError, KeyError):  # authentication not configured
+        return None, False
+
+
+def client() -> str | None:
+    """The visitor's address (None on localhost)."""
+    try:
+        ip = st.context.ip_address
+    except Exception:  # outside a session (a bare script)
         return None
+    return ip if isinstance(ip, str) else None  # AppTest's stand-in client has no address
 
 
-def allowed(mode_: str, email: str | None, allow_list: set[str], token_ok: bool) -> bool:
-    """The launch decision, from plain values."""
-    if mode_ == "launch":
-        return True
-    if mode_ == "guarded":
-        return bool(email and email in allow_list) or token_ok
-    return False
-
-
-def can_launch() -> bool:
-    return allowed(mode(), user_email(), launchers(), bool(st.session_state.get(TOKEN_OK)))
+def role() -> str:
+    email, verified = user_email()
+    return policy.role(
+        mode(),
+        email,
+        verified,
+        admins=policy.email_list(setting("admins", [])),
+        launchers=policy.email_list(setting("launchers", [])),
+        token_ok=bool(st.session_state.get(TOKEN_OK)),
+        admin_token_ok=bool(st.session_state.get(ADMIN_TOKEN_OK)),
+    )
 
 
 def owner() -> str:
-    """Who a launch is counted against for the queue cap: the signed-in user, else the session."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
+    """Who work is counted against: the same person in a new tab or session."""
+    email, verified = user_email()
+    token = bool(st.session_state.get(TOKEN_OK) or st.session_state.get(ADMIN_TOKEN_OK))
+    return policy.identity(email, verified, token, client())
 
-    ctx = get_script_run_ctx()
-    return user_email() or f"session:{ctx.session_id if ctx else 'local'}"
+
+def caps() -> policy.Caps:
+    table = _secrets().get("caps", {}) or {}
+    return policy.Caps.from_settings(
+        mode(), lambda name: os.environ.get(f"CNNEXP_{name.upper()}", table.get(name))
+    )
 
 
-@dataclass(frozen=True)
-class Caps:
-    max_epochs: int | None = None
-    max_width: int | None = None
-    max_seeds: int | None = None
-    max_train_images: int | None = None
-    max_queued_runs: int | None = None
+def can_launch() -> bool:
+    return policy.may_launch(role())
 
-    @classmethod
-    def load(cls) -> Caps:
-        table = _secrets().get("caps", {}) or {}
-        values = {}
-        for f in fields(cls):
-            raw = os.environ.get(f"CNNEXP_{f.name.upper()}", table.get(f.name))
-            values[f.name] = int(raw) if raw not in (None, "") else None
-        return cls(**values)
 
-    def problems(self, specs: list[RunSpec], already_queued: int = 0) -> list[str]:
-        """Every cap these runs would exceed, as a sentence with the limit."""
-        out = []
+def can_cancel(run_owner: str | None) -> bool:
+    return policy.may_cancel(role(), owner(), run_owner)
 
-        def most(key: str) -> int:
-            return max((int(s.config[key]) for s in specs if key in s.config), default=0)
 
-        if self.max_epochs is not None and most("epochs") > self.max_epochs:
-            out.append(
-                f"This server allows at most {self.max_epochs} epochs per run; these settings ask "
-                f"for {most('epochs')}."
-            )
-        if self.max_width is not None and most("width") > self.max_width:
-            out.append(
-                f"This server allows widths up to {self.max_width}; these settings ask for "
-                f"{most('width')}."
-            )
-        seeds = len({s.seed for s in specs})
-        if self.max_seeds is not None and seeds > self.max_seeds:
-            out.append(
-                f"This server allows at most {self.max_seeds} seeds; these settings ask for {seeds}."
-            )
-        images = max(
-            (
-                int(s.config.get("n_train") or data.info(s.config["dataset"]).n_train)
-                for s in specs
-                if "dataset" in s.config
-            ),
-            default=0,
-        )
-        if self.max_train_images is not None and images > self.max_train_images:
-            out.append(
-                f"This server trains on at most {self.max_train_images:,} images per run; these "
-                f"settings use {images:,} (lower the training images, or pick a smaller dataset)."
-            )
-        if self.max_queued_runs is not None and already_queued + len(specs) > self.max_queued_runs:
-            out.append(
-                f"This server queues at most {self.max_queued_runs} runs per person; you have "
-                f"{already_queued} waiting and these settings add {len(specs)}."
-            )
-        return out
+def can_delete() -> bool:
+    return policy.may_delete(role())
+
+
+def can_see_paths() -> bool:
+    return policy.may_see_paths(role())
+
+
+# --- server-side actions ----------------------------------------------------------------------
+def _train_images(specs: list[RunSpec]) -> int:
+    return max(
+        (
+            int(s.config.get("n_train") or data.info(s.config["dataset"]).n_train)
+            for s in specs
+            if "dataset" in s.config
+        ),
+        default=0,
+    )
+
+
+def launch_problems(specs: list[RunSpec]) -> list[str]:
+    """Every cap these runs would exceed for this visitor, each naming its limit."""
+    runner = resources.runner()
+    everyone = sum(s.status in ACTIVE for s in runner.snapshot().values())
+    return caps().launch_problems(
+        [s.config for s in specs],
+        seeds=len({s.seed for s in specs}),
+        train_images=_train_images(specs),
+        mine=runner.active_runs(owner()),
+        everyone=everyone,
+    )
 
 
 def launch(specs: list[RunSpec]) -> list[str]:
-    """Queue runs for the current user, or raise LaunchRefused saying why not."""
+    """Queue runs for this visitor, or raise Refused saying why not."""
     if not can_launch():
-        raise LaunchRefused(
+        raise Refused(
             "Launching is not open to you on this server (viewer mode). "
             + ("Sign in, or enter the access token, in the sidebar." if mode() == "guarded" else "")
         )
-    runner, who = resources.runner(), owner()
-    problems = Caps.load().problems(specs, runner.active_runs(who))
+    problems = launch_problems(specs)
     if problems:
-        raise LaunchRefused(" ".join(problems))
-    return runner.submit(specs, owner=who)
+        raise Refused(" ".join(problems))
+    # TODO(lead, merge with exec): pass time_limit_s=caps().max_run_seconds to submit.
+    return resources.runner().submit(specs, owner=owner())
+
+
+def cancel_runs(run_ids: list[str]) -> None:
+    """Cancel runs: launchers their own, admins any; raise Refused naming the others."""
+    snap = resources.runner().snapshot()
+    theirs = [i for i in run_ids if not can_cancel(snap[i].owner if i in snap else None)]
+    if theirs:
+        raise Refused(
+            f"You may cancel only runs you launched; {len(theirs)} of these were launched by "
+            "someone else (an admin can cancel them)."
+        )
+    resources.runner().cancel(list(run_ids))
+
+
+def delete_runs(store, run_ids: list[str]) -> int:
+    """Delete saved runs (admins only); returns how many files were removed."""
+    if not can_delete():
+        raise Refused("Only an admin of this server may delete runs.")
+    return store.delete(run_ids)
+
+
+def probe_problem(side: int, channels: int, kernel: int, depth: int, colour: bool) -> str | None:
+    """None when this probe fits the server's budget, else the refusal to show."""
+    return policy.probe_problem(caps(), side, channels, kernel, depth, colour)
+
+
+def export_problem(rows: int) -> str | None:
+    return policy.export_problem(caps(), rows)
+
+
+# --- wrong tokens -----------------------------------------------------------------------------
+_failures: dict[str, int] = {}
+_failures_lock = threading.Lock()
+
+
+def _token_matches(given: str, token: str) -> bool:
+    """Compare in constant time, after a wait that doubles with this client's wrong tries."""
+    who = client() or "local"
+    with _failures_lock:
+        failures = _failures.get(who, 0)
+    time.sleep(policy.token_delay(failures))
+    ok = hmac.compare_digest(given.encode(), str(token).encode())
+    with _failures_lock:
+        if ok:
+            _failures.pop(who, None)
+        else:
+            if len(_failures) > 10_000:  # bounded: forget the oldest tries
+                _failures.pop(next(iter(_failures)))
+            _failures[who] = failures + 1
+    return ok
 
 
 def access_panel() -> None:
-    """The sidebar's word on access: the mode, and sign-in or a token field when guarded."""
+    """The sidebar's word on access: the mode, and sign-in or token fields when guarded."""
     m = mode()
     if m == "launch":
         return
@@ -173,17 +221,24 @@ def access_panel() -> None:
         )
         return
     with st.sidebar.container(border=True):
-        email = user_email()
+        email, verified = user_email()
         auth = "auth" in _secrets()
-        if can_launch():
+        r = role()
+        if r != "viewer":
+            who = f" as {email}" if email and verified else ""
             st.caption(
-                f":material/lock_open: You can launch runs{f' as {email}' if email else ''}."
+                f":material/lock_open: You can launch runs{who}"
+                + (" and manage everyone's (admin)." if r == "admin" else ".")
             )
         else:
             st.caption(
                 ":material/lock: Viewing only. Sign in with an allowed account, or enter the access "
                 "token, to launch runs."
             )
+            if email and not verified:
+                st.caption(
+                    "Your sign-in provider did not verify this e-mail, so it is not trusted."
+                )
         if (
             auth
             and email is None
@@ -192,11 +247,16 @@ def access_panel() -> None:
             st.login()
         if auth and email is not None and st.button("Sign out", key="access-logout"):
             st.logout()
-        token = setting("access_token")
-        if token and not st.session_state.get(TOKEN_OK):
-            given = st.text_input("Access token", type="password", key="access-token")
+        for flag, name, label in (
+            (TOKEN_OK, "access_token", "Access token"),
+            (ADMIN_TOKEN_OK, "admin_token", "Admin token"),
+        ):
+            token = setting(name)
+            if not token or st.session_state.get(flag) or (flag == TOKEN_OK and r == "admin"):
+                continue
+            given = st.text_input(label, type="password", key=name.replace("_", "-"))
             if given:
-                if hmac.compare_digest(given.encode(), str(token).encode()):
-                    st.session_state[TOKEN_OK] = True
+                if _token_matches(given, token):
+                    st.session_state[flag] = True
                     st.rerun()
                 st.error("That token is not right.")

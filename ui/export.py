@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnexp import export
+from ui import access
 
 
 @functools.cache
@@ -60,6 +61,10 @@ def data_downloads(tables: dict[str, pd.DataFrame], prefix: str) -> None:
         for name, df in tables.items():
             left, mid, right = st.columns([3, 1, 1], vertical_alignment="center")
             left.markdown(f"**{name}** · {len(df):,} rows × {df.shape[1]} columns")
+            too_big = access.export_problem(len(df))  # the server's export limit
+            if too_big:
+                mid.caption(too_big)
+                continue
             for col, fmt in ((mid, "csv"), (right, "parquet")):
                 col.download_button(
                     fmt.upper(),

@@ -66,7 +66,7 @@ def _offer_launch(results: Results, key: str) -> None:
     if not access.can_launch():
         right.caption("Viewing only: launching is not open to you on this server.")
         return
-    problems = access.Caps.load().problems(missing, resources.runner().active_runs(access.owner()))
+    problems = access.launch_problems(missing)
     if problems:
         st.error(" ".join(problems), icon=":material/block:")
         return
@@ -148,5 +148,6 @@ def progress(run_ids: list[str], key: str) -> None:
             hide_index=True,
             height=260,
         )
-        if access.can_launch() and st.button("Cancel", key=f"{key}-cancel", icon=":material/stop:"):
-            resources.runner().cancel(run_ids)
+        mine = [s.run_id for s in states if s.status in ACTIVE and access.can_cancel(s.owner)]
+        if mine and st.button("Cancel", key=f"{key}-cancel", icon=":material/stop:"):
+            access.cancel_runs(mine)  # checks the role and the owner again, on the server

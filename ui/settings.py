@@ -130,10 +130,9 @@ def link_problems(specs: list[ParamSpec]) -> list[str]:
     for spec in specs:
         bad = [r for r in st.query_params.get_all(spec.name) if not _link_value_ok(spec, r)]
         if bad:
-            shown = ", ".join(
-                repr(b[:40] + ("…" if len(b) > 40 else "")).replace("`", "'") for b in bad
-            )
-            out.append(f"{spec.label} ({spec.name}): {shown} — allowed: {spec.allowed()}")
+            shown = ", ".join(repr(b[:40] + ("…" if len(b) > 40 else "")) for b in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            out.append(f"{spec.label} ({spec.name}): {shown}{more} — allowed: {spec.allowed()}")
     return out
 
 
@@ -145,10 +144,12 @@ def settings_panel(
     problems = link_problems(specs)
     if problems:
         st.warning(
-            "**Some settings in this link could not be used; the defaults stand in for them.**\n\n"
-            + "\n".join(f"- {p}" for p in problems),
+            "**Some settings in this link could not be used; the defaults stand in for them.**",
             icon=":material/link_off:",
         )
+        # A link's values are a stranger's text: shown literally, never as markdown, so
+        # `?model=[Sign in](https://…)` cannot put a live link on our page.
+        st.text("\n".join(problems))
     defaults = defaults or {}
     values: dict[str, Any] = {}
     with st.sidebar:

@@ -1,0 +1,243 @@
+"""Who may do what on a hosted dashboard, and how much: pure functions, no Streamlit.
+
+Roles:
+    viewer    browses, compares and exports saved runs.
+    launcher  also launches runs and cancels their own.
+    admin     also cancels anyone's runs, deletes runs and sees the server's paths.
+
+Modes (CNNEXP_MODE) decide who gets which role:
+    launch   (default) the dashboard on your own machine: the single user is admin.
+    viewer   everybody is a viewer.
+    guarded  a hosted server: admins are the verified e-mails in CNNEXP_ADMINS or holders of
+             the admin token; launchers the verified e-mails in CNNEXP_LAUNCHERS or holders of
+             the access token; everyone else is a viewer.
+An unknown mode counts as viewer: a typo must not open a server.
+
+Caps bound every piece of work done for a visitor. Hosted modes (viewer, guarded) have lower
+defaults than launch mode; a deployment may set any cap (`Caps.from_settings`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+MODES = ("launch", "viewer", "guarded")
+ROLES = ("viewer", "launcher", "admin")
+
+
+# --- roles and permissions ------------------------------------------------------------------
+def parse_mode(value: Any) -> str:
+    value = str(value or "launch").strip().lower()
+    return value if value in MODES else "viewer"
+
+
+def email_list(value: Any) -> set[str]:
+    """A comma-separated string or a list of e-mails, lower-cased."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return {str(x).strip().lower() for x in items if str(x).strip()}
+
+
+def role(
+    mode: str,
+    email: str | None = None,
+    email_verified: bool = False,
+    admins: set[str] = frozenset(),
+    launchers: set[str] = frozenset(),
+    token_ok: bool = False,
+    admin_token_ok: bool = False,
+) -> str:
+    """The role of one visitor. An e-mail counts only when its provider verified it: an
+    unverified address could be anyone's."""
+    if mode == "launch":
+        return "admin"
+    if mode != "guarded":
+        return "viewer"
+    email = email.lower() if email and email_verified else None
+    if admin_token_ok or (email and email in admins):
+        return "admin"
+    if token_ok or (email and email in launchers):
+        return "launcher"
+    return "viewer"
+
+
+def may_launch(role_: str) -> bool:
+    return role_ in ("launcher", "admin")
+
+
+def may_cancel(role_: str, me: str, run_owner: str | None) -> bool:
+    """Launchers cancel only their own runs; admins any."""
+    return role_ == "admin" or (role_ == "launcher" and bool(me) and run_owner == me)
+
+
+def may_delete(role_: str) -> bool:
+    return role_ == "admin"
+
+
+def may_see_paths(role_: str) -> bool:
+    """The server's absolute paths tell a stranger about its file system."""
+    return role_ == "admin"
+
+
+def identity(email: str | None, email_verified: bool, token_ok: bool, client: str | None) -> str:
+    """Who work is counted against, the same in every tab and session of one person: the
+    verified e-mail, else the token holder at their address, else the address."""
+    if email and email_verified:
+        return f"email:{email.lower()}"
+    where = client or "local"
+    return f"token:{where}" if token_ok else f"client:{where}"
+
+
+def token_delay(failures: int) -> float:
+    """Seconds to wait before checking a token after `failures` wrong ones from one client:
+    doubling from 0.5 s, at most 8 s, so guessing is slow and a typo costs little."""
+    return 0.0 if failures <= 0 else min(8.0, 0.5 * 2 ** (failures - 1))
+
+
+# --- caps -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Caps:
+    """Limits on one launch, one probe and one export. None: no limit."""
+
+    max_epochs: int | None = None
+    max_width: int | None = None
+    max_depth: int | None = None
+    max_batch_size: int | None = None
+    max_seeds: int | None = None
+    max_train_images: int | None = None
+    max_queued_runs: int | None = None  # per person
+    max_queued_total: int | None = None  # the whole server
+    max_run_seconds: int | None = None  # wall time of one run
+    probe_gflop: float | None = None  # compute of one probe
+    probe_mb: float | None = None  # memory of one probe
+    max_export_rows: int | None = None  # rows of one data download
+
+    @classmethod
+    def defaults(cls, mode: str) -> Caps:
+        """Launch mode (a laptop) bounds only what could freeze it; hosted modes bound what
+        one visitor may take from everyone else."""
+        if mode == "launch":
+            return cls(probe_gflop=5000, probe_mb=4096, max_export_rows=5_000_000)
+        return cls(
+            max_epochs=20,
+            max_width=64,
+            max_depth=8,
+            max_batch_size=512,
+            max_seeds=5,
+            max_train_images=60_000,
+            max_queued_runs=10,
+            max_queued_total=50,
+            max_run_seconds=3600,
+            probe_gflop=200,
+            probe_mb=512,
+            max_export_rows=200_000,
+        )
+
+    @classmethod
+    def from_settings(cls, mode: str, get) -> Caps:
+        """The mode's defaults, each replaced by `get(name)` when that gives a value
+        (CNNEXP_<NAME> in the environment or a [caps] table in secrets). A value that is not a
+        number fails loudly: a silently ignored cap would leave the server open."""
+        caps, changes = cls.defaults(mode), {}
+        for f in fields(cls):
+            raw = get(f.name)
+            if raw in (None, ""):
+                continue
+            try:
+                changes[f.name] = float(raw) if f.name.startswith("probe_") else int(raw)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Cap {f.name} must be a number (CNNEXP_{f.name.upper()} or [caps] "
+                    f"{f.name} in secrets); got {raw!r}."
+                ) from None
+            if changes[f.name] < 0:
+                raise ValueError(f"Cap {f.name} must be 0 or more; got {raw!r}.")
+        return replace(caps, **changes)
+
+    def launch_problems(
+        self, configs: list[dict], seeds: int, train_images: int, mine: int, everyone: int
+    ) -> list[str]:
+        """Every cap these runs would exceed, each a sentence with the limit and the value.
+        configs: each run's settings; mine/everyone: runs already queued or running."""
+
+        def most(key: str) -> int:
+            return max((int(c[key]) for c in configs if c.get(key) is not None), default=0)
+
+        out = []
+        for key, cap, words in (
+            ("epochs", self.max_epochs, "at most {cap} epochs per run"),
+            ("width", self.max_width, "widths up to {cap}"),
+            ("depth", self.max_depth, "depths up to {cap}"),
+            ("deep_depth", self.max_depth, "depths up to {cap}"),
+            ("batch_size", self.max_batch_size, "batch sizes up to {cap}"),
+        ):
+            if cap is not None and most(key) > cap:
+                out.append(
+                    f"This server allows {words.format(cap=cap)}; these settings ask for "
+                    f"{most(key)}."
+                )
+        if self.max_seeds is not None and seeds > self.max_seeds:
+            out.append(
+                f"This server allows at most {self.max_seeds} seeds; these settings ask for {seeds}."
+            )
+        if self.max_train_images is not None and train_images > self.max_train_images:
+            out.append(
+                f"This server trains on at most {self.max_train_images:,} images per run; these "
+                f"settings use {train_images:,} (lower the training images, or pick a smaller "
+                "dataset)."
+            )
+        n = len(configs)
+        if self.max_queued_runs is not None and mine + n > self.max_queued_runs:
+            out.append(
+                f"This server queues at most {self.max_queued_runs} runs per person; you have "
+                f"{mine} waiting and these settings add {n}."
+            )
+        if self.max_queued_total is not None and everyone + n > self.max_queued_total:
+            out.append(
+                f"This server queues at most {self.max_queued_total} runs in all; {everyone} are "
+                f"waiting and these settings add {n}. Try again when some have finished."
+            )
+        return out
+
+
+# --- the equivariance probe -----------------------------------------------------------------
+PROBE_PASSES = 17 * 17 + 9 + 5 * 9  # the dx × dy grid, the sweep, the downsampling comparison
+
+
+def probe_cost(side: int, channels: int, kernel: int, depth: int, colour: bool) -> dict:
+    """Compute (GFLOP) and peak memory (MB) of one probe, from its size.
+
+    Each pass runs `depth` convs on a side × side image; the grid keeps every layer's map for
+    every shift until it compares them, which is what grows the memory (side² · channels ·
+    depth · shifts floats).
+    """
+    c_in = 3 if colour else 1
+    per_pass = 2 * side * side * kernel * kernel * (c_in * channels + (depth - 1) * channels**2)
+    kept = 17 * 17 * depth * channels * side * side * 4
+    return {"gflop": PROBE_PASSES * per_pass / 1e9, "mb": kept / 2**20}
+
+
+def probe_problem(caps: Caps, side: int, channels: int, kernel: int, depth: int, colour: bool):
+    """None when the probe fits the budget, else a sentence naming the limit and what to lower."""
+    cost = probe_cost(side, channels, kernel, depth, colour)
+    over = []
+    if caps.probe_gflop is not None and cost["gflop"] > caps.probe_gflop:
+        over.append(f"{cost['gflop']:,.0f} GFLOP of compute (the limit is {caps.probe_gflop:,.0f})")
+    if caps.probe_mb is not None and cost["mb"] > caps.probe_mb:
+        over.append(f"{cost['mb']:,.0f} MB of memory (the limit is {caps.probe_mb:,.0f})")
+    if not over:
+        return None
+    return (
+        f"This probe (side {side}, {channels} channels, kernel {kernel}, depth {depth}"
+        f"{', colour' if colour else ''}) needs {' and '.join(over)} on this server. "
+        "Lower the photo side, channels, kernel or depth."
+    )
+
+
+def export_problem(caps: Caps, rows: int) -> str | None:
+    if caps.max_export_rows is not None and rows > caps.max_export_rows:
+        return (
+            f"This table has {rows:,} rows; this server exports at most "
+            f"{caps.max_export_rows:,} rows per download."
+        )
+    return None

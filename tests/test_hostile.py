@@ -1,0 +1,74 @@
+"""Hostile links on every page: oversized, negative, non-numeric, repeated, markdown, very
+long and unknown values leave each page working, the refusal visible as literal text, and
+nothing computed beyond the caps."""
+
+import pytest
+
+from cnnexp import experiments
+from cnnexp.config import describe
+from tests.test_app import open_page
+
+LINK = "[Sign in](https://example.org)"
+VALUES = ["1e308", "-5", "ten", "NaN", "x" * 5000, LINK]
+PAGES = ["pages/home.py", "pages/runs.py"] + [f"pages/{n}.py" for n in experiments.names()]
+
+
+def hostile_query(page: str) -> dict:
+    """Every field of the page's config gets two bad values (a repeated key), one a link."""
+    name = page.removeprefix("pages/").removesuffix(".py")
+    fields = describe(experiments.get(name).Config) if name in experiments.names() else []
+    query = {f.name: [VALUES[i % len(VALUES)], LINK] for i, f in enumerate(fields)}
+    return {**query, "runs": [LINK, "9" * 5000], "unknown_key": LINK}
+
+
+def markdown_texts(at) -> list[str]:
+    """Everything the page rendered as markdown (where a link would be live)."""
+    kinds = ("markdown", "caption", "warning", "error", "info", "success", "title", "header")
+    return [e.value for kind in kinds for e in at.get(kind)]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_hostile_link_leaves_the_page_working(results, page):
+    at = open_page(page, hostile_query(page))
+    assert not at.exception, at.exception
+    assert not any("example.org" in t for t in markdown_texts(at))  # never a live link
+    if page not in ("pages/home.py", "pages/runs.py"):
+        literal = " ".join(t.value for t in at.text)
+        assert LINK in literal and "allowed:" in literal  # the refusal, visible and literal
+    assert not results.exists() or not any(results.rglob("*.parquet"))  # nothing trained
+
+
+ISSUE_PROBE = {
+    "image_size": "256",
+    "channels": "32",
+    "kernel": "9",
+    "depth": "4",
+    "shift": "8",
+    "shift_y": "8",
+    "colour": "true",
+    "seed": "7",
+}
+
+
+@pytest.mark.parametrize("mode", ["viewer", "launch"])
+def test_the_probe_link_from_the_issue_is_refused_before_it_computes(results, monkeypatch, mode):
+    monkeypatch.setenv("CNNEXP_MODE", mode)
+    at = open_page("pages/equivariance.py", ISSUE_PROBE)
+    assert not at.exception, at.exception
+    refusal = " ".join(w.value for w in at.warning)
+    assert "MB of memory (the limit is" in refusal and "Lower the photo side" in refusal
+    assert not at.get("plotly_chart")  # the probe drew nothing: it never ran
+
+
+def test_a_probe_within_the_budget_still_runs_in_viewer_mode(results, monkeypatch):
+    monkeypatch.setenv("CNNEXP_MODE", "viewer")
+    at = open_page("pages/equivariance.py", {"image_size": "32", "channels": "4"})
+    assert not at.exception, at.exception
+    assert not any("limit is" in w.value for w in at.warning)
+    assert at.get("plotly_chart")
+
+
+def test_a_lower_budget_set_by_the_server_is_enforced(results, monkeypatch):
+    monkeypatch.setenv("CNNEXP_PROBE_MB", "1")
+    at = open_page("pages/equivariance.py", {"image_size": "32", "channels": "4"})
+    assert any("the limit is 1)" in w.value for w in at.warning)

@@ -1,0 +1,146 @@
+"""cnnexp/policy.py without Streamlit: roles, permissions, identities, caps, budgets."""
+
+import pytest
+
+from cnnexp import policy
+from cnnexp.config import parse
+from cnnexp.experiments import baseline
+
+ADMINS, LAUNCHERS = {"prof@school.edu"}, {"ta@school.edu"}
+
+
+@pytest.mark.parametrize(
+    "mode, email, verified, token, admin_token, expected",
+    [
+        ("launch", None, False, False, False, "admin"),  # a laptop: the single user
+        ("viewer", "prof@school.edu", True, True, True, "viewer"),
+        ("guarded", None, False, False, False, "viewer"),
+        ("guarded", "ta@school.edu", True, False, False, "launcher"),
+        ("guarded", "TA@school.edu", True, False, False, "launcher"),
+        ("guarded", "ta@school.edu", False, False, False, "viewer"),  # unverified: anyone's
+        ("guarded", "prof@school.edu", True, False, False, "admin"),
+        ("guarded", "prof@school.edu", False, False, False, "viewer"),
+        ("guarded", "student@school.edu", True, False, False, "viewer"),
+        ("guarded", None, False, True, False, "launcher"),
+        ("guarded", None, False, False, True, "admin"),
+        ("lanuch", None, False, True, True, "viewer"),  # a typo fails closed
+    ],
+)
+def test_roles(mode, email, verified, token, admin_token, expected):
+    mode = policy.parse_mode(mode)
+    got = policy.role(mode, email, verified, ADMINS, LAUNCHERS, token, admin_token)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "role, owner, launch, cancel, delete, paths",
+    [
+        ("viewer", "client:a", False, False, False, False),
+        ("launcher", "client:a", True, True, False, False),  # their own run
+        ("launcher", "client:b", True, False, False, False),  # someone else's
+        ("launcher", None, True, False, False, False),  # a run with no recorded owner
+        ("admin", "client:b", True, True, True, True),
+    ],
+)
+def test_permissions(role, owner, launch, cancel, delete, paths):
+    assert policy.may_launch(role) is launch
+    assert policy.may_cancel(role, "client:a", owner) is cancel
+    assert policy.may_delete(role) is delete
+    assert policy.may_see_paths(role) is paths
+
+
+def test_identity_is_the_person_not_the_session():
+    assert policy.identity("Prof@School.edu", True, True, "1.2.3.4") == "email:prof@school.edu"
+    # an unverified e-mail is not trusted as an identity either
+    assert policy.identity("prof@school.edu", False, False, "1.2.3.4") == "client:1.2.3.4"
+    assert policy.identity(None, False, True, "1.2.3.4") == "token:1.2.3.4"
+    assert policy.identity(None, False, False, None) == "client:local"
+
+
+def test_wrong_tokens_slow_down_boundedly():
+    delays = [policy.token_delay(n) for n in range(10)]
+    assert delays[0] == 0 and delays[1] == 0.5 and delays[2] == 1.0
+    assert delays == sorted(delays) and max(delays) == 8.0
+
+
+def test_hosted_caps_are_lower_than_launch_caps():
+    launch, hosted = policy.Caps.defaults("launch"), policy.Caps.defaults("viewer")
+    assert hosted == policy.Caps.defaults("guarded")
+    assert hosted.probe_gflop < launch.probe_gflop and hosted.probe_mb < launch.probe_mb
+    assert hosted.max_export_rows < launch.max_export_rows
+    assert launch.max_epochs is None and hosted.max_epochs is not None
+
+
+def test_caps_from_settings_override_and_refuse_nonsense():
+    caps = policy.Caps.from_settings("guarded", {"max_epochs": "3", "probe_mb": "64"}.get)
+    assert caps.max_epochs == 3 and caps.probe_mb == 64 and caps.max_width == 64
+    with pytest.raises(ValueError, match="max_epochs must be a number"):
+        policy.Caps.from_settings("guarded", {"max_epochs": "lots"}.get)
+    with pytest.raises(ValueError, match="0 or more"):
+        policy.Caps.from_settings("guarded", {"max_seeds": "-1"}.get)
+
+
+def test_caps_name_their_limit():
+    specs = baseline.plan(
+        parse(baseline.Config, {"epochs": 30, "width": 64, "seeds": 4, "batch_size": 256})
+    )
+    caps = policy.Caps(
+        max_epochs=20,
+        max_width=32,
+        max_seeds=3,
+        max_train_images=1000,
+        max_queued_runs=5,
+        max_queued_total=6,
+        max_batch_size=128,
+    )
+    configs = [s.config for s in specs]
+    said = " ".join(caps.launch_problems(configs, 4, 4000, mine=3, everyone=5))
+    for words in (
+        "at most 20 epochs",
+        "ask for 30",
+        "widths up to 32",
+        "at most 3 seeds",
+        "at most 1,000 images",
+        "4,000",
+        "at most 5 runs per person",
+        "3 waiting",
+        "at most 6 runs in all",
+        "batch sizes up to 128",
+        "ask for 256",
+    ):
+        assert words in said, words
+    assert policy.Caps().launch_problems(configs, 4, 4000, 3, 5) == []
+
+
+def test_the_probe_from_the_issue_is_refused_in_every_mode():
+    # ?image_size=256&channels=32&kernel=9&depth=4&colour=true took 67 s and 12.8 GB
+    cost = policy.probe_cost(256, 32, 9, 4, True)
+    assert cost["mb"] > 8000  # the model agrees with what the issue measured
+    for mode in ("launch", "viewer"):
+        said = policy.probe_problem(policy.Caps.defaults(mode), 256, 32, 9, 4, True)
+        assert said and "MB of memory (the limit is" in said and "GFLOP" in said
+
+
+def test_the_default_probe_fits_every_mode_and_bigger_ones_only_a_laptop():
+    for mode in ("launch", "viewer"):
+        assert policy.probe_problem(policy.Caps.defaults(mode), 64, 8, 3, 2, False) is None
+    big = (128, 16, 5, 4, True)
+    assert policy.probe_problem(policy.Caps.defaults("launch"), *big) is None
+    assert "Lower the photo side" in policy.probe_problem(policy.Caps.defaults("viewer"), *big)
+
+
+def test_cost_grows_with_every_size():
+    base = policy.probe_cost(64, 8, 3, 2, False)
+    for bigger in (
+        (128, 8, 3, 2, False),
+        (64, 16, 3, 2, False),
+        (64, 8, 5, 2, False),
+        (64, 8, 3, 3, False),
+    ):
+        assert policy.probe_cost(*bigger)["gflop"] > base["gflop"], bigger
+
+
+def test_export_limit():
+    caps = policy.Caps(max_export_rows=10)
+    assert policy.export_problem(caps, 10) is None
+    assert "at most 10 rows" in policy.export_problem(caps, 11)
