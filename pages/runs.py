@@ -34,8 +34,8 @@ def _from_url(key: str, value) -> None:
 
 
 def delete(run_ids: list[str]) -> None:
-    """The one place the page deletes runs (the lead swaps in ui.access.delete_runs)."""
-    store.delete(run_ids)
+    """The one place the page deletes runs: the access module checks the role on the server."""
+    access.delete_runs(store, run_ids)
 
 
 access.access_panel()
@@ -375,11 +375,11 @@ def _confirm_delete(run_ids: list[str]) -> None:
 
 if (
     not selected.empty
-    and access.can_launch()
+    and access.can_delete()
     and st.button(
         f"Delete {len(selected)} selected run(s)", icon=":material/delete:", key="runs_delete"
     )
 ):
     st.session_state[PENDING] = list(selected["run_id"])
-if st.session_state.get(PENDING) and access.can_launch():
+if st.session_state.get(PENDING) and access.can_delete():
     _confirm_delete(st.session_state[PENDING])
