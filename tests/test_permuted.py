@@ -92,7 +92,7 @@ def test_cli_tiny_run_end_to_end(results):
     assert [s["block"] for s in h["strength"]] == [1, 2, 4, 0]
     full = data.info("digits").n_train
     assert [r["n_train"] for r in h["gap_by_n_train"]] == [100, full]
-    assert h["gap_by_n_train"][-1] == h["gap"]  # the full size is the main comparison
+    assert h["gap_by_n_train"][-1] == {"n_train": full, **h["gap"]}  # the main comparison
     assert all(r["n"] == 2 for r in h["gap_by_n_train"])
 
 

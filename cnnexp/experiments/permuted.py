@@ -125,7 +125,7 @@ class Config(ExperimentFields, EpochFields):
     )
 
     n_trains: tuple[Images, ...] = param(
-        (100, 300, 1000),
+        (300,),
         "Training-set-size sweep: also train both conditions on this many images "
         "(class-balanced per seed; a size at or beyond the training split means all of it; "
         "empty: skip)",
