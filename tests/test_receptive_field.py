@@ -58,3 +58,12 @@ def test_mass_side_on_known_maps():
     g[3, 3] = g[3, 7] = g[7, 3] = g[7, 7] = 0.25  # as much mass on a ring at distance 2
     assert rf.mass_side(g, 0.5) == 1 and rf.mass_side(g, 0.9) == 5
     assert rf.mass_side(np.ones((7, 7)), 1.0) == 7
+
+
+def test_effective_field_grows_like_the_square_root_of_depth():
+    depths = [2, 4, 8, 16]
+    slopes = [rf.depth_exponent(depths, fraction=0.9, seed=s)[0] for s in range(2)]
+    theory = [rf.theoretical(rf.stack(d, 3))[-1]["side"] for d in depths]
+    theory_slope = np.polyfit(np.log(depths), np.log(theory), 1)[0]
+    assert theory_slope > 0.9  # linear in depth
+    assert all(0.3 < s < 0.75 for s in slopes), slopes  # about √depth, far below linear

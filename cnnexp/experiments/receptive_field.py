@@ -86,3 +86,35 @@ def mass_side(grad: np.ndarray, fraction: float) -> int:
         if window.sum() >= fraction * total * (1 - 1e-9):
             return 2 * r + 1
     return 2 * max(h, w) - 1
+
+
+def effective_map(layers: list[Layer], size: int, draws: int = 8, seed: int = 0) -> np.ndarray:
+    """Mean |input gradient| of the centre unit over `draws` random stacks (PyTorch's default
+    signed initialisation, padding that keeps the centre at the centre, no nonlinearity)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    total = np.zeros((size, size))
+    for _ in range(draws):
+        net = torch_stack(layers, positive=False)
+        for m in net:
+            if isinstance(m, nn.Conv2d):
+                m.padding = (m.dilation[0] * (m.kernel_size[0] - 1) // 2,) * 2
+        x = torch.rand(1, 1, size, size, requires_grad=True)
+        y = net(x)
+        y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
+        total += x.grad[0, 0].abs().numpy()
+    return total / draws
+
+
+def depth_exponent(
+    depths: list[int], kernel: int = 3, fraction: float = 0.5, seed: int = 0
+) -> tuple[float, list[int]]:
+    """Slope of log(effective side) against log(depth) for stride-1 stacks, and the sides.
+    Luo et al. predict about 0.5 (the field's mass spreads like a random walk); the
+    theoretical side grows with slope about 1."""
+    size = 2 * (1 + max(depths) * (kernel - 1)) + 1  # the whole theoretical field fits
+    sides = [mass_side(effective_map(stack(d, kernel), size, seed=seed), fraction) for d in depths]
+    slope = float(np.polyfit(np.log(depths), np.log(sides), 1)[0])
+    return slope, sides
