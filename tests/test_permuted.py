@@ -132,12 +132,16 @@ def test_size_explanation_states_the_numbers_and_flips():
     assert "appears at 100 images" in text and "gap shrinks" in text
     growing = {
         "gap_by_n_train": [
-            {"n_train": 100, **_ci(0.02, -0.01, 0.05)},
+            {"n_train": 100, **_ci(0.005, -0.01, 0.02)},
             {"n_train": 4000, **_ci(0.04, 0.03, 0.05)},
         ]
     }
     text = permuted.explain(cfg, growing)
     assert "No size here shows a large gap" in text and "does not shrink" in text
+    overlapping = {
+        "gap_by_n_train": [{"n_train": 100, **_ci(0.04, -0.5, 0.6)}, growing["gap_by_n_train"][1]]
+    }
+    assert "cannot tell whether the gap changes" in permuted.explain(cfg, overlapping)
 
 
 def test_head_explanation_flips_with_the_drops():

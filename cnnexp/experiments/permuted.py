@@ -407,7 +407,16 @@ def _explain_sizes(h: dict) -> list[str]:
         )
     else:
         out.append("No size here shows a large gap (10 points or more with the whole interval).")
-    if few["mean"] > many["mean"]:
+    if (
+        few["ci95"] is None
+        or many["ci95"] is None
+        or (few["ci95"][0] <= many["ci95"][1] and many["ci95"][0] <= few["ci95"][1])
+    ):
+        out.append(
+            "The intervals overlap: these runs cannot tell whether the gap changes with the "
+            "number of images (more seeds would)."
+        )
+    elif few["mean"] > many["mean"]:
         out.append(
             "The gap shrinks as images are added: the locality prior pays most when data are "
             "few — a sample-efficiency advantage, a mild constraint when data are abundant."
