@@ -30,6 +30,7 @@ SETTINGS: list[tuple[str, dict]] = [
     ("scaling", {}),
     ("equivariance", {"mode": "trained"}),
     ("permuted", {"dataset": "digits"}),
+    ("permuted", {"n_trains": (100, 300, 1000, 2000), "models": ("mlp", "cnn_flatten", "cnn_gap")}),
     ("permuted", {}),
     (
         "normalization",

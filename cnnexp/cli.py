@@ -144,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default="auto", help="where to train: auto, cpu, cuda, cuda:N or mps"
     )
 
+    rd = sub.add_parser(
+        "readme", help="rewrite README.md's experiment table from the bundle's headlines"
+    )
+    rd.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if README.md is stale"
+    )
+
     r = sub.add_parser("runs", help="list saved runs")
     r.add_argument("--experiment", default=None, help="only runs of this experiment")
     _common(r)
@@ -320,6 +327,18 @@ def cmd_bundle(args) -> int:
     return 0
 
 
+def cmd_readme(args) -> int:
+    from cnnexp import readme
+
+    path = readme.ROOT / "README.md"
+    if args.check:
+        stale = readme.expected(path, readme.ROOT / "bundle") != path.read_text()
+        print("README.md's table is stale: run python -m cnnexp readme" if stale else "up to date")
+        return 1 if stale else 0
+    print("README.md rewritten" if readme.write(path) else "README.md already up to date")
+    return 0
+
+
 def _run_row(rec: dict) -> dict:
     keep = ("run_id", "seed", "label", "status", "duration_s", "test_acc", "error")
     return {k: rec.get(k) for k in keep}
@@ -392,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs": cmd_runs,
             "model": cmd_model,
             "bundle": cmd_bundle,
+            "readme": cmd_readme,
         }
         return commands[args.command](args)
     except (ConfigError, DataError) as e:

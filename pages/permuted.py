@@ -16,12 +16,18 @@ training and test, and each model is trained from scratch on the scrambled image
 - A fully connected network (**mlp**) has no notion of which pixels are neighbours: the
   permutation just relabels its inputs, and a permuted copy of its first weight matrix
   computes exactly the same function. It should barely notice.
-- A convolutional network (**cnn**) assumes neighbouring pixels belong together. After the
-  scramble that assumption is false: a 3×3 kernel sees nine unrelated pixels.
+- A convolutional network assumes neighbouring pixels belong together. After the scramble
+  that assumption is false: a 3×3 kernel sees nine unrelated pixels. Its head matters:
+  **cnn_flatten** ends in a dense layer over the last feature map, which can re-learn any
+  pixel order; **cnn_gap** averages over positions, and cannot.
 
 The **drop** of each model is its accuracy on intact minus scrambled pixels, paired by seed;
 the **gap** is the CNN's drop minus the MLP's. The gap measures how much the locality prior
 was contributing. Dots are means over seeds with 95% intervals; small dots are the seeds.
+
+The **training-set-size sweep** repeats both conditions on fewer images (class-balanced per
+seed; small sets get more epochs, up to a minimum step budget, so that few images do not also
+mean an undertrained model): the main chart shows the gap against the number of images.
 
 The strength sweep shuffles pixels only within b×b tiles: b = 1 leaves the image intact,
 larger tiles take locality away step by step.
@@ -54,11 +60,13 @@ for col, m in zip(cols, cfg.models, strict=False):
         )
 if "gap" in headline and headline["gap"]["mean"] is not None:
     cols[-1].metric(
-        "gap (cnn − mlp)",
+        "gap (CNN − mlp)",
         f"{headline['gap']['mean'] * 100:.1f} pts",
         help=stats.describe_ci(headline["gap"], unit=" pts"),
     )
 st.markdown(exp.explain(cfg, headline))
+if "gap_by_size" in charts:
+    export.chart(charts["gap_by_size"], "permuted-gap-by-size")
 left, right = st.columns(2)
 export.chart(charts["accuracy"], "permuted-accuracy", left)
 export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)

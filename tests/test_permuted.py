@@ -46,9 +46,9 @@ def test_an_mlp_on_permuted_pixels_is_the_same_function_class():
 
 
 def test_plan_has_both_conditions_for_every_model_and_seed():
-    cfg = parse(permuted.Config, {"seeds": 2})
+    cfg = parse(permuted.Config, {"seeds": 2, "n_trains": ()})
     labels = [s.label for s in permuted.plan(cfg)]
-    assert labels.count("mlp · original") == labels.count("cnn · permuted") == 2
+    assert labels.count("mlp · original") == labels.count("cnn_flatten · permuted") == 2
     assert len(labels) == 8
 
 
@@ -75,13 +75,86 @@ def test_cli_tiny_run_end_to_end(results):
             "32",
             "--strength-blocks",
             "2,4",
+            "--n-trains",
+            "100",
+            "--sweep-steps",
+            "10",
             "--seeds",
             "2",
             "--json",
         ).stdout
     )
     h = out["headline"]
-    assert len(out["runs"]) == 2 * 2 * 4  # models × seeds × (intact, full, tiles 2, tiles 4)
-    assert set(h) == {"mlp", "cnn", "gap", "strength"}
-    assert h["cnn"]["drop"]["n"] == 2 and h["gap"]["ci95"] is not None
+    # models × seeds × (intact, full, tiles 2, tiles 4), then × (intact, full) at 100 images
+    assert len(out["runs"]) == 2 * 2 * 4 + 2 * 2 * 2
+    assert set(h) == {"mlp", "cnn_flatten", "gap", "gaps", "gap_by_n_train", "strength"}
+    assert h["cnn_flatten"]["drop"]["n"] == 2 and h["gap"]["ci95"] is not None
     assert [s["block"] for s in h["strength"]] == [1, 2, 4, 0]
+    full = data.info("digits").n_train
+    assert [r["n_train"] for r in h["gap_by_n_train"]] == [100, full]
+    assert h["gap_by_n_train"][-1] == {"n_train": full, **h["gap"]}  # the main comparison
+    assert all(r["n"] == 2 for r in h["gap_by_n_train"])
+
+
+def test_size_sweep_sizes_and_step_budget():
+    cfg = parse(permuted.Config, {"n_trains": (100, 300, 9999), "sweep_steps": 150})
+    assert permuted.sizes(cfg) == [100, 300, 0]  # beyond the split: all of it, once
+    assert permuted.epochs_for(cfg, 0) == cfg.epochs
+    assert permuted.epochs_for(cfg, 100) == 75  # 2 batches of 64 → 75 epochs for 150 steps
+    assert permuted.epochs_for(cfg, 300) == 30
+    labels = [s.label for s in permuted.plan(cfg)]
+    assert labels.count("cnn_flatten · permuted · 100 images") == cfg.seeds
+
+
+def test_cnn_names_carry_the_head_and_old_links_still_parse():
+    cfg = parse(permuted.Config, {"models": "mlp,cnn", "n_trains": ()})
+    assert cfg.models == ("mlp", "cnn_flatten")
+    cfg = parse(permuted.Config, {"models": ("cnn_gap",), "cnn_depth": 3, "n_trains": ()})
+    run = permuted.plan(cfg)[0].config
+    assert (run["model"], run["head"], run["depth"]) == ("cnn", "gap", 3)
+    assert permuted.variant(run["model"], run["head"]) == "cnn_gap"
+
+
+def _ci(mean, lo, hi):
+    return {"mean": mean, "ci95": [lo, hi], "n": 3}
+
+
+def test_size_explanation_states_the_numbers_and_flips():
+    cfg = parse(permuted.Config, {"models": ("mlp", "cnn_flatten", "cnn_gap")})
+    shrinking = {
+        "gap_by_n_train": [
+            {"n_train": 100, **_ci(0.15, 0.12, 0.18)},
+            {"n_train": 4000, **_ci(0.04, 0.03, 0.05)},
+        ]
+    }
+    text = permuted.explain(cfg, shrinking)
+    assert "With 100 training images the gap is 15.0 points" in text
+    assert "appears at 100 images" in text and "gap shrinks" in text
+    growing = {
+        "gap_by_n_train": [
+            {"n_train": 100, **_ci(0.005, -0.01, 0.02)},
+            {"n_train": 4000, **_ci(0.04, 0.03, 0.05)},
+        ]
+    }
+    text = permuted.explain(cfg, growing)
+    assert "No size here shows a large gap" in text and "does not shrink" in text
+    overlapping = {
+        "gap_by_n_train": [{"n_train": 100, **_ci(0.04, -0.5, 0.6)}, growing["gap_by_n_train"][1]]
+    }
+    assert "cannot tell whether the gap changes" in permuted.explain(cfg, overlapping)
+
+
+def test_head_explanation_flips_with_the_drops():
+    cfg = parse(permuted.Config, {"models": ("mlp", "cnn_flatten", "cnn_gap")})
+    zero = _ci(0.0, 0.0, 0.0)
+
+    def h(flat, gap):
+        return {
+            m: {"original": zero, "permuted": zero, "drop": _ci(d, d, d)}
+            for m, d in (("cnn_flatten", flat), ("cnn_gap", gap))
+        }
+
+    assert "loses 20.0 points; with a flatten head, 5.0: averaging" in permuted.explain(
+        cfg, h(0.05, 0.20)
+    )
+    assert "does not lose more" in permuted.explain(cfg, h(0.20, 0.05))

@@ -5,14 +5,20 @@ every split, and each model is trained again. A fully connected model cannot tel
 permutation folds into its first weight matrix, so it is the same function class. A CNN's
 assumption that neighbouring pixels belong together becomes false. How much more the CNN
 loses than the MLP is how much the locality prior was contributing.
+
+That gap is not one number: the prior is worth most when images are few. The training-set-size
+sweep trains both conditions again on class-balanced subsets, with a minimum step budget so that
+a small set is not also an undertrained one. Which CNN is permuted matters too: a flatten head's
+dense layer can re-learn any pixel order; a global-average-pool head cannot.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cnnexp import data, stats
 from cnnexp.config import EpochFields, ExperimentFields, TrainSetup, param
@@ -22,11 +28,22 @@ from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "permuted"
 TITLE = "Permuted pixels"
-VERSION = 1
+VERSION = 2
 SUMMARY = "Scramble every image's pixels the same way and retrain: what does each model lose?"
-TINY = {"dataset": "digits", "epochs": 2, "cnn_width": 4, "mlp_width": 32, "strength_blocks": (2,)}
+TINY = {
+    "dataset": "digits",
+    "epochs": 2,
+    "cnn_width": 4,
+    "mlp_width": 32,
+    "strength_blocks": (2,),
+    "n_trains": (100,),
+    "sweep_steps": 10,
+}
 
-ModelName = Literal["mlp", "cnn", "local"]
+# CNN names as on the Equivariance page: the head is part of the name.
+ModelName = Literal["mlp", "cnn_flatten", "cnn_gap", "local"]
+CNNS = ("cnn_flatten", "cnn_gap")
+Images = Annotated[int, Field(ge=10, le=60000)]
 Tile = Annotated[int, Field(ge=1, le=64)]
 INTACT = 1  # a 1×1 tile: no pixel moves
 FULL = 0  # the whole image is one tile
@@ -38,7 +55,21 @@ class Config(ExperimentFields, EpochFields):
         "digits is 8×8 and already averaged down; mnist5k is raw 28×28 pixels",
         group="Data",
     )
-    models: tuple[ModelName, ...] = param(("mlp", "cnn"), "Models to compare", group="Models")
+    models: tuple[ModelName, ...] = param(
+        ("mlp", "cnn_flatten"),
+        "Models to compare: cnn_flatten ends in a dense layer over the last feature map, "
+        "cnn_gap in a global average pool",
+        group="Models",
+    )
+    cnn_depth: int = param(
+        2,
+        "Conv layers of the CNNs",
+        ge=1,
+        le=4,
+        options=(1, 2, 3, 4),
+        group="Models",
+        label="CNN depth",
+    )
     mlp_width: int = param(
         256,
         "Hidden units of the MLP",
@@ -93,26 +124,87 @@ class Config(ExperimentFields, EpochFields):
         label="Training images",
     )
 
+    n_trains: tuple[Images, ...] = param(
+        (300,),
+        "Training-set-size sweep: also train both conditions on this many images "
+        "(class-balanced per seed; a size at or beyond the training split means all of it; "
+        "empty: skip)",
+        group="Training-set size",
+        options=(100, 300, 1000, 2000, 4000),
+        label="Training-set sizes",
+    )
+    sweep_steps: int = param(
+        150,
+        "Step budget of the size sweep: a small training set gets more epochs, up to at "
+        "least this many optimisation steps (never fewer epochs than the Epochs setting)",
+        ge=1,
+        le=100000,
+        options=(50, 150, 500),
+        group="Training-set size",
+        advanced=True,
+        label="Sweep minimum steps",
+    )
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _old_names(cls, v):
+        # "cnn" in links and scripts from before the head dial meant the flatten head.
+        if isinstance(v, str):
+            v = [x.strip() for x in v.split(",") if x.strip()]
+        return tuple("cnn_flatten" if m == "cnn" else m for m in v) if v is not None else v
+
     @model_validator(mode="after")
     def _check(self) -> Config:
         if not self.models:
-            raise ValueError("models is empty; allowed: one or more of mlp, cnn, local")
+            raise ValueError(
+                "models is empty; allowed: one or more of mlp, cnn_flatten, cnn_gap, local"
+            )
         for m in self.models:
-            _setup(self, m)  # raises with the reason if a model does not fit the dataset
+            for n in sizes(self):
+                _setup(self, m, n)  # raises with the reason if a model does not fit
         return self
 
 
-def _setup(cfg: Config, model: str) -> TrainSetup:
+def sizes(cfg: Config) -> list[int]:
+    """n_train of every planned size (0 = all), the main one included, fewest images first."""
+    full = data.info(cfg.dataset).n_train
+    out = {cfg.n_train} | {0 if n >= full else n for n in cfg.n_trains}
+    return sorted(out, key=lambda n: n or full)
+
+
+def images(dataset: str, n_train: int) -> int:
+    return n_train or data.info(dataset).n_train
+
+
+def epochs_for(cfg: Config, n_train: int) -> int:
+    """The Epochs setting at the main size; in the sweep, enough epochs for sweep_steps."""
+    if n_train == cfg.n_train:
+        return cfg.epochs
+    batches = len(data.batch_slices(images(cfg.dataset, n_train), cfg.batch_size))
+    return max(cfg.epochs, math.ceil(cfg.sweep_steps / batches))
+
+
+def _setup(cfg: Config, model: str, n_train: int | None = None) -> TrainSetup:
+    n_train = cfg.n_train if n_train is None else n_train
     width = cfg.mlp_width if model == "mlp" else cfg.cnn_width
+    conv = {"depth": cfg.cnn_depth} if model != "mlp" else {}
+    if model in CNNS:
+        conv["head"] = model.removeprefix("cnn_")
     return TrainSetup(
         dataset=cfg.dataset,
-        n_train=cfg.n_train,
-        model=model,
+        n_train=n_train,
+        model="cnn" if model in CNNS else model,
         width=width,
-        epochs=cfg.epochs,
+        epochs=epochs_for(cfg, n_train),
         batch_size=cfg.batch_size,
         lr=cfg.lr,
+        **conv,
     ).normalized()
+
+
+def variant(model: str, head: str) -> str:
+    """The page's model name of a saved run: cnn runs are named by their head."""
+    return f"cnn_{head}" if model == "cnn" else model
 
 
 def canonical_block(dataset: str, block: int) -> int:
@@ -135,12 +227,17 @@ def blocks(cfg: Config) -> list[int]:
 
 def plan(cfg: Config) -> list[RunSpec]:
     specs = []
+    permuted = canonical_block(cfg.dataset, cfg.block)
     for model in cfg.models:
-        setup = _setup(cfg, model).canonical()
-        for b in blocks(cfg):
-            run = {**setup, "block": b, "perm_seed": cfg.perm_seed if b != INTACT else 0}
-            label = f"{model} · {condition(cfg.dataset, b)}"
-            specs += [RunSpec(NAME, VERSION, run, seed, label) for seed in cfg.seed_list()]
+        for n in sizes(cfg):
+            setup = _setup(cfg, model, n).canonical()
+            # The strength sweep runs at the main size only; the size sweep, intact vs permuted.
+            for b in blocks(cfg) if n == cfg.n_train else list(dict.fromkeys([INTACT, permuted])):
+                run = {**setup, "block": b, "perm_seed": cfg.perm_seed if b != INTACT else 0}
+                label = f"{model} · {condition(cfg.dataset, b)}"
+                if n != cfg.n_train:
+                    label += f" · {images(cfg.dataset, n)} images"
+                specs += [RunSpec(NAME, VERSION, run, seed, label) for seed in cfg.seed_list()]
     return specs
 
 
@@ -168,30 +265,61 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
 
 
 # --- headline ------------------------------------------------------------------------------
-def _by_seed(runs, model: str, block: int) -> dict[int, float]:
-    sub = runs[(runs["model"] == model) & (runs["block"] == block)] if len(runs) else runs
-    return dict(zip(sub["seed"], sub["test_acc"], strict=True)) if len(sub) else {}
+def _named(runs):
+    """Runs with the page's model name (cnn_flatten, cnn_gap, ...) in column 'variant'."""
+    if runs.empty:
+        return runs.assign(variant=[])
+    return runs.assign(
+        variant=[variant(m, h) for m, h in zip(runs["model"], runs["head"], strict=True)]
+    )
+
+
+def _by_seed(runs, model: str, block: int, n_train: int) -> dict[int, float]:
+    if runs.empty:
+        return {}
+    sub = runs[(runs["variant"] == model) & (runs["block"] == block) & (runs["n_train"] == n_train)]
+    return dict(zip(sub["seed"], sub["test_acc"], strict=True))
+
+
+def _drops(runs, model: str, block: int, n_train: int) -> dict[int, float]:
+    orig, perm = _by_seed(runs, model, INTACT, n_train), _by_seed(runs, model, block, n_train)
+    return {s: orig[s] - perm[s] for s in orig.keys() & perm.keys()}  # paired by seed
+
+
+def _gap(runs, cnn: str, block: int, n_train: int) -> dict:
+    """CNN drop minus MLP drop, paired by seed."""
+    cnn_d, mlp_d = _drops(runs, cnn, block, n_train), _drops(runs, "mlp", block, n_train)
+    return stats.mean_ci(cnn_d[s] - mlp_d[s] for s in sorted(cnn_d.keys() & mlp_d.keys()))
 
 
 def summarize(cfg: Config, results: Results) -> dict:
-    runs = results.runs
+    runs = _named(results.runs)
     permuted = canonical_block(cfg.dataset, cfg.block)
+    n0 = cfg.n_train
     out: dict = {}
-    drops: dict[str, dict[int, float]] = {}
     for model in cfg.models:
-        orig, perm = _by_seed(runs, model, INTACT), _by_seed(runs, model, permuted)
-        drops[model] = {s: orig[s] - perm[s] for s in orig.keys() & perm.keys()}  # paired by seed
         out[model] = {
-            "original": stats.mean_ci(orig.values()),
-            "permuted": stats.mean_ci(perm.values()),
-            "drop": stats.mean_ci(drops[model].values()),
+            "original": stats.mean_ci(_by_seed(runs, model, INTACT, n0).values()),
+            "permuted": stats.mean_ci(_by_seed(runs, model, permuted, n0).values()),
+            "drop": stats.mean_ci(_drops(runs, model, permuted, n0).values()),
         }
-    if "mlp" in drops and "cnn" in drops:
-        seeds = drops["mlp"].keys() & drops["cnn"].keys()
-        out["gap"] = stats.mean_ci(drops["cnn"][s] - drops["mlp"][s] for s in sorted(seeds))
+    cnns = [m for m in cfg.models if m in CNNS]
+    if "mlp" in cfg.models and cnns:
+        out["gap"] = _gap(runs, cnns[0], permuted, n0)  # the first CNN's: the headline gap
+        out["gaps"] = {
+            m: [
+                {"n_train": images(cfg.dataset, n), **_gap(runs, m, permuted, n)}
+                for n in sizes(cfg)
+            ]
+            for m in cnns
+        }
+        out["gap_by_n_train"] = out["gaps"][cnns[0]]
     if cfg.strength_blocks:
         out["strength"] = [
-            {"block": b, **{m: stats.mean_ci(_by_seed(runs, m, b).values()) for m in cfg.models}}
+            {
+                "block": b,
+                **{m: stats.mean_ci(_by_seed(runs, m, b, n0).values()) for m in cfg.models},
+            }
             for b in sorted(blocks(cfg), key=lambda b: b or 10**6)
         ]
     return out
@@ -200,7 +328,7 @@ def summarize(cfg: Config, results: Results) -> dict:
 def headline_text(h: dict) -> str:
     parts = [
         f"{m} loses {h[m]['drop']['mean'] * 100:.1f} points"
-        for m in ("mlp", "cnn", "local")
+        for m in ("mlp", *CNNS, "cnn", "local")
         if m in h and h[m]["drop"]["mean"] is not None
     ]
     return "scrambled pixels: " + ", ".join(parts) if parts else "no finished runs"
@@ -247,12 +375,77 @@ def explain(cfg: Config, h: dict) -> str:
                 f"The textbook expects a large gap on raw pixels; at these settings it "
                 f"is {size:.1f} points — {judged}."
             )
+    lines += _explain_sizes(h) + _explain_heads(cfg, h)
     if cfg.dataset == "digits":
         lines.append(
             "These digits are 8×8 averages of larger images, so each pixel already "
             "summarises a neighbourhood: the textbook expects only a modest gap on them."
         )
     return " ".join(lines)
+
+
+def _pts(ci: dict) -> str:
+    return stats.describe_ci(ci, unit=" points")
+
+
+def _explain_sizes(h: dict) -> list[str]:
+    """The gap against the number of training images: where the textbook's large gap is."""
+    rows = [r for r in h.get("gap_by_n_train", []) if r["mean"] is not None]
+    if len(rows) < 2:
+        return []
+    few, many = rows[0], rows[-1]
+    out = [
+        f"With {few['n_train']:,} training images the gap is {_pts(few)}; with "
+        f"{many['n_train']:,} it is {_pts(many)}."
+    ]
+    large = [r["n_train"] for r in rows if r["ci95"] is not None and r["ci95"][0] >= 0.10]
+    if large:
+        sizes_txt = ", ".join(f"{n:,}" for n in large)
+        out.append(
+            f"The textbook's large gap (here: at least 10 points with the whole interval) "
+            f"appears at {sizes_txt} images."
+        )
+    else:
+        out.append("No size here shows a large gap (10 points or more with the whole interval).")
+    if (
+        few["ci95"] is None
+        or many["ci95"] is None
+        or (few["ci95"][0] <= many["ci95"][1] and many["ci95"][0] <= few["ci95"][1])
+    ):
+        out.append(
+            "The intervals overlap: these runs cannot tell whether the gap changes with the "
+            "number of images (more seeds would)."
+        )
+    elif few["mean"] > many["mean"]:
+        out.append(
+            "The gap shrinks as images are added: the locality prior pays most when data are "
+            "few — a sample-efficiency advantage, a mild constraint when data are abundant."
+        )
+    else:
+        out.append(
+            "The gap does not shrink with more images here, unlike the textbook's "
+            "sample-efficiency account."
+        )
+    return out
+
+
+def _explain_heads(cfg: Config, h: dict) -> list[str]:
+    """What the head does: a flatten head can re-learn pixel order, a GAP head cannot."""
+    d = {m: h.get(m, {}).get("drop", {}).get("mean") for m in CNNS}
+    if None in d.values():
+        return []
+    fl, gp = d["cnn_flatten"] * 100, d["cnn_gap"] * 100
+    verdict = (
+        "averaging over positions leaves no dense layer to re-learn where each pixel went, "
+        "so the GAP head depends on locality more"
+        if gp > fl
+        else "the GAP head does not lose more here, although it has no dense layer to "
+        "re-learn the pixel order"
+    )
+    return [
+        f"With a global-average-pool head the CNN (depth {cfg.cnn_depth}) loses {gp:.1f} "
+        f"points; with a flatten head, {fl:.1f}: {verdict}."
+    ]
 
 
 def sample_images(cfg: Config, per_class: int = 1):
@@ -270,7 +463,29 @@ def sample_images(cfg: Config, per_class: int = 1):
 
 
 def _conditions(cfg: Config, runs):
+    runs = _named(runs)
     return runs.assign(condition=[condition(cfg.dataset, b) for b in runs["block"]])
+
+
+def gap_rows(cfg: Config, results: Results):
+    """One row per CNN, size and seed: that seed's gap (for the size chart and its export)."""
+    import pandas as pd
+
+    runs, permuted = _named(results.runs), canonical_block(cfg.dataset, cfg.block)
+    rows = []
+    for m in (m for m in cfg.models if m in CNNS and "mlp" in cfg.models):
+        for n in sizes(cfg):
+            cnn_d, mlp_d = _drops(runs, m, permuted, n), _drops(runs, "mlp", permuted, n)
+            rows += [
+                {
+                    "model": m,
+                    "images": images(cfg.dataset, n),
+                    "seed": s,
+                    "gap": cnn_d[s] - mlp_d[s],
+                }
+                for s in sorted(cnn_d.keys() & mlp_d.keys())
+            ]
+    return pd.DataFrame(rows, columns=["model", "images", "seed", "gap"])
 
 
 def charts(cfg: Config, results: Results) -> dict:
@@ -281,11 +496,26 @@ def charts(cfg: Config, results: Results) -> dict:
     if results.runs.empty:
         return out
     runs = _conditions(cfg, results.runs)
+    runs = runs[runs["n_train"] == cfg.n_train]  # the size sweep has its own chart
     order = [condition(cfg.dataset, b) for b in blocks(cfg)]
+    gaps = gap_rows(cfg, results)
+    if len(gaps["images"].unique()) >= 2:
+        out["gap_by_size"] = figures.points_ci(
+            gaps.assign(gap=gaps["gap"] * 100),
+            "images",
+            "gap",
+            "model",
+            log_x=True,
+            colour_order=[m for m in cfg.models if m in CNNS],
+            title="The locality prior's worth against the number of training images",
+            x_title="training images (log)",
+            y_title="gap: CNN drop − MLP drop (points)",
+            percent=False,
+        )
     main = runs[runs["block"].isin([INTACT, canonical_block(cfg.dataset, cfg.block)])]
     out["accuracy"] = figures.dots_ci(
         main,
-        "model",
+        "variant",
         "test_acc",
         "condition",
         colour_order=order[:2],
@@ -295,9 +525,12 @@ def charts(cfg: Config, results: Results) -> dict:
         y_title="test accuracy",
     )
     metrics = results.metrics()
-    metrics = metrics[metrics["block"].isin(main["block"].unique())]
+    metrics = _named(metrics)
+    metrics = metrics[
+        metrics["block"].isin(main["block"].unique()) & (metrics["n_train"] == cfg.n_train)
+    ]
     metrics = metrics.assign(
-        condition=metrics["model"] + " · " + [condition(cfg.dataset, b) for b in metrics["block"]]
+        condition=metrics["variant"] + " · " + [condition(cfg.dataset, b) for b in metrics["block"]]
     )
     out["test_accuracy_per_epoch"] = figures.curves(
         metrics, "acc", colour="condition", splits=("test",), title="Test accuracy per epoch"
@@ -309,7 +542,7 @@ def charts(cfg: Config, results: Results) -> dict:
             sweep,
             "tile",
             "test_acc",
-            "model",
+            "variant",
             log_x=True,
             colour_order=list(cfg.models),
             title="Accuracy as locality is taken away",
@@ -323,4 +556,5 @@ def tables(cfg: Config, results: Results) -> dict:
     out = results.tidy()
     if not out["runs"].empty:
         out["runs"] = _conditions(cfg, out["runs"])
+    out["gap_by_size"] = gap_rows(cfg, results)
     return out

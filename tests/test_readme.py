@@ -1,0 +1,42 @@
+"""cnnexp/readme.py: README's experiment table is the bundle's headlines, and a stale table
+is caught."""
+
+import json
+import shutil
+
+import pytest
+
+from cnnexp import readme
+
+
+def test_readme_table_matches_the_bundle():
+    path, bundle = readme.ROOT / "README.md", readme.ROOT / "bundle"
+    assert path.read_text() == readme.expected(path, bundle), (
+        "README.md's experiment table disagrees with bundle/headlines: "
+        "run `python -m cnnexp readme`"
+    )
+
+
+def test_a_changed_headline_changes_the_table(tmp_path):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(readme.ROOT / "bundle" / "headlines", bundle / "headlines")
+    path = tmp_path / "README.md"
+    shutil.copyfile(readme.ROOT / "README.md", path)
+    f = bundle / "headlines" / "baseline.json"
+    rec = json.loads(f.read_text())
+    rec["headline"]["test_acc"] = {"mean": 0.5, "ci95": [0.25, 0.75], "n": 3}
+    f.write_text(json.dumps(rec))
+    assert readme.expected(path, bundle) != path.read_text()
+    assert readme.write(path, bundle) is True
+    assert "50.0% (95% CI 25.0–75.0%, 3 seeds)" in path.read_text()
+    assert readme.write(path, bundle) is False  # now up to date: nothing written
+
+
+def test_an_experiment_missing_from_the_bundle_says_so():
+    block = readme.table({})
+    assert block.count("not in the bundle yet") == len(readme.experiments.names())
+
+
+def test_missing_markers_are_named():
+    with pytest.raises(ValueError, match="markers"):
+        readme.splice("no table here", readme.table({}))
