@@ -19,6 +19,7 @@ import json
 import math
 import re
 import sys
+import warnings
 from typing import Any
 
 from cnnexp import data, experiments
@@ -401,8 +402,14 @@ def cmd_model(args) -> int:
     return 0
 
 
+def _plain_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as one line a user reads (`warning: ...`), without Python's source line."""
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.formatwarning = _plain_warning
     try:
         commands = {
             "list": cmd_list,

@@ -110,7 +110,8 @@ class Store:
         import time
 
         n = 0
-        for p in self.runs_dir.glob("*/.*.tmp"):
+        stray = [*self.root.glob(".*.tmp"), *self.root.glob("headlines/.*.tmp")]
+        for p in [*stray, *self.runs_dir.glob("*/.*.tmp")]:
             if time.time() - p.stat().st_mtime > TMP_MAX_AGE_S:
                 p.unlink(missing_ok=True)
                 n += 1

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from cnnexp import experiments
+from cnnexp.config import describe
 from tests.conftest import ROOT, cli_env
 
 
@@ -79,14 +81,29 @@ def test_list_runs_and_model(results):
     assert "LocallyConnected2d" in table and "parameters 88,626" in table
 
 
-def test_every_flag_has_help():
+@pytest.mark.parametrize("name", experiments.names())
+def test_every_flag_has_help(name):
     p = subprocess.run(
-        [sys.executable, "-m", "cnnexp", "run", "baseline", "--help"],
+        [sys.executable, "-m", "cnnexp", "run", name, "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
-    assert "--batch-size" in p.stdout and "Images per optimisation step" in p.stdout
+    text = "".join(p.stdout.split())  # argparse wraps lines anywhere, even inside "low-pass"
+    for spec in describe(experiments.get(name).Config):
+        flag = "--" + spec.name.replace("_", "-")
+        assert flag in text, flag
+        assert spec.help and "".join(spec.help.split()) in text, (flag, spec.help)
+
+
+def test_an_unreadable_results_file_is_one_plain_line_on_stderr(results):
+    cli(results, "run", "baseline", *TINY_FLAGS)
+    saved = next((results / "runs").rglob("*.parquet"))
+    (saved.parent / "foreign.parquet").write_text("not a parquet file")
+    err = cli(results, "runs").stderr
+    lines = [line for line in err.splitlines() if "foreign.parquet" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: skipping unreadable"), err
+    assert "UserWarning" not in err and "store.py" not in err, err
 
 
 def test_baseline_cnn_on_mnist5k_reaches_97_percent(results):

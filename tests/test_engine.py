@@ -64,11 +64,21 @@ def test_a_last_batch_of_one_joins_the_previous():
 
 
 def test_device_data_stats_come_from_the_training_split():
-    ds = data.load("digits")
+    # Three channels with different levels, and a test split unlike the training one: the
+    # per-channel stats must be the training split's, and channels_last must really put the
+    # channel innermost (with one channel any contiguous tensor would pass).
+    rng = np.random.default_rng(0)
+    levels = np.array([20, 120, 220]).reshape(1, 3, 1, 1)
+    x_train = (levels + rng.integers(0, 30, (40, 3, 8, 8))).astype(np.uint8)
+    x_test = np.full((10, 3, 8, 8), 255, np.uint8)
+    info = data.load("digits").info
+    ds = data.ImageSet(info, x_train, np.zeros(40, np.int64), x_test, np.zeros(10, np.int64), ())
     dd = engine.DeviceData.from_images(ds, torch.device("cpu"))
-    assert dd.mean[0] == pytest.approx(ds.x_train.mean() / 255, rel=1e-4)
+    want = x_train.mean(axis=(0, 2, 3)) / 255
+    assert dd.mean == pytest.approx(want.tolist(), rel=1e-4)
+    assert dd.x_train.stride(1) == 1 and dd.x_test.stride(1) == 1  # channel innermost
     assert dd.x_train.is_contiguous(memory_format=torch.channels_last)
-    assert float(dd.x_train.max()) <= 1.0
+    assert float(dd.x_train.max()) <= 1.0 and float(dd.x_test.max()) == 1.0
 
 
 def test_history_to_metrics_is_tidy():

@@ -133,3 +133,42 @@ def test_sizes_beyond_the_dataset_mean_all_of_it():
     assert scaling.train_sizes(cfg) == [100, 1438]
     labels = [s.label for s in scaling.plan(cfg)]
     assert "mlp · width 25 · 1438 images" in labels or any("1438 images" in lab for lab in labels)
+
+
+def _acc(mean: float) -> dict:
+    return {"mean": mean, "ci95": [mean - 0.01, mean + 0.01], "n": 3}
+
+
+def _sweep(cnn_small: float, cnn_large: float, mlp_small: float, mlp_large: float) -> dict:
+    def eff(small: float, large: float) -> list[dict]:
+        return [
+            {"n_train": 100, "test_acc": _acc(small)},
+            {"n_train": 4000, "test_acc": _acc(large)},
+        ]
+
+    cnn = {"width": 8, "params": 1000, "test_acc": _acc(0.95)}
+    mlp = {"width": 64, "params": 50000, "test_acc": _acc(0.91)}
+    return {
+        "families": {"cnn": [cnn], "mlp": [mlp]},
+        "params_ratio_to_match_cnn": {"mlp": None},
+        "sample_efficiency": {"cnn": eff(cnn_small, cnn_large), "mlp": eff(mlp_small, mlp_large)},
+    }
+
+
+@pytest.mark.parametrize(
+    "accs, gaps, verdict",
+    [
+        ((0.80, 0.95, 0.60, 0.93), ("20.0 points", "2.0 points"), "as the textbook claims"),
+        ((0.62, 0.95, 0.60, 0.80), ("2.0 points", "15.0 points"), "opposite of the textbook"),
+        ((0.70, 0.95, 0.65, 0.90), ("5.0 points", "5.0 points"), "about the same at every size"),
+    ],
+)
+def test_the_explanation_quotes_its_numbers_and_follows_them(accs, gaps, verdict):
+    text = scaling.explain_trained(_sweep(*accs))
+    assert "The best CNN (width 8, 1,000 parameters) reaches 95.0% (95% CI 94.0–96.0%" in text
+    assert "No MLP reached that accuracy: its best was 91.0% with 50,000 parameters (50×" in text
+    assert f"on 100 images the CNN leads the MLP by {gaps[0]}; on 4,000 images by {gaps[1]}" in text
+    assert verdict in text
+    others = {"as the textbook claims", "opposite of the textbook", "about the same at every size"}
+    others.remove(verdict)
+    assert not any(o in text for o in others), text

@@ -162,8 +162,16 @@ def test_hostile_link_values_are_refused_visibly_and_change_nothing(results, tmp
         assert f"({key})" in said, key
     assert "unknown_key" not in said  # unknown keys are simply ignored
     assert at.selectbox(key="dataset").value == "mnist5k"  # the defaults stand in
-    assert not results.exists() or not any(results.rglob("*.parquet"))
-    assert not any(tmp_path.parent.glob("etc"))
+    # Every setting, refused or not, is exactly what a link without values shows: nothing of
+    # the hostile values reached a widget, so nothing of them can reach a launch.
+    assert settings_shown(at) == settings_shown(open_page("pages/baseline.py"))
+
+
+def settings_shown(at: AppTest) -> dict:
+    kinds = ("selectbox", "number_input", "checkbox", "toggle", "slider", "select_slider")
+    shown = {w.key: w.value for kind in kinds for w in at.get(kind) if w.key}
+    assert len(shown) >= 9, shown  # the page's settings, not an empty panel
+    return shown
 
 
 def test_hostile_run_ids_in_a_runs_link(results):
@@ -257,8 +265,6 @@ def test_the_shipped_bundle_matches_the_current_code():
 
 
 def test_a_fresh_results_folder_is_seeded_from_the_bundle(tmp_path):
-    from ui import resources
-
     results = tmp_path / "fresh"
     env = {**cli_env(results), "CNNEXP_BUNDLE": str(ROOT / "bundle")}
     code = (
@@ -274,4 +280,8 @@ def test_a_fresh_results_folder_is_seeded_from_the_bundle(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert Store(results).runs().shape[0] == Store(ROOT / "bundle").runs().shape[0]
     assert bundle.seed(results, ROOT / "bundle") == 0  # never twice, never over a result
-    assert resources  # the module that seeds on start
+    # The home page's headlines come from these files: every experiment's, copied whole.
+    shipped = {p.name: p.read_bytes() for p in (ROOT / "bundle" / "headlines").glob("*.json")}
+    assert set(shipped) == {f"{name}.json" for name in experiments.names()}, sorted(shipped)
+    copied = {p.name: p.read_bytes() for p in (results / "headlines").glob("*.json")}
+    assert copied == shipped

@@ -2,6 +2,7 @@
 writers never lose or corrupt saved results."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cnnexp.config import ConfigError
-from cnnexp.store import Store
+from cnnexp.store import TMP_MAX_AGE_S, Store
 from tests.conftest import ROOT
 
 
@@ -80,6 +81,23 @@ def test_temporary_files_are_never_read_as_runs(store):
     p = store.save(record(1), metrics())
     (p.parent / ".r00009.123.abcd.tmp").write_bytes(b"half")
     assert list(store.runs()["run_id"]) == ["r00001"]
+
+
+def test_the_app_removes_stray_temporary_files_of_dead_writers_on_start(store, results):
+    from tests.test_app import open_page
+
+    p = store.save(record(1), metrics())
+    (results / "headlines").mkdir()
+    old = [p.parent / ".r00009.123.abcd.tmp", results / ".index.1.ab.tmp"]
+    old.append(results / "headlines" / ".baseline.1.ab.tmp")
+    live = p.parent / ".r00010.456.cdef.tmp"  # a writer still at work: too young to remove
+    for f in [*old, live]:
+        f.write_bytes(b"half")
+    for f in old:
+        os.utime(f, (time.time() - 2 * TMP_MAX_AGE_S,) * 2)
+    assert not open_page("pages/home.py").exception
+    assert not any(f.exists() for f in old) and live.exists()
+    assert list(store.runs()["run_id"]) == ["r00001"]  # the results themselves untouched
 
 
 def test_index_is_rebuilt_when_missing_or_corrupt(store, results):

@@ -24,7 +24,12 @@ def _store(root: str) -> Store:
     # read-only folder keeps what it has.
     with contextlib.suppress(OSError):
         bundle.seed(Path(root), bundle.default_dir())
-    return Store(root)
+    store = Store(root)
+    # Writers killed mid-save (a cancelled worker past its grace, a crashed server) leave
+    # temporary files; the server's start is the moment none of ours can still be writing.
+    with contextlib.suppress(OSError):
+        store.cleanup()
+    return store
 
 
 @st.cache_resource(show_spinner=False)

@@ -89,6 +89,8 @@ def _show_outcomes(results: Results, snapshot) -> None:
         status = (state.status if state else None) or rec.get("status")
         if status in ended:
             error = (state.error if state else None) or rec.get("error")
+            if status == "cancelled":
+                error = _what_was_kept(rec)
             ended[status].append(f"{s.label} · seed {s.seed}" + (f": {error}" if error else ""))
 
     def listed(runs: list[str]) -> str:
@@ -112,6 +114,15 @@ def _show_outcomes(results: Results, snapshot) -> None:
             f"{listed(ended['diverged'])}",
             icon=":material/warning:",
         )
+
+
+def _what_was_kept(record: dict) -> str:
+    """A run cancelled while queued (or killed for ignoring the cancel) saved nothing; one
+    stopped while training saved its record with the epochs it finished."""
+    if record.get("status") != "cancelled":
+        return "stopped before it trained; nothing was saved"
+    epochs = record.get("epochs_run") or 0
+    return f"stopped after {epochs} epoch(s); those are saved, marked cancelled"
 
 
 @st.fragment(run_every=1.0)

@@ -1,0 +1,58 @@
+"""cnnexp/figures.py: the 95% bands and bars a figure draws are the t-intervals over seeds,
+clipped only where the quantity cannot go, and absent where one seed ran."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from cnnexp import figures
+
+T_975_2DF = 4.302652729911275  # t(0.975) with 2 degrees of freedom, from a printed table
+
+
+def frame(values: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [
+        {"model": m, "epoch": e, "seed": s, "value": v}
+        for m, per_epoch in values.items()
+        for e, seeds in enumerate(per_epoch, start=1)
+        for s, v in enumerate(seeds)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_summarise_gives_the_t_interval_over_seeds():
+    s = figures.summarise(frame({"cnn": [[0.90, 0.92, 0.94]]}), ["model", "epoch"])
+    half = T_975_2DF * 0.02 / math.sqrt(3)
+    row = s.iloc[0]
+    assert row["n"] == 3 and row["mean"] == pytest.approx(0.92)
+    assert (row["lo"], row["hi"]) == pytest.approx((0.92 - half, 0.92 + half))
+
+
+def test_one_seed_has_no_interval_and_draws_no_band():
+    df = frame({"cnn": [[0.5], [0.6]]})
+    s = figures.summarise(df, ["model", "epoch"])
+    assert s["lo"].isna().all() and s["hi"].isna().all() and (s["n"] == 1).all()
+    fig = figures.lines_ci(df, "epoch", "model")
+    assert [t.fill for t in fig.data] == [None]  # the mean line only, no zero-width band
+    assert fig.data[0].name == "cnn (1 seed)"
+
+
+def test_the_band_is_the_interval_and_an_accuracy_band_stays_within_0_and_1():
+    df = frame({"cnn": [[0.90, 0.92, 0.94], [0.97, 0.99, 1.0]]})
+    s = figures.summarise(df, ["model", "epoch"])
+    band, line = figures.lines_ci(df, "epoch", "model").data
+    assert band.fill == "toself" and line.name == "cnn (3 seeds)"
+    # The band's outline runs along hi, then back along lo.
+    assert list(band.y) == pytest.approx([*s["hi"], *s["lo"][::-1]])
+    assert s["hi"].iloc[1] > 1  # a t-interval over three seeds overshoots 100% here
+    band, _ = figures.lines_ci(df, "epoch", "model", percent=True).data
+    assert max(band.y) == 1.0 and min(band.y) == pytest.approx(s["lo"].min())
+
+
+def test_error_bars_reach_from_the_mean_to_each_end_and_vanish_for_one_seed():
+    s = figures.summarise(frame({"a": [[1.0, 2.0, 6.0]], "b": [[4.0]]}), ["model"])
+    bars = figures._error_y(s)
+    assert bars["visible"] and not bars["symmetric"]
+    assert list(bars["array"]) == pytest.approx([s["hi"].iloc[0] - 3.0, 0])
+    assert list(bars["arrayminus"]) == pytest.approx([3.0 - s["lo"].iloc[0], 0])
