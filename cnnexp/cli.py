@@ -19,13 +19,14 @@ import json
 import math
 import re
 import sys
+from dataclasses import replace
 from typing import Any
 
 from cnnexp import data, experiments
 from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
 from cnnexp.data import DataError
 from cnnexp.results import FINISHED, Results
-from cnnexp.runspec import RunContext
+from cnnexp.runspec import RunContext, precision_for
 from cnnexp.store import Store
 
 DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -227,7 +228,9 @@ def cmd_run(args) -> int:
     if not DEVICE_RE.match(args.device):
         raise ConfigError(f"device '{args.device}' unknown; allowed: auto, cpu, cuda, cuda:N, mps")
     store = Store(args.results)
-    specs = mod.plan(cfg)
+    # The precision is part of each run's id and follows the device this command trains on.
+    precision = precision_for(args.device)
+    specs = [replace(s, precision=precision) for s in mod.plan(cfg)]
     for name in sorted({s.config["dataset"] for s in specs if "dataset" in s.config}):
         data.check_available(name, args.data_dir, args.download)
     saved = store.records(s.run_id for s in specs)

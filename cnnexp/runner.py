@@ -38,10 +38,13 @@ def _now() -> str:
 def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
     """Run one spec and save it; returns the saved record. Never raises for a failed run."""
     started, t0 = _now(), time.perf_counter()
+    ctx.precision = spec.precision  # the id promises this precision; the engine honours it
     try:
         out = experiments.get(spec.experiment).execute(spec, ctx)
     except Exception as e:  # the run failed; the record says why and the caller goes on
         out = RunOutput(status="failed", error=f"{type(e).__name__}: {e}", device=ctx.device)
+    if not out.precision:
+        out.precision = spec.precision
     record = {
         "run_id": spec.run_id,
         "experiment": spec.experiment,
@@ -51,6 +54,7 @@ def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
         "status": out.status,
         "error": out.error,
         "device": out.device,
+        "precision": out.precision,
         "started_at": started,
         "ended_at": _now(),
         "duration_s": time.perf_counter() - t0,
