@@ -96,6 +96,7 @@ class RunContext:
     download: bool = False
     on_epoch: Callable[[dict], None] | None = None
     should_stop: Callable[[], bool] | None = None
+    stop_reason: str | None = None  # set by should_stop when it stops a run for a reason
 
 
 @dataclass
