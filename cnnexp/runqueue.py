@@ -80,9 +80,12 @@ class RunQueue:
     def __init__(self, root: str | os.PathLike):
         self.path = Path(root) / FILENAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:  # WAL: readers never block the writer (the CLI and the dashboard at once)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+        finally:
+            db.close()
 
     @contextlib.contextmanager
     def _db(self):
