@@ -27,10 +27,14 @@ def _store(root: str) -> Store:
     return Store(root)
 
 
-@st.cache_resource(show_spinner=False)
-def _runner(root: str, device: str) -> LocalRunner:
-    # One worker per device for the whole server: every browser session shares its queue.
-    return LocalRunner(root, device=device, data_dir=os.environ.get("CNNEXP_DATA"))
+def _close(runner: LocalRunner) -> None:
+    runner.close()  # its queued runs stay in the durable queue for the next server
+
+
+@st.cache_resource(show_spinner=False, on_release=_close)
+def _runner(root: str, device: str, workers: int | None) -> LocalRunner:
+    # One pool for the whole server: every browser session shares its durable queue.
+    return LocalRunner(root, device=device, data_dir=os.environ.get("CNNEXP_DATA"), workers=workers)
 
 
 def store() -> Store:
@@ -38,4 +42,24 @@ def store() -> Store:
 
 
 def runner() -> LocalRunner:
-    return _runner(results_root(), os.environ.get("CNNEXP_DEVICE", "auto"))
+    workers = os.environ.get("CNNEXP_WORKERS")  # validated by runner.default_workers
+    return _runner(
+        results_root(),
+        os.environ.get("CNNEXP_DEVICE", "auto"),
+        int(workers) if workers and workers.isdigit() else None,
+    )
+
+
+def backend_line(r: LocalRunner) -> str:
+    """The sidebar's one line on what runs the queue (the lead calls it from app.py)."""
+    snap = r.snapshot().values()
+    running = sum(s.status == "running" for s in snap)
+    queued = sum(s.status == "queued" for s in snap)
+    return (
+        f"Backend: local pool, {r.workers} worker{'s' * (r.workers != 1)} "
+        f"({r.device}) · {running} running, {queued} queued"
+    )
+
+
+def show_backend() -> None:
+    st.sidebar.caption(backend_line(runner()))
