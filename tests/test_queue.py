@@ -199,3 +199,44 @@ def test_a_failed_save_is_reported_and_the_next_run_proceeds(tmp_path):
     root.mkdir()
     assert execute(b, store, RunContext(device="cpu"))["saved"] is True
     assert store.records([b.run_id])[b.run_id]["status"] == "done"
+
+
+def test_cli_queue_lists_and_cancels(tmp_path, capsys):
+    import json
+
+    from cnnexp.cli import main
+
+    root = tmp_path / "results"
+    q = RunQueue(root)
+    a, b = specs(seeds=2)
+    me = runner_id()
+    q.add(a, "ann", me)
+    q.add(b, "bob", me)
+    q.claim(me)
+    assert main(["queue", "--results", str(root), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["run_id"], r["status"], r["owner"]) for r in rows] == [
+        (a.run_id, "running", "ann"),
+        (b.run_id, "queued", "bob"),
+    ]
+    assert main(["queue", "--results", str(root), "--cancel", "nope"]) == 2
+    assert "not queued or running" in capsys.readouterr().err
+    assert main(["queue", "--results", str(root), "--cancel", "all", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"dropped": [b.run_id], "stopping": [a.run_id]}
+
+
+def test_cli_run_with_workers_matches_inline(tmp_path, capsys):
+    import json
+
+    from cnnexp.cli import main
+
+    flags = ["run", "baseline", "--dataset", "digits", "--epochs", "1", "--width", "4", "--json"]
+    assert main([*flags, "--seeds", "2", "--workers", "2", "--results", str(tmp_path / "p")]) == 0
+    pooled = json.loads(capsys.readouterr().out)["runs"]
+    assert main([*flags, "--seeds", "2", "--results", str(tmp_path / "i")]) == 0
+    inline = json.loads(capsys.readouterr().out)["runs"]
+    assert [(r["run_id"], r["test_acc"]) for r in pooled] == [
+        (r["run_id"], r["test_acc"]) for r in inline
+    ]
+    assert main([*flags, "--workers", "0", "--results", str(tmp_path / "p")]) == 2
+    assert "--workers 0" in capsys.readouterr().err
