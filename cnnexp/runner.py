@@ -43,6 +43,12 @@ def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
 
     A run cancelled before its first epoch ended leaves nothing saved (there is nothing to
     show); the returned record says `cancelled` and has `saved: False`."""
+    return save(store, *perform(spec, ctx))
+
+
+def perform(spec: RunSpec, ctx: RunContext) -> tuple[dict, RunOutput]:
+    """The run itself, nothing saved: its record and output. A remote worker (Ray) returns
+    these to the driver, which saves them with `save`, so no shared file system is needed."""
     started, t0 = _now(), time.perf_counter()
     ctx.precision = spec.precision  # the id promises this precision; the engine honours it
     try:
@@ -70,6 +76,11 @@ def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
         **out.summary,
         **versions(),
     }
+    return record, out
+
+
+def save(store: Store, record: dict, out: RunOutput) -> dict:
+    """Save a performed run; returns its record with `saved` (and why not, if it failed)."""
     if out.status == "cancelled" and not out.metrics:
         return {**record, "saved": False}
     try:
@@ -187,6 +198,9 @@ class _Slot:
     started: float = 0.0
     limit: float | None = None
     cancel_asked: float | None = None
+    spec: RunSpec | None = None
+    owner: str = ""
+    ref: object = None  # the Ray backend's in-flight task
 
 
 class LocalRunner:
@@ -264,9 +278,8 @@ class LocalRunner:
                 if rid in self._states:
                     self._set(rid, "cancelled", None)
             for slot in self._slots:
-                if slot.run_id in ids and slot.cancel_asked is None:
-                    slot.cancel.value = slot.seq
-                    slot.cancel_asked = time.time()
+                if slot.run_id in ids:
+                    self._ask_stop(slot)
 
     def active_runs(self, owner: str) -> int:
         """Runs this owner has queued or running."""
@@ -369,8 +382,18 @@ class LocalRunner:
                 self._states[spec.run_id] = st
             st.status = "running"
             slot.run_id, slot.seq, slot.started = spec.run_id, self._seq, time.time()
-            slot.limit, slot.cancel_asked = row["time_limit_s"], None
+            slot.limit, slot.cancel_asked, slot.spec = row["time_limit_s"], None, spec
+            slot.owner = row["owner"]
+        self._start(slot, spec)
+
+    def _start(self, slot: _Slot, spec: RunSpec) -> None:
         slot.tasks.put((slot.seq, spec, slot.limit))
+
+    def _ask_stop(self, slot: _Slot) -> None:
+        """Ask a slot's run to stop at its next batch (lock held); killed after the grace."""
+        if slot.cancel_asked is None:
+            slot.cancel.value = slot.seq
+            slot.cancel_asked = time.time()
 
     def _free(self, slot: _Slot) -> None:
         self.queue.remove(slot.run_id)
@@ -417,12 +440,12 @@ class LocalRunner:
                     st.status = "cancelled"
             for slot in self._slots:
                 r = rows.get(slot.run_id)
-                if r is not None and r["cancel"] and slot.cancel_asked is None:
-                    slot.cancel.value = slot.seq
-                    slot.cancel_asked = time.time()
+                if r is not None and r["cancel"]:
+                    self._ask_stop(slot)
 
-    def _record_interrupted(self, spec: RunSpec, owner: str) -> None:
-        why = "the server stopped while this run was training"
+    def _record_interrupted(
+        self, spec: RunSpec, owner: str, why: str = "the server stopped while this run was training"
+    ) -> None:
         record = {
             "run_id": spec.run_id,
             "experiment": spec.experiment,
