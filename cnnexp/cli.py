@@ -123,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help="train N runs at once, one process each (default 1: one after another, inline)",
         )
+        e.add_argument(
+            "--backend",
+            choices=("local", "ray"),
+            default="local",
+            help="local: this machine; ray: a Ray cluster (needs `pip install 'ray[default]'`)",
+        )
+        e.add_argument(
+            "--ray-address",
+            metavar="ADDR",
+            default=None,
+            help="the Ray cluster's head (default: $RAY_ADDRESS, else a local Ray cluster)",
+        )
         _common(e)
 
     q = sub.add_parser("queue", help="list queued and running runs, or cancel them")
@@ -240,15 +252,15 @@ def cmd_run(args) -> int:
         raise ConfigError(f"device '{args.device}' unknown; allowed: auto, cpu, cuda, cuda:N, mps")
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: must be at least 1")
-    if args.workers > 1 and args.force:
-        raise ConfigError("--force trains inline: use it with --workers 1")
+    if (args.workers > 1 or args.backend == "ray") and args.force:
+        raise ConfigError("--force trains inline: use it with --workers 1 --backend local")
     store = Store(args.results)
     # The precision is part of each run's id and follows the device this command trains on.
     precision = precision_for(args.device)
     specs = [replace(s, precision=precision) for s in mod.plan(cfg)]
     for name in sorted({s.config["dataset"] for s in specs if "dataset" in s.config}):
         data.check_available(name, args.data_dir, args.download)
-    run = _run_pool if args.workers > 1 else _run_inline
+    run = _run_pool if args.workers > 1 or args.backend == "ray" else _run_inline
     rows = run(args, store, specs)
     results = Results(specs, store)
     headline = mod.summarize(cfg, results)
@@ -272,9 +284,16 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
     saved = store.records(s.run_id for s in specs)
     cached = {s.run_id for s in specs if saved.get(s.run_id, {}).get("status") in FINISHED}
     todo = [s for s in specs if s.run_id not in cached]
-    pool = LocalRunner(
-        store.root, args.device, args.data_dir, workers=args.workers, keep_queued_on_close=False
-    )
+    kw = {"workers": args.workers if args.workers > 1 else None, "keep_queued_on_close": False}
+    if args.backend == "ray":
+        from cnnexp.ray_backend import RayRunner
+
+        try:
+            pool = RayRunner(store.root, args.device, args.data_dir, address=args.ray_address, **kw)
+        except RuntimeError as e:  # Ray missing: the install hint
+            raise ConfigError(str(e)) from e
+    else:
+        pool = LocalRunner(store.root, args.device, args.data_dir, **kw)
     try:
         ids = pool.submit(todo, owner="cli")
         elsewhere = [s.run_id for s in todo if s.run_id not in ids]
