@@ -240,3 +240,23 @@ def test_cli_run_with_workers_matches_inline(tmp_path, capsys):
     ]
     assert main([*flags, "--workers", "0", "--results", str(tmp_path / "p")]) == 2
     assert "--workers 0" in capsys.readouterr().err
+
+
+def test_sidebar_line_names_the_backend_and_counts(tmp_path):
+    from ui.resources import backend_line
+
+    r = LocalRunner(tmp_path / "r", device="cpu", workers=3)
+    try:
+        assert backend_line(r) == "Backend: local pool, 3 workers (cpu) · 0 running, 0 queued"
+    finally:
+        r.close()
+
+
+def test_bad_pool_settings_are_refused_with_what_is_allowed(monkeypatch):
+    from cnnexp.runner import default_workers
+
+    monkeypatch.setenv("CNNEXP_WORKERS", "two")
+    with pytest.raises(ValueError, match="CNNEXP_WORKERS='two' must be a whole number"):
+        default_workers("cpu")
+    monkeypatch.setenv("CNNEXP_WORKERS", "3")
+    assert default_workers("cpu") == 3
