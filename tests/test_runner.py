@@ -20,7 +20,7 @@ def specs(**kw):
     return mod.plan(parse(mod.Config, {**TINY, **kw}))
 
 
-def wait_for(runner, ids, statuses, timeout=90):
+def wait_for(runner, ids, statuses, timeout=180):  # generous: CI boxes are loaded
     end = time.time() + timeout
     while time.time() < end:
         snap = runner.snapshot()
