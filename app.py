@@ -29,4 +29,6 @@ pages = {
 page = st.navigation(pages)
 where = f"Results: `{resources.results_root()}` · " if access.can_see_paths() else ""
 st.sidebar.caption(f"{where}{access.mode()} mode")
+if access.can_launch():  # a viewer never starts workers or opens the queue
+    resources.show_backend()
 page.run()

@@ -20,13 +20,14 @@ import math
 import re
 import sys
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from cnnexp import data, experiments
 from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
 from cnnexp.data import DataError
 from cnnexp.results import FINISHED, Results
-from cnnexp.runspec import RunContext
+from cnnexp.runspec import RunContext, precision_for
 from cnnexp.store import Store
 
 DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
@@ -116,7 +117,32 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument(
             "--force", action="store_true", help="train again even when a finished run is saved"
         )
+        e.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            metavar="N",
+            help="train N runs at once, one process each (default 1: one after another, inline)",
+        )
+        e.add_argument(
+            "--backend",
+            choices=("local", "ray"),
+            default="local",
+            help="local: this machine; ray: a Ray cluster (needs `pip install 'ray[default]'`)",
+        )
+        e.add_argument(
+            "--ray-address",
+            metavar="ADDR",
+            default=None,
+            help="the Ray cluster's head (default: $RAY_ADDRESS, else a local Ray cluster)",
+        )
         _common(e)
+
+    q = sub.add_parser("queue", help="list queued and running runs, or cancel them")
+    q.add_argument(
+        "--cancel", metavar="RUN_ID|all", default=None, help="cancel this run, or all of them"
+    )
+    _common(q)
 
     x = sub.add_parser("export", help="write an experiment's charts and data (saved runs only)")
     xs = x.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
@@ -228,16 +254,94 @@ def _progress(label: str, total: int):
 
 
 def cmd_run(args) -> int:
-    from cnnexp import runner
-
     mod = experiments.get(args.experiment)
     cfg = parse(mod.Config, config_values(args, mod.Config))
     if not DEVICE_RE.match(args.device):
         raise ConfigError(f"device '{args.device}' unknown; allowed: auto, cpu, cuda, cuda:N, mps")
+    if args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: must be at least 1")
+    if (args.workers > 1 or args.backend == "ray") and args.force:
+        raise ConfigError("--force trains inline: use it with --workers 1 --backend local")
     store = Store(args.results)
-    specs = mod.plan(cfg)
+    # The precision is part of each run's id and follows the device this command trains on.
+    precision = precision_for(args.device)
+    specs = [replace(s, precision=precision) for s in mod.plan(cfg)]
     for name in sorted({s.config["dataset"] for s in specs if "dataset" in s.config}):
         data.check_available(name, args.data_dir, args.download)
+    run = _run_pool if args.workers > 1 or args.backend == "ray" else _run_inline
+    rows = run(args, store, specs)
+    results = Results(specs, store)
+    headline = mod.summarize(cfg, results)
+    if results.complete and specs:
+        store.save_headline(mod.NAME, cfg.canonical(), headline)
+    if args.json:
+        _emit(
+            {"experiment": mod.NAME, "config": cfg.canonical(), "runs": rows, "headline": headline}
+        )
+    else:
+        print(json.dumps(_jsonable(headline), indent=2))
+    return 1 if any(r["status"] == "failed" for r in rows) else 0
+
+
+def _run_pool(args, store: Store, specs) -> list[dict]:
+    """Train the plan on a pool of worker processes, one progress bar for all of it."""
+    import time
+
+    from cnnexp.runner import LocalRunner
+
+    saved = store.records(s.run_id for s in specs)
+    cached = {s.run_id for s in specs if saved.get(s.run_id, {}).get("status") in FINISHED}
+    todo = [s for s in specs if s.run_id not in cached]
+    kw = {"workers": args.workers if args.workers > 1 else None, "keep_queued_on_close": False}
+    if args.backend == "ray":
+        from cnnexp.ray_backend import RayRunner
+
+        try:
+            pool = RayRunner(store.root, args.device, args.data_dir, address=args.ray_address, **kw)
+        except RuntimeError as e:  # Ray missing: the install hint
+            raise ConfigError(str(e)) from e
+    else:
+        pool = LocalRunner(store.root, args.device, args.data_dir, **kw)
+    try:
+        ids = pool.submit(todo, owner="cli")
+        elsewhere = [s.run_id for s in todo if s.run_id not in ids]
+        if elsewhere:
+            print(f"{len(elsewhere)} run(s) already queued by another process", file=sys.stderr)
+        bar = _progress(f"{len(ids)} runs on {pool.workers} workers", sum(s.epochs for s in todo))
+        while True:
+            snap = pool.snapshot()
+            states = [snap[i] for i in ids if i in snap]
+            epochs = sum(st.epoch for st in states)
+            done = sum(st.status not in ("queued", "running") for st in states)
+            if epochs != bar.n:
+                bar.set_postfix_str(f"{done}/{len(ids)} runs ended", refresh=False)
+                bar.update(epochs - bar.n)
+            if done == len(states):
+                break
+            time.sleep(0.2)
+        bar.close()
+    finally:
+        pool.close()
+    records = store.records(s.run_id for s in specs)
+    rows = []
+    for s in specs:
+        rec = records.get(s.run_id)
+        if rec is None:
+            st = snap.get(s.run_id)
+            rec = {"run_id": s.run_id, "seed": s.seed, "label": s.label,
+                   "status": st.status if st else "queued elsewhere",
+                   "error": st.error if st else None}  # fmt: skip
+        elif rec.get("status") != "done":
+            print(
+                f"{s.label} · seed {s.seed}: {rec['status']}: {rec.get('error')}", file=sys.stderr
+            )
+        rows.append({**_run_row(rec), "cached": s.run_id in cached})
+    return rows
+
+
+def _run_inline(args, store: Store, specs) -> list[dict]:
+    from cnnexp import runner
+
     saved = store.records(s.run_id for s in specs)
     rows = []
     for i, spec in enumerate(specs, 1):
@@ -265,17 +369,55 @@ def cmd_run(args) -> int:
                 file=sys.stderr,
             )
         rows.append({**_run_row(rec), "cached": False})
-    results = Results(specs, store)
-    headline = mod.summarize(cfg, results)
-    if results.complete and specs:
-        store.save_headline(mod.NAME, cfg.canonical(), headline)
-    if args.json:
-        _emit(
-            {"experiment": mod.NAME, "config": cfg.canonical(), "runs": rows, "headline": headline}
+    return rows
+
+
+def cmd_queue(args) -> int:
+    """The durable queue as the CLI sees it: list it, or cancel runs in it."""
+    from cnnexp.runqueue import RunQueue, spec_from_json
+
+    q = RunQueue(Store(args.results).root)
+    if args.cancel is not None:
+        ids = None if args.cancel == "all" else [args.cancel]
+        known = {r["run_id"] for r in q.rows()}
+        if ids is not None and args.cancel not in known:
+            raise ConfigError(
+                f"run {args.cancel!r} is not queued or running; allowed: all, or one of: "
+                + (", ".join(sorted(known)) or "(the queue is empty)")
+            )
+        dropped, flagged = q.cancel(ids)
+        out = {"dropped": dropped, "stopping": flagged}
+        if args.json:
+            _emit(out)
+        else:
+            print(
+                f"{len(dropped)} queued run(s) dropped, {len(flagged)} running run(s) asked to stop"
+            )
+        return 0
+    rows = []
+    for r in q.rows():
+        spec = spec_from_json(r["spec"])
+        rows.append(
+            {
+                "run_id": r["run_id"],
+                "experiment": spec.experiment,
+                "label": spec.label,
+                "seed": spec.seed,
+                "status": r["status"],
+                "owner": r["owner"],
+                "precision": spec.precision,
+            }
         )
+    if args.json:
+        _emit(rows)
+    elif not rows:
+        print("the queue is empty", file=sys.stderr)
     else:
-        print(json.dumps(_jsonable(headline), indent=2))
-    return 1 if any(r["status"] == "failed" for r in rows) else 0
+        for r in rows:
+            print(
+                f"{r['run_id']}  {r['status']:<8} {r['experiment']:<14} {r['label']} · seed {r['seed']}"
+            )
+    return 0
 
 
 def cmd_export(args) -> int:
@@ -419,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             "model": cmd_model,
             "bundle": cmd_bundle,
             "readme": cmd_readme,
+            "queue": cmd_queue,
         }
         return commands[args.command](args)
     except (ConfigError, DataError) as e:

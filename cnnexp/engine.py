@@ -61,9 +61,10 @@ class DeviceData:
     y_test: torch.Tensor
     mean: list[float]  # per channel, from the training split
     std: list[float]
+    precision: str = "fp32"  # fp32, or bf16 autocast (part of the run id, see runspec)
 
     @classmethod
-    def from_images(cls, ds: ImageSet, device: torch.device) -> DeviceData:
+    def from_images(cls, ds: ImageSet, device: torch.device, precision: str = "fp32") -> DeviceData:
         def images(x: np.ndarray) -> torch.Tensor:
             t = torch.from_numpy(np.ascontiguousarray(x)).to(device).float().div_(255.0)
             return t.contiguous(memory_format=torch.channels_last)
@@ -78,6 +79,7 @@ class DeviceData:
             torch.from_numpy(ds.y_test).to(device),
             mean.tolist(),
             std.tolist(),
+            precision,
         )
 
 
@@ -94,9 +96,12 @@ class TrainResult:
 
 
 def memory_format(setup: TrainSetup, device: torch.device) -> torch.memory_format:
-    """channels_last on CUDA (tensor cores) and for wide convnets on the CPU, where mkldnn's
-    channels_last convolutions are faster; below 16 channels the CPU's channels_last
-    BatchNorm is slower than everything it saves (measured: width 2, 7.5 vs 2.8 ms a step)."""
+    """channels_last only for convnets: on CUDA (tensor cores) and for wide convnets on the
+    CPU, where mkldnn's channels_last convolutions are faster; below 16 channels the CPU's
+    channels_last BatchNorm is slower than everything it saves (measured: width 2, 7.5 vs
+    2.8 ms a step). An MLP flattens its input at once: a layout change is pure copying."""
+    if setup.model != "cnn":
+        return torch.contiguous_format
     if device.type == "cuda":
         return torch.channels_last
     if setup.model == "cnn" and setup.width >= 16 and setup.norm != "instance":
@@ -130,21 +135,21 @@ def _optimizer(setup: TrainSetup, model: nn.Module, steps: int):
     return opt, sched
 
 
-def _autocast(device: torch.device):
-    # bf16 keeps fp32's range, so no loss scaling is needed; CPU autocast is slower here.
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+def _autocast(device: torch.device, precision: str):
+    # bf16 keeps fp32's range, so no loss scaling is needed; the run id carries the precision.
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str = "fp32"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and accuracy over (x, y) as device tensors (no host sync)."""
     was_training = model.training
     model.eval()
     loss = torch.zeros((), device=x.device)
     correct = torch.zeros((), device=x.device)
-    with _autocast(x.device):
+    with _autocast(x.device, precision):
         for i in range(0, len(y), EVAL_BATCH):
             out = model(x[i : i + EVAL_BATCH]).float()
             loss += F.cross_entropy(out, y[i : i + EVAL_BATCH], reduction="sum")
@@ -153,10 +158,10 @@ def evaluate(
     return loss / len(y), correct / len(y)
 
 
-def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
     """Predicted class of every image (eval mode, batched)."""
     model.eval()
-    with torch.inference_mode(), _autocast(x.device):
+    with torch.inference_mode(), _autocast(x.device, precision):
         return torch.cat(
             [model(x[i : i + EVAL_BATCH]).argmax(1) for i in range(0, len(x), EVAL_BATCH)]
         )
@@ -180,7 +185,9 @@ def train(
     """
     device = data.x_train.device
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    # Order and augmentation are drawn where the data is: no host-to-device copy per batch.
+    # On the CPU this is the same generator as always, so CPU results stay reproducible.
+    gen = torch.Generator(device=device).manual_seed(seed)
     model = make_model(setup, data, device)
     fmt = memory_format(setup, device)
     n = len(data.y_train)
@@ -193,7 +200,7 @@ def train(
     start = time.perf_counter()
     for epoch in range(1, setup.epochs + 1):
         model.train()
-        order = torch.randperm(n, generator=gen).to(device, non_blocking=True)
+        order = torch.randperm(n, generator=gen, device=device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
         for s in slices:
@@ -206,7 +213,7 @@ def train(
             if setup.augment_flip:
                 xb = transforms.random_flip(xb, gen)
             xb = xb.contiguous(memory_format=fmt)
-            with _autocast(device):
+            with _autocast(device, data.precision):
                 out = model(xb)
                 loss = F.cross_entropy(out.float(), yb)
             opt.zero_grad(set_to_none=True)
@@ -219,7 +226,7 @@ def train(
             break
         stats = [loss_sum / n, correct / n]
         if epoch in evals:
-            stats += evaluate(model, data.x_test, data.y_test)
+            stats += evaluate(model, data.x_test, data.y_test, data.precision)
         # The one host sync of the epoch: every number below is read in a single transfer.
         tl, ta, vl, va = [*torch.stack(stats).tolist(), None, None][:4]
         row = {
@@ -269,7 +276,7 @@ def load_device_data(
     ds = data.load(setup.dataset, ctx.data_dir, ctx.download).take_train(setup.n_train, seed)
     if prepare is not None:
         ds = prepare(ds)
-    return DeviceData.from_images(ds, pick_device(ctx.device))
+    return DeviceData.from_images(ds, pick_device(ctx.device), ctx.precision)
 
 
 def run_training(
@@ -303,5 +310,6 @@ def run_training(
         metrics=history_to_metrics(result.history),
         summary=summary,
         device=str(dd.x_train.device),
+        precision=dd.precision,
     )
     return result, dd, out

@@ -1,34 +1,37 @@
-"""Executing runs: inline (the CLI) or in a worker process (the dashboard).
+"""Executing runs: inline (the CLI) or in a pool of worker processes (dashboard, CLI --workers).
 
 `execute(spec, store, ctx)` is the one function that does a run: call the experiment's
 work, stamp the record, save it atomically. The CLI calls it directly; `LocalRunner` calls
-it in a worker process so training never runs on Streamlit's script thread, survives
+it in worker processes so training never runs on Streamlit's script thread, survives
 reruns and page switches, and can be cancelled or killed without hurting the app.
 
-Runner is the interface a page uses (submit, snapshot, cancel). LocalRunner is the embedded
-backend: one worker per device fed from one queue that every browser session shares. A
-backend for a cluster (Ray) would implement the same three methods around the same
-`execute`, writing to the same store on shared storage.
+Runner is the interface a page uses (submit, snapshot, cancel, close). LocalRunner is the
+embedded backend: N workers fed from one durable queue (cnnexp/runqueue.py) that every
+browser session, and the CLI, share.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
 import threading
 import time
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from cnnexp import experiments
 from cnnexp.results import FINISHED
+from cnnexp.runqueue import RunQueue, runner_id, spec_from_json
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 from cnnexp.store import Store, versions
 
 CANCEL_GRACE_S = 10.0  # a run that ignores its cancel flag this long is killed with its worker
+KEEP_FINISHED = 500  # finished run states kept in memory; older ones live only in the store
+ACTIVE = ("queued", "running")
 
 
 def _now() -> str:
@@ -36,12 +39,26 @@ def _now() -> str:
 
 
 def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
-    """Run one spec and save it; returns the saved record. Never raises for a failed run."""
+    """Run one spec and save it; returns the record. Never raises for a failed run.
+
+    A run cancelled before its first epoch ended leaves nothing saved (there is nothing to
+    show); the returned record says `cancelled` and has `saved: False`."""
+    return save(store, *perform(spec, ctx))
+
+
+def perform(spec: RunSpec, ctx: RunContext) -> tuple[dict, RunOutput]:
+    """The run itself, nothing saved: its record and output. A remote worker (Ray) returns
+    these to the driver, which saves them with `save`, so no shared file system is needed."""
     started, t0 = _now(), time.perf_counter()
+    ctx.precision = spec.precision  # the id promises this precision; the engine honours it
     try:
         out = experiments.get(spec.experiment).execute(spec, ctx)
     except Exception as e:  # the run failed; the record says why and the caller goes on
         out = RunOutput(status="failed", error=f"{type(e).__name__}: {e}", device=ctx.device)
+    if not out.precision:
+        out.precision = spec.precision
+    if out.status == "cancelled" and ctx.stop_reason and not out.error:
+        out.error = ctx.stop_reason
     record = {
         "run_id": spec.run_id,
         "experiment": spec.experiment,
@@ -51,6 +68,7 @@ def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
         "status": out.status,
         "error": out.error,
         "device": out.device,
+        "precision": out.precision,
         "started_at": started,
         "ended_at": _now(),
         "duration_s": time.perf_counter() - t0,
@@ -58,8 +76,23 @@ def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
         **out.summary,
         **versions(),
     }
-    store.save(record, out.metrics, out.tables)
-    return record
+    return record, out
+
+
+def save(store: Store, record: dict, out: RunOutput) -> dict:
+    """Save a performed run; returns its record with `saved` (and why not, if it failed)."""
+    if out.status == "cancelled" and not out.metrics:
+        return {**record, "saved": False}
+    try:
+        store.save(record, out.metrics, out.tables)
+    except OSError as e:  # disk full, read-only folder: say so; the worker goes on
+        return {
+            **record,
+            "status": "failed",
+            "error": f"the result could not be saved in {store.root}: {e}",
+            "saved": False,
+        }
+    return {**record, "saved": True}
 
 
 @dataclass
@@ -71,7 +104,7 @@ class RunState:
     label: str
     seed: int
     epochs: int
-    status: str = "queued"  # queued, running, done, diverged, failed, cancelled, cached
+    status: str = "queued"  # queued, running, done, diverged, failed, cancelled, interrupted
     epoch: int = 0
     history: list[dict] = field(default_factory=list)
     error: str | None = None
@@ -80,15 +113,44 @@ class RunState:
 
 
 class Runner(Protocol):
-    def submit(self, specs: list[RunSpec], owner: str = "") -> list[str]: ...
+    def submit(
+        self, specs: list[RunSpec], owner: str = "", time_limit_s: float | None = None
+    ) -> list[str]: ...
     def snapshot(self) -> dict[str, RunState]: ...
     def cancel(self, run_ids: list[str] | None = None) -> None: ...
+    def close(self) -> None: ...
+
+
+def default_workers(device: str = "auto") -> int:
+    """CNNEXP_WORKERS, else K slots per GPU (CNNEXP_SLOTS_PER_GPU, default 4) on a GPU
+    machine, else one worker per pair of CPU cores."""
+    if os.environ.get("CNNEXP_WORKERS"):
+        n = os.environ["CNNEXP_WORKERS"]
+        if not n.isdigit() or int(n) < 1:
+            raise ValueError(f"CNNEXP_WORKERS={n!r} must be a whole number of at least 1")
+        return int(n)
+    gpus = _gpu_count() if device in ("auto", "cuda") or device.startswith("cuda") else 0
+    if gpus:
+        slots = os.environ.get("CNNEXP_SLOTS_PER_GPU", "4")
+        if not slots.isdigit() or int(slots) < 1:
+            raise ValueError(f"CNNEXP_SLOTS_PER_GPU={slots!r} must be a whole number of at least 1")
+        return int(slots) * (1 if device.startswith("cuda:") else gpus)
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
 def _worker_main(
-    root: str, device: str, data_dir: str | None, tasks, events, cancel, parent: int
+    root: str, device: str, data_dir: str | None, threads: int, tasks, events, cancel, parent: int
 ) -> None:
-    """The worker process: take a (seq, spec), run it, report epochs and the end."""
+    """A worker process: take a (seq, spec, time limit), run it, report epochs and the end."""
+    import torch
+
+    torch.set_num_threads(threads)  # the pool shares the cores; never oversubscribe them
     store = Store(root)
     while True:
         try:
@@ -99,54 +161,104 @@ def _worker_main(
             continue
         if item is None:
             return
-        seq, spec = item
+        seq, spec, limit = item
+        deadline = time.monotonic() + limit if limit else None
         ctx = RunContext(
             device=device,
             data_dir=data_dir,
             on_epoch=lambda row, seq=seq: events.put(("epoch", seq, row)),
-            should_stop=lambda seq=seq: cancel.value == seq,
         )
+
+        def should_stop(seq=seq, deadline=deadline, limit=limit, ctx=ctx) -> bool:
+            if os.getppid() != parent:  # the app died mid-run: stop now, save nothing
+                os._exit(0)
+            if cancel.value == seq:
+                return True
+            if deadline is not None and time.monotonic() > deadline:
+                ctx.stop_reason = f"stopped at the time limit of {limit:g} s per run"
+                return True
+            return False
+
+        ctx.should_stop = should_stop
         record = execute(spec, store, ctx)
         events.put(("end", seq, record["status"], record.get("error")))
 
 
-class LocalRunner:
-    """One worker process fed from one queue; runs are deduplicated by id."""
+@dataclass
+class _Slot:
+    """One worker process and the run it is doing."""
 
-    def __init__(self, root: str | os.PathLike, device: str = "auto", data_dir: str | None = None):
+    device: str
+    proc: object = None
+    tasks: object = None
+    events: object = None
+    cancel: object = None
+    run_id: str | None = None
+    seq: int = 0
+    started: float = 0.0
+    limit: float | None = None
+    cancel_asked: float | None = None
+    spec: RunSpec | None = None
+    owner: str = ""
+    ref: object = None  # the Ray backend's in-flight task
+
+
+class LocalRunner:
+    """A pool of worker processes fed from the durable queue; runs are deduplicated by id."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        device: str = "auto",
+        data_dir: str | None = None,
+        workers: int | None = None,
+        cancel_grace_s: float = CANCEL_GRACE_S,
+        keep_queued_on_close: bool = True,
+    ):
         self.store = Store(root)
+        self.queue = RunQueue(self.store.root)
+        self.id = runner_id()
         self.device, self.data_dir = device, data_dir
+        self.workers = workers or default_workers(device)
+        self.cancel_grace_s = cancel_grace_s
+        self.keep_queued_on_close = keep_queued_on_close
+        self._threads = max(1, (os.cpu_count() or 1) // self.workers)
         self._mp = mp.get_context("spawn")  # a clean interpreter: no inherited threads or CUDA
         self._lock = threading.Lock()
-        self._pending: deque[RunSpec] = deque()
-        self._states: dict[str, RunState] = {}
-        self._proc = None
-        self._tasks = self._events = None
-        self._cancel = self._mp.Value("q", -1, lock=False)  # seq of the run to stop
+        self._states: OrderedDict[str, RunState] = OrderedDict()
+        self._slots = [_Slot(self._slot_device(i)) for i in range(self.workers)]
         self._seq = 0
-        self._current: tuple[int, RunSpec] | None = None
-        self._cancel_asked: float | None = None
         self._closed = False
+        self._last_sync = 0.0
+        self._sync()  # pick up runs a previous server left behind, before the first page asks
         self._thread = threading.Thread(target=self._loop, name="cnnexp-runner", daemon=True)
         self._thread.start()
 
+    def _slot_device(self, i: int) -> str:
+        gpus = _gpu_count() if self.device in ("auto", "cuda") else 0
+        return f"cuda:{i % gpus}" if gpus else self.device
+
     # --- the interface ----------------------------------------------------------------------
-    def submit(self, specs: list[RunSpec], owner: str = "") -> list[str]:
-        """Queue runs that are neither saved as finished nor already queued; returns their ids."""
+    def submit(
+        self, specs: list[RunSpec], owner: str = "", time_limit_s: float | None = None
+    ) -> list[str]:
+        """Queue runs that are neither saved as finished nor queued/running anywhere; returns
+        their ids. time_limit_s caps each run's wall time: it is stopped and says why."""
+        if time_limit_s is not None and not time_limit_s > 0:
+            raise ValueError(f"time_limit_s={time_limit_s!r} must be a positive number of seconds")
         saved = self.store.records(s.run_id for s in specs)
         queued = []
-        with self._lock:
-            for s in specs:
-                st = self._states.get(s.run_id)
-                if st is not None and st.status in ("queued", "running"):
-                    continue
-                if saved.get(s.run_id, {}).get("status") in FINISHED:
-                    continue
+        for s in specs:
+            if saved.get(s.run_id, {}).get("status") in FINISHED:
+                continue
+            if not self.queue.add(s, owner, self.id, time_limit_s):
+                continue  # queued or running already (here, in another tab or in the CLI)
+            with self._lock:
                 self._states[s.run_id] = RunState(
                     s.run_id, s.experiment, s.label, s.seed, s.epochs, owner=owner
                 )
-                self._pending.append(s)
-                queued.append(s.run_id)
+                self._states.move_to_end(s.run_id)
+            queued.append(s.run_id)
         return queued
 
     def snapshot(self) -> dict[str, RunState]:
@@ -157,114 +269,269 @@ class LocalRunner:
             }
 
     def cancel(self, run_ids: list[str] | None = None) -> None:
-        """Cancel queued or running runs (all of them when run_ids is None)."""
+        """Cancel queued or running runs (all of this runner's when run_ids is None)."""
         with self._lock:
             ids = set(run_ids) if run_ids is not None else set(self._states)
-            for s in [s for s in self._pending if s.run_id in ids]:
-                self._pending.remove(s)
-                self._states[s.run_id].status = "cancelled"
-            if self._current and self._current[1].run_id in ids:
-                self._cancel.value = self._current[0]
-                self._cancel_asked = time.time()
+        dropped, _ = self.queue.cancel([i for i in ids if i not in self._running_ids()])
+        with self._lock:
+            for rid in dropped:
+                if rid in self._states:
+                    self._set(rid, "cancelled", None)
+            for slot in self._slots:
+                if slot.run_id in ids:
+                    self._ask_stop(slot)
 
     def active_runs(self, owner: str) -> int:
         """Runs this owner has queued or running."""
         with self._lock:
             return sum(
-                1
-                for st in self._states.values()
-                if st.owner == owner and st.status in ("queued", "running")
+                1 for st in self._states.values() if st.owner == owner and st.status in ACTIVE
             )
 
     def busy(self) -> bool:
         with self._lock:
-            return bool(self._pending) or self._current is not None
+            return any(st.status in ACTIVE for st in self._states.values())
 
     def close(self) -> None:
+        """Stop the workers. Queued runs stay in the durable queue for the next runner (the
+        dashboard) or are dropped (the CLI); running ones are recorded as interrupted."""
+        if self._closed:
+            return
         self._closed = True
-        if self._proc is not None and self._proc.is_alive():
-            self._tasks.put(None)
-            self._proc.join(timeout=5)
-            if self._proc.is_alive():
-                self._proc.kill()
+        self._thread.join(timeout=5)
+        for slot in self._slots:
+            if slot.proc is not None and slot.proc.is_alive():
+                slot.tasks.put(None)
+        for slot in self._slots:
+            if slot.proc is None:
+                continue
+            if slot.run_id is not None:
+                slot.proc.kill()  # its run is recorded as interrupted just below
+            slot.proc.join(timeout=5)
+            if slot.proc.is_alive():
+                slot.proc.kill()
+            if slot.run_id is not None:
+                self._interrupt(slot.run_id, "the server shut down while this run was training")
+                self._free(slot)
+        self.queue.release(self.id, drop_queued=not self.keep_queued_on_close)
 
     @property
     def worker_pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None and self._proc.is_alive() else None
+        """The pid of a worker that is running a run (else of any live worker)."""
+        live = [s for s in self._slots if s.proc is not None and s.proc.is_alive()]
+        busy = [s for s in live if s.run_id is not None]
+        return (busy or live)[0].proc.pid if live else None
 
-    # --- the loop that feeds the worker -----------------------------------------------------
-    def _ensure_worker(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
+    def worker_pids(self) -> dict[str, int]:
+        """run id -> pid of the worker training it."""
+        return {s.run_id: s.proc.pid for s in self._slots if s.run_id and s.proc is not None}
+
+    # --- the loop that feeds the workers ----------------------------------------------------
+    def _running_ids(self) -> set[str]:
+        return {s.run_id for s in self._slots if s.run_id is not None}
+
+    def _set(self, run_id: str, status: str, error: str | None) -> None:
+        """Record a state's end (lock held) and evict the oldest finished states."""
+        st = self._states.get(run_id)
+        if st is not None:
+            st.status, st.error = status, error
+        finished = [k for k, v in self._states.items() if v.status not in ACTIVE]
+        for k in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            del self._states[k]
+
+    def _ensure_worker(self, slot: _Slot) -> None:
+        if slot.proc is not None and slot.proc.is_alive():
             return
-        self._tasks, self._events = self._mp.Queue(), self._mp.Queue()
-        self._proc = self._mp.Process(
+        slot.tasks, slot.events = self._mp.Queue(), self._mp.Queue()
+        slot.cancel = self._mp.Value("q", -1, lock=False)  # seq of the run to stop
+        slot.proc = self._mp.Process(
             target=_worker_main,
             name="cnnexp-worker",
             daemon=True,
             args=(
                 str(self.store.root),
-                self.device,
+                slot.device,
                 self.data_dir,
-                self._tasks,
-                self._events,
-                self._cancel,
+                self._threads,
+                slot.tasks,
+                slot.events,
+                slot.cancel,
                 os.getpid(),
             ),
         )
-        self._proc.start()
+        slot.proc.start()
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, slot: _Slot) -> None:
+        row = self.queue.claim(self.id)
+        if row is None:
+            return
+        spec = spec_from_json(row["spec"])
+        self._seq += 1
+        self._ensure_worker(slot)
         with self._lock:
-            if self._current is not None or not self._pending:
-                return
-            spec = self._pending.popleft()
-            self._seq += 1
-            self._current = (self._seq, spec)
-            self._states[spec.run_id].status = "running"
-        self._ensure_worker()
-        self._tasks.put((self._seq, spec))
+            st = self._states.get(spec.run_id)
+            if st is None:  # adopted from a runner that is gone
+                st = RunState(
+                    spec.run_id,
+                    spec.experiment,
+                    spec.label,
+                    spec.seed,
+                    spec.epochs,
+                    owner=row["owner"],
+                )
+                self._states[spec.run_id] = st
+            st.status = "running"
+            slot.run_id, slot.seq, slot.started = spec.run_id, self._seq, time.time()
+            slot.limit, slot.cancel_asked, slot.spec = row["time_limit_s"], None, spec
+            slot.owner = row["owner"]
+        self._start(slot, spec)
 
-    def _finish(self, status: str, error: str | None) -> None:
+    def _start(self, slot: _Slot, spec: RunSpec) -> None:
+        slot.tasks.put((slot.seq, spec, slot.limit))
+
+    def _ask_stop(self, slot: _Slot) -> None:
+        """Ask a slot's run to stop at its next batch (lock held); killed after the grace."""
+        if slot.cancel_asked is None:
+            slot.cancel.value = slot.seq
+            slot.cancel_asked = time.time()
+
+    def _free(self, slot: _Slot) -> None:
+        self.queue.remove(slot.run_id)
+        slot.run_id, slot.cancel_asked = None, None
+
+    def _finish(self, slot: _Slot, status: str, error: str | None) -> None:
         with self._lock:
-            if self._current is None:
-                return
-            st = self._states[self._current[1].run_id]
-            st.status, st.error = status, error
-            self._current, self._cancel_asked = None, None
+            self._set(slot.run_id, status, error)
+        self._free(slot)
+
+    def _interrupt(self, run_id: str, why: str) -> None:
+        """Record a run that was training when its runner went away; it can be launched again."""
+        reason = f"interrupted: {why}; nothing of it was saved. Launch it again to train it."
+        with self._lock:
+            self._set(run_id, "interrupted", reason)
+
+    def _sync(self) -> None:
+        """Adopt what dead runners left, and honour cancels asked from elsewhere (the CLI)."""
+        queued, running = self.queue.adopt(self.id)
+        for row in running:
+            spec = spec_from_json(row["spec"])
+            saved = self.store.records([spec.run_id]).get(spec.run_id)
+            if saved is not None and saved.get("status") in FINISHED:
+                continue  # it was saved just before its runner died
+            self._record_interrupted(spec, row["owner"])
+        with self._lock:
+            for row in queued:
+                spec = spec_from_json(row["spec"])
+                self._states.setdefault(
+                    spec.run_id,
+                    RunState(
+                        spec.run_id,
+                        spec.experiment,
+                        spec.label,
+                        spec.seed,
+                        spec.epochs,
+                        owner=row["owner"],
+                    ),
+                )
+        rows = {r["run_id"]: r for r in self.queue.rows()}
+        with self._lock:
+            for rid, st in self._states.items():
+                if st.status == "queued" and rid not in rows:  # cancelled by the CLI
+                    st.status = "cancelled"
+            for slot in self._slots:
+                r = rows.get(slot.run_id)
+                if r is not None and r["cancel"]:
+                    self._ask_stop(slot)
+
+    def _record_interrupted(
+        self, spec: RunSpec, owner: str, why: str = "the server stopped while this run was training"
+    ) -> None:
+        record = {
+            "run_id": spec.run_id,
+            "experiment": spec.experiment,
+            "version": spec.version,
+            "seed": spec.seed,
+            "label": spec.label,
+            "status": "interrupted",
+            "error": f"interrupted: {why}; launch it again to train it",
+            "precision": spec.precision,
+            "ended_at": _now(),
+            "config": spec.config,
+            **versions(),
+        }
+        with contextlib.suppress(OSError):  # read-only store: the state below still says it
+            self.store.save(record, [])
+        with self._lock:
+            self._states[spec.run_id] = RunState(
+                spec.run_id,
+                spec.experiment,
+                spec.label,
+                spec.seed,
+                spec.epochs,
+                status="interrupted",
+                error=record["error"],
+                owner=owner,
+            )
 
     def _loop(self) -> None:
         while not self._closed:
-            self._dispatch()
-            if self._current is None:
+            if time.time() - self._last_sync > 1.0:
+                self._last_sync = time.time()
+                self._sync()
+            moved = False
+            for slot in self._slots:
+                if slot.run_id is None:
+                    self._dispatch(slot)
+                    continue
+                moved |= self._drain(slot)
+                if slot.run_id is not None:
+                    self._check_worker(slot)
+            if not moved:
                 time.sleep(0.05)
-                continue
+
+    def _drain(self, slot: _Slot) -> bool:
+        """Apply the events a worker sent; True if there were any."""
+        moved = False
+        while slot.run_id is not None:
             try:
-                kind, seq, *rest = self._events.get(timeout=0.2)
+                kind, seq, *rest = slot.events.get_nowait()
             except queue.Empty:
-                self._check_worker()
-                continue
-            if self._current is None or seq != self._current[0]:
+                return moved
+            moved = True
+            if seq != slot.seq:
                 continue
             if kind == "epoch":
                 with self._lock:
-                    st = self._states[self._current[1].run_id]
-                    st.history.append(rest[0])
-                    st.epoch = rest[0]["epoch"]
+                    st = self._states.get(slot.run_id)
+                    if st is not None:
+                        st.history.append(rest[0])
+                        st.epoch = rest[0]["epoch"]
             elif kind == "end":
-                self._finish(*rest)
+                self._finish(slot, *rest)
+        return moved
 
-    def _check_worker(self) -> None:
-        """Notice a dead worker, or one that ignores a cancel, and recover."""
-        if self._proc is not None and not self._proc.is_alive():
-            code = self._proc.exitcode
-            self._proc = None
+    def _check_worker(self, slot: _Slot) -> None:
+        """Notice a dead worker, or one that ignores a cancel or its time limit, and recover."""
+        now = time.time()
+        if not slot.proc.is_alive():
+            self._drain(slot)  # its last words may still be in the queue
+            if slot.run_id is None:
+                return
+            code = slot.proc.exitcode
+            slot.proc = None
             self._finish(
+                slot,
                 "failed",
                 f"the worker process died (exit code {code}) during this run; "
                 "nothing was saved for it",
             )
-        elif self._cancel_asked and time.time() - self._cancel_asked > CANCEL_GRACE_S:
-            self._proc.kill()
-            self._proc.join()
-            self._proc = None
-            self._finish("cancelled", None)
+        elif slot.cancel_asked and now - slot.cancel_asked > self.cancel_grace_s:
+            self._kill(slot, "cancelled", None)
+        elif slot.limit and now - slot.started > slot.limit + self.cancel_grace_s:
+            self._kill(slot, "cancelled", f"stopped at the time limit of {slot.limit:g} s per run")
+
+    def _kill(self, slot: _Slot, status: str, error: str | None) -> None:
+        slot.proc.kill()
+        slot.proc.join()
+        slot.proc = None
+        self._finish(slot, status, error)

@@ -10,12 +10,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
-ENGINE_VERSION = 2  # bump when a change to data, models or engine alters every experiment's numbers
+# Bump when a change to data, models or engine alters every experiment's numbers.
+# 3: the numeric precision (fp32/bf16) is part of every run id; augmentation draws on the device.
+ENGINE_VERSION = 3
+PRECISIONS = ("fp32", "bf16")
+
+
+@cache
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def precision_for(device: str = "auto") -> str:
+    """The numeric precision runs get on `device`: bf16 autocast on CUDA, fp32 elsewhere;
+    CNNEXP_PRECISION overrides it (e.g. fp32 on a GPU to match CPU results)."""
+    forced = os.environ.get("CNNEXP_PRECISION")
+    if forced:
+        if forced not in PRECISIONS:
+            raise ValueError(
+                f"CNNEXP_PRECISION={forced!r} unknown; allowed: {', '.join(PRECISIONS)}"
+            )
+        return forced
+    on_cuda = device.startswith("cuda") or (device == "auto" and _cuda())
+    return "bf16" if on_cuda else "fp32"
+
+
+def default_precision() -> str:
+    """The precision for this process's device (CNNEXP_DEVICE, default auto)."""
+    return precision_for(os.environ.get("CNNEXP_DEVICE", "auto"))
 
 
 def canonical_json(obj: Any) -> str:
@@ -29,6 +59,15 @@ class RunSpec:
     config: dict[str, Any]  # JSON values only: everything that decides the result but the seed
     seed: int
     label: str = field(default="", compare=False)  # for people ("cnn, width 16"); not identity
+    # Part of the identity: a bf16 GPU result must never be served for an fp32 request.
+    # The device is not: fp32 on any device is the same experiment.
+    precision: str = field(default_factory=default_precision)
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision {self.precision!r} unknown; allowed: {', '.join(PRECISIONS)}"
+            )
 
     @cached_property
     def run_id(self) -> str:
@@ -38,6 +77,7 @@ class RunSpec:
             "engine": ENGINE_VERSION,
             "config": self.config,
             "seed": self.seed,
+            "precision": self.precision,
         }
         return hashlib.sha256(canonical_json(key).encode()).hexdigest()[:16]
 
@@ -51,10 +91,12 @@ class RunContext:
     """How to execute a run (not what it is): device, data folder, progress and cancel hooks."""
 
     device: str = "auto"
+    precision: str = "fp32"  # execute() sets it from the spec
     data_dir: str | None = None
     download: bool = False
     on_epoch: Callable[[dict], None] | None = None
     should_stop: Callable[[], bool] | None = None
+    stop_reason: str | None = None  # set by should_stop when it stops a run for a reason
 
 
 @dataclass
@@ -67,3 +109,4 @@ class RunOutput:
     summary: dict[str, float | int | str | None] = field(default_factory=dict)  # scalar results
     error: str | None = None
     device: str = ""
+    precision: str = ""

@@ -39,8 +39,10 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
         return x
     n, _, h, w = x.shape
     k = max_shift
-    dx = torch.randint(-k, k + 1, (n,), generator=generator).to(x.device, non_blocking=True)
-    dy = torch.randint(-k, k + 1, (n,), generator=generator).to(x.device, non_blocking=True)
+    # Drawn on the generator's device (the batch's, in training): no per-batch host copy.
+    dx = torch.randint(-k, k + 1, (n,), generator=generator, device=generator.device)
+    dy = torch.randint(-k, k + 1, (n,), generator=generator, device=generator.device)
+    dx, dy = dx.to(x.device), dy.to(x.device)  # a no-op when the devices already match
     padded = F.pad(x, (k, k, k, k))
     rows = (
         torch.arange(h, device=x.device) + k - dy[:, None]
@@ -48,10 +50,11 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
     cols = torch.arange(w, device=x.device) + k - dx[:, None]  # (n, w)
     batch = torch.arange(n, device=x.device)[:, None, None]
     out = padded[batch, :, rows[:, :, None], cols[:, None, :]]  # (n, h, w, c): advanced dims first
-    return out.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+    return out.permute(0, 3, 1, 2)  # the caller picks the memory format (convnets only)
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Each image mirrored left-right with probability 1/2."""
-    flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
+    flip = torch.rand(x.shape[0], generator=generator, device=generator.device) < 0.5
+    flip = flip.to(x.device)  # a no-op when the generator is on the batch's device
     return torch.where(flip[:, None, None, None], x.flip(-1), x)

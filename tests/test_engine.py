@@ -123,3 +123,40 @@ def test_skipped_evaluations_leave_no_test_rows(digits):
     rows = engine.history_to_metrics(r.history)
     tested = {row["epoch"] for row in rows if row["split"] == "test"}
     assert tested == engine.eval_epochs(30) and r.history[-1]["test_acc"] is not None
+
+
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+
+
+def test_channels_last_only_for_convnets():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    mlp = TrainSetup(**{**TINY, "model": "mlp"})
+    wide = TrainSetup(**{**TINY, "width": 16})
+    assert engine.memory_format(mlp, cuda) == torch.contiguous_format
+    assert engine.memory_format(mlp, cpu) == torch.contiguous_format
+    assert engine.memory_format(wide, cuda) == torch.channels_last
+    assert engine.memory_format(wide, cpu) == torch.channels_last
+
+
+def test_precision_decides_autocast(digits):
+    """fp32 runs never autocast; bf16 runs do (on the CPU too: the id promises it)."""
+    setup = TrainSetup(**TINY)
+    bf16 = engine.DeviceData(**{**digits.__dict__, "precision": "bf16"})
+    a = engine.train(setup, digits, seed=0).final["train_loss"]
+    b = engine.train(setup, bf16, seed=0).final["train_loss"]
+    assert a != b  # bf16 rounding changes the numbers: the two must not share a run id
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_training_is_deterministic_and_draws_on_the_device():
+    ds = data.load("digits")
+    dd = engine.DeviceData.from_images(ds, torch.device("cuda"), "bf16")
+    setup = TrainSetup(**{**TINY, "epochs": 2, "augment_shift": 2, "augment_flip": True})
+    a, b = (engine.train(setup, dd, seed=1).history for _ in range(2))
+    assert [r["train_loss"] for r in a] == pytest.approx([r["train_loss"] for r in b], rel=1e-2)
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    from cnnexp import transforms
+
+    out = transforms.random_shift(dd.x_train[:8], 2, gen)
+    assert out.device.type == "cuda" and out.shape == dd.x_train[:8].shape

@@ -20,7 +20,7 @@ def specs(**kw):
     return mod.plan(parse(mod.Config, {**TINY, **kw}))
 
 
-def wait_for(runner, ids, statuses, timeout=90):
+def wait_for(runner, ids, statuses, timeout=180):  # generous: CI boxes are loaded
     end = time.time() + timeout
     while time.time() < end:
         snap = runner.snapshot()
@@ -87,3 +87,26 @@ def test_a_killed_worker_is_noticed_and_replaced(runner):
     (again,) = specs(seed=300)
     ids = runner.submit([again])
     wait_for(runner, ids, {"done"})
+
+
+def test_precision_is_part_of_the_run_id_and_the_record(store):
+    from dataclasses import replace
+
+    (spec,) = specs()
+    bf16 = replace(spec, precision="bf16")
+    assert spec.precision == "fp32" and bf16.run_id != spec.run_id  # no GPU in the suite
+    with pytest.raises(ValueError, match="allowed: fp32, bf16"):
+        replace(spec, precision="fp8")
+    rec = execute(spec, store, RunContext(device="cpu"))
+    assert rec["precision"] == "fp32" and rec["device"] == "cpu"
+
+
+def test_precision_follows_the_device(monkeypatch):
+    from cnnexp.runspec import precision_for
+
+    assert precision_for("cpu") == "fp32" and precision_for("cuda:1") == "bf16"
+    monkeypatch.setenv("CNNEXP_PRECISION", "fp32")
+    assert precision_for("cuda") == "fp32"
+    monkeypatch.setenv("CNNEXP_PRECISION", "half")
+    with pytest.raises(ValueError, match="CNNEXP_PRECISION"):
+        precision_for("cpu")

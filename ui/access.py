@@ -156,8 +156,7 @@ def launch(specs: list[RunSpec]) -> list[str]:
     problems = launch_problems(specs)
     if problems:
         raise Refused(" ".join(problems))
-    # TODO(lead, merge with exec): pass time_limit_s=caps().max_run_seconds to submit.
-    return resources.runner().submit(specs, owner=owner())
+    return resources.runner().submit(specs, owner=owner(), time_limit_s=caps().max_run_seconds)
 
 
 def cancel_runs(run_ids: list[str]) -> None:

@@ -32,10 +32,21 @@ def _store(root: str) -> Store:
     return store
 
 
-@st.cache_resource(show_spinner=False)
-def _runner(root: str, device: str) -> LocalRunner:
-    # One worker per device for the whole server: every browser session shares its queue.
-    return LocalRunner(root, device=device, data_dir=os.environ.get("CNNEXP_DATA"))
+def _close(runner: LocalRunner) -> None:
+    runner.close()  # its queued runs stay in the durable queue for the next server
+
+
+@st.cache_resource(show_spinner=False, on_release=_close)
+def _runner(root: str, device: str, workers: int | None, backend: str) -> LocalRunner:
+    # One pool for the whole server: every browser session shares its durable queue.
+    data_dir = os.environ.get("CNNEXP_DATA")
+    if backend == "ray":  # imported only when chosen; RayRunner says how to install Ray
+        from cnnexp.ray_backend import RayRunner
+
+        return RayRunner(root, device=device, data_dir=data_dir, workers=workers)
+    if backend != "local":
+        raise ValueError(f"CNNEXP_BACKEND={backend!r} unknown; allowed: local, ray")
+    return LocalRunner(root, device=device, data_dir=data_dir, workers=workers)
 
 
 def store() -> Store:
@@ -43,4 +54,31 @@ def store() -> Store:
 
 
 def runner() -> LocalRunner:
-    return _runner(results_root(), os.environ.get("CNNEXP_DEVICE", "auto"))
+    workers = os.environ.get("CNNEXP_WORKERS")  # validated by runner.default_workers
+    return _runner(
+        results_root(),
+        os.environ.get("CNNEXP_DEVICE", "auto"),
+        int(workers) if workers and workers.isdigit() else None,
+        os.environ.get("CNNEXP_BACKEND", "local"),
+    )
+
+
+def backend_line(r: LocalRunner) -> str:
+    """The sidebar's one line on what runs the queue (the lead calls it from app.py)."""
+    snap = r.snapshot().values()
+    running = sum(s.status == "running" for s in snap)
+    queued = sum(s.status == "queued" for s in snap)
+    if hasattr(r, "cluster"):  # the Ray backend
+        c = r.cluster()
+        return (
+            f"Backend: Ray cluster, {c['cpus']:g} CPUs, {c['gpus']:g} GPUs · "
+            f"{c['in_flight']} runs in flight, {queued} queued"
+        )
+    return (
+        f"Backend: local pool, {r.workers} worker{'s' * (r.workers != 1)} "
+        f"({r.device}) · {running} running, {queued} queued"
+    )
+
+
+def show_backend() -> None:
+    st.sidebar.caption(backend_line(runner()))

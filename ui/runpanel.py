@@ -80,8 +80,8 @@ def _offer_launch(results: Results, key: str) -> None:
 
 
 def _show_outcomes(results: Results, snapshot) -> None:
-    """One message per kind of unhappy ending (failed, cancelled, diverged), naming the runs."""
-    ended: dict[str, list[str]] = {"failed": [], "cancelled": [], "diverged": []}
+    """One message per kind of unhappy ending (failed, cancelled, interrupted, diverged)."""
+    ended: dict[str, list[str]] = {"failed": [], "cancelled": [], "diverged": [], "interrupted": []}
     for s in results.specs:
         rec, state = results.records.get(s.run_id) or {}, snapshot.get(s.run_id)
         if state is not None and state.status in ACTIVE:
@@ -107,6 +107,12 @@ def _show_outcomes(results: Results, snapshot) -> None:
             f"**{len(ended['cancelled'])} run(s) were cancelled**; Launch trains them again.\n"
             f"{listed(ended['cancelled'])}",
             icon=":material/stop_circle:",
+        )
+    if ended["interrupted"]:
+        st.warning(
+            f"**{len(ended['interrupted'])} run(s) were interrupted** (the server stopped while "
+            f"they trained); Launch trains them again.\n{listed(ended['interrupted'])}",
+            icon=":material/restart_alt:",
         )
     if ended["diverged"]:
         st.warning(

@@ -1,0 +1,103 @@
+"""cnnexp/ray_backend.py on a real Ray: one local cluster (num_cpus=2) for the module, and one
+two-node `ray.cluster_utils.Cluster` that loses a node mid-sweep."""
+
+import time
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from cnnexp import experiments  # noqa: E402
+from cnnexp.config import parse  # noqa: E402
+from cnnexp.runner import execute  # noqa: E402
+from cnnexp.runspec import RunContext  # noqa: E402
+from cnnexp.store import Store  # noqa: E402
+from tests.conftest import TINY  # noqa: E402
+from tests.test_runner import wait_for  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+
+def specs(**kw):
+    mod = experiments.get("baseline")
+    return mod.plan(parse(mod.Config, {**TINY, **kw}))
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_runs_give_the_inline_ids_and_numbers(local_ray, tmp_path):
+    from cnnexp.ray_backend import RayRunner
+
+    batch = specs(seeds=2, epochs=2)
+    r = RayRunner(tmp_path / "ray", device="cpu")
+    try:
+        assert r.cluster()["cpus"] == 2 and r.workers == 2
+        ids = r.submit(batch, owner="ann")
+        snap = wait_for(r, ids, {"done"}, timeout=120)
+        assert [h["epoch"] for h in snap[ids[0]].history] == [1, 2]  # progress reached us
+    finally:
+        r.close()
+    inline = Store(tmp_path / "inline")
+    saved = Store(tmp_path / "ray").records(ids)
+    for s in batch:
+        rec = execute(s, inline, RunContext(device="cpu"))
+        assert saved[s.run_id]["test_acc"] == rec["test_acc"]
+        assert saved[s.run_id]["precision"] == "fp32"
+
+
+def test_ray_cancel_stops_a_run(local_ray, tmp_path):
+    from cnnexp.ray_backend import RayRunner
+
+    r = RayRunner(tmp_path / "ray", device="cpu", workers=1, cancel_grace_s=20)
+    try:
+        (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=5)
+        (rid,) = r.submit([spec])
+        end = time.time() + 120
+        while r.snapshot()[rid].epoch < 1 and time.time() < end:
+            time.sleep(0.1)
+        r.cancel([rid])
+        snap = wait_for(r, [rid], {"cancelled"}, timeout=60)
+        assert snap[rid].epoch < 40
+    finally:
+        r.close()
+
+
+def test_a_node_lost_mid_sweep_leaves_interrupted_runs_never_half_saved(tmp_path):
+    from ray.cluster_utils import Cluster
+
+    from cnnexp.ray_backend import RayRunner
+
+    if ray.is_initialized():
+        ray.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    node = cluster.add_node(num_cpus=1)
+    cluster.add_node(num_cpus=1)
+    ray.init(address=cluster.address, log_to_driver=False)
+    r = RayRunner(tmp_path / "ray", device="cpu", workers=2, address=cluster.address)
+    try:
+        batch = specs(dataset="mnist5k", epochs=30, width=8, seeds=2)
+        ids = r.submit(batch)
+        end = time.time() + 150
+        while not all(r.snapshot()[i].epoch >= 1 for i in ids) and time.time() < end:
+            time.sleep(0.1)
+        cluster.remove_node(node)
+        end = time.time() + 90
+        while time.time() < end:
+            snap = r.snapshot()
+            if any(snap[i].status == "interrupted" for i in ids):
+                break
+            time.sleep(0.2)
+        lost = [i for i in ids if snap[i].status == "interrupted"]
+        assert len(lost) == 1, {i: snap[i].status for i in ids}
+        saved = Store(tmp_path / "ray").records(ids)
+        assert saved[lost[0]]["status"] == "interrupted" and "lost" in snap[lost[0]].error
+        r.cancel()
+    finally:
+        r.close()
+        ray.shutdown()
+        cluster.shutdown()
