@@ -160,3 +160,13 @@ def test_gpu_training_is_deterministic_and_draws_on_the_device():
 
     out = transforms.random_shift(dd.x_train[:8], 2, gen)
     assert out.device.type == "cuda" and out.shape == dd.x_train[:8].shape
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3, 4, 5])
+def test_very_short_runs_train_with_the_onecycle_schedule(steps):
+    # A 4-step run made torch's OneCycleLR divide by zero; every short run must train.
+    few = data.load("digits").take_train(32 * steps, seed=0)
+    dd = engine.DeviceData.from_images(few, torch.device("cpu"))
+    setup = TrainSetup(**{**TINY, "batch_size": 32, "schedule": "onecycle"})
+    r = engine.train(setup, dd, seed=0)
+    assert r.status == "done" and len(r.history) == 1
