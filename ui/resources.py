@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from cnnexp.runner import LocalRunner
 from cnnexp.store import Store, default_root
+
+if TYPE_CHECKING:  # the runner (and the experiments it imports) loads when a page needs it
+    from cnnexp.runner import LocalRunner
 
 
 def results_root() -> str:
@@ -46,6 +49,8 @@ def _runner(root: str, device: str, workers: int | None, backend: str) -> LocalR
         return RayRunner(root, device=device, data_dir=data_dir, workers=workers)
     if backend != "local":
         raise ValueError(f"CNNEXP_BACKEND={backend!r} unknown; allowed: local, ray")
+    from cnnexp.runner import LocalRunner
+
     return LocalRunner(root, device=device, data_dir=data_dir, workers=workers)
 
 
