@@ -8,9 +8,6 @@ from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
 from cnnexp.results import Results
 from ui import access, export, page, resources
-from ui.settings import settings_panel
-
-page.require_app()
 
 EXPLANATION = """
 **Equivariance** means shifting the input shifts the output: f(Sx) = S f(x). **Invariance**
@@ -31,10 +28,7 @@ test images whose predicted class is the same for two random shifts within ±k (
 Lines and dots are means over seeds with 95% intervals.
 """
 
-page.header(exp, EXPLANATION)
-cfg = settings_panel(exp.Config, exclude=("mode",))
-if cfg is None:
-    st.stop()
+cfg = page.start(exp, EXPLANATION, exclude=("mode",))
 store = resources.store()
 
 
