@@ -58,7 +58,7 @@ def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
         **out.summary,
         **versions(),
     }
-    store.save(record, out.metrics, out.tables)
+    store.save(record, out.metrics, out.tables, out.blobs)
     return record
 
 
