@@ -3,30 +3,17 @@ answers through its CLI, trained models are tested on shifted images and lend th
 (a file beside the run) to the probe."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from cnnexp.config import ConfigError, parse
 from cnnexp.experiments import equivariance, shift_probe
 from cnnexp.store import Store
-from tests.conftest import ROOT, cli_env
 from tests.test_cli import cli
 
 
 def probe_cli(results, *args, check=True):
-    p = subprocess.run(
-        [sys.executable, "-m", "cnnexp.experiments.shift_probe", *args],
-        cwd=ROOT,
-        env=cli_env(results),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check:
-        assert p.returncode == 0, p.stderr
-    return p
+    return cli(results, *args, check=check, module="cnnexp.experiments.shift_probe")
 
 
 def test_a_stack_that_shrinks_the_photo_away_is_refused():
@@ -150,3 +137,26 @@ def test_cli_probe_with_missing_trained_weights_exits_2(results):
         check=False,
     )
     assert p.returncode == 2 and "train it first" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_the_page_probes_with_trained_weights_once_they_are_saved(results):
+    from tests.test_app import open_page
+
+    trained = {"dataset": "digits", "epochs": "1", "max_shift": "2", "width": "4"}
+    query = {**trained, "models": "cnn_gap", "seeds": "1"}
+    query |= {"weights": "trained", "image": "digits", "shift": "2"}
+    at = open_page("pages/equivariance.py", query)
+    assert not at.exception, at.exception
+    assert any("train it first" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+    cli(
+        results,
+        "run",
+        "equivariance",
+        *[f"--{k.replace('_', '-')}={v}" for k, v in query.items()][:6],
+    )
+    at = open_page("pages/equivariance.py", query)
+    assert not at.exception, at.exception
+    assert not any("train it first" in w.value for w in at.warning)
+    assert at.get("plotly_chart")  # the probe ran on the saved weights
+    assert "After global average pooling" in " ".join(m.value for m in at.markdown)
