@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # experiment's defaults come last, so theirs is the headline Home shows.
 SETTINGS: list[tuple[str, dict]] = [
     ("scaling", {}),
-    ("equivariance", {"mode": "trained"}),
+    ("equivariance", {}),
     ("permuted", {"dataset": "digits"}),
     ("permuted", {"n_trains": (100, 300, 1000, 2000), "models": ("mlp", "cnn_flatten", "cnn_gap")}),
     ("permuted", {}),
@@ -88,9 +88,11 @@ def seed(results: Path, bundle: Path | None) -> int:
     if bundle is None or not (bundle / "runs").is_dir() or Store(results).runs().shape[0]:
         return 0
     copied = 0
-    for src in sorted((bundle / "runs").glob("*/*.parquet")) + sorted(
-        (bundle / "headlines").glob("*.json")
-    ):
+    files = [
+        *sorted((bundle / "runs").glob("*/*.bin")),
+        *sorted((bundle / "runs").glob("*/*.parquet")),
+    ]
+    for src in files + sorted((bundle / "headlines").glob("*.json")):  # blobs before their runs
         dst = results / src.relative_to(bundle)
         if dst.exists():
             continue

@@ -84,7 +84,7 @@ def save(store: Store, record: dict, out: RunOutput) -> dict:
     if out.status == "cancelled" and not out.metrics:
         return {**record, "saved": False}
     try:
-        store.save(record, out.metrics, out.tables)
+        store.save(record, out.metrics, out.tables, out.blobs)
     except OSError as e:  # disk full, read-only folder: say so; the worker goes on
         return {
             **record,

@@ -107,6 +107,7 @@ class RunOutput:
     metrics: list[dict] = field(default_factory=list)  # tidy: epoch, split, metric, value
     tables: dict[str, list[dict]] = field(default_factory=dict)  # experiment-specific long tables
     summary: dict[str, float | int | str | None] = field(default_factory=dict)  # scalar results
+    blobs: dict[str, bytes] = field(default_factory=dict)  # binary files beside the run's
     error: str | None = None
     device: str = ""
     precision: str = ""

@@ -3,6 +3,8 @@
 Layout (schema in results/README.md):
     <root>/runs/<experiment>/<run_id>.parquet   the run: its record in the file's metadata,
                                                 its tidy tables as rows (column `table`)
+    <root>/runs/<experiment>/<run_id>.<name>.bin  a run's binary blob (e.g. trained weights),
+                                                written before the run file, deleted with it
     <root>/index.parquet                        the runs table of every file, rebuilt from
                                                 the files whenever they change
 
@@ -69,11 +71,24 @@ class Store:
     def path(self, experiment: str, run_id: str) -> Path:
         return self.runs_dir / experiment / f"{run_id}.parquet"
 
+    def blob_path(self, experiment: str, run_id: str, name: str) -> Path:
+        if not name.isidentifier():
+            raise ConfigError(
+                f"blob name '{name}' is not a plain name; allowed: letters, digits, _"
+            )
+        return self.runs_dir / experiment / f"{run_id}.{name}.bin"
+
     # --- writing --------------------------------------------------------------------------
     def save(
-        self, record: dict, metrics: list[dict], tables: dict[str, list[dict]] | None = None
+        self,
+        record: dict,
+        metrics: list[dict],
+        tables: dict[str, list[dict]] | None = None,
+        blobs: dict[str, bytes] | None = None,
     ) -> Path:
-        """Write one run atomically; a run with the same id is replaced whole."""
+        """Write one run atomically; a run with the same id is replaced whole. Blobs (bytes
+        too large or too opaque for a table, e.g. trained weights) go to files beside it,
+        written first: a run file on disk means its blobs are whole."""
         record = {**record, "schema_version": SCHEMA_VERSION}
         frames = [
             pd.DataFrame(metrics, columns=["epoch", "split", "metric", "value"]).assign(
@@ -89,8 +104,20 @@ class Store:
         )
         final = self.path(record["experiment"], record["run_id"])
         final.parent.mkdir(parents=True, exist_ok=True)
+        for name, data in (blobs or {}).items():
+            path = self.blob_path(record["experiment"], record["run_id"], name)
+            _atomic_write(path, lambda f, data=data: f.write(data))
         _atomic_write(final, lambda f: pq.write_table(table, f))
         return final
+
+    def blob(self, experiment: str, run_id: str, name: str) -> bytes | None:
+        """A saved run's blob, or None when that run or blob is not saved."""
+        if not self.path(experiment, run_id).exists():
+            return None  # a blob outlives its run only between the two unlinks of delete
+        try:
+            return self.blob_path(experiment, run_id, name).read_bytes()
+        except FileNotFoundError:
+            return None
 
     def delete(self, run_ids: Iterable[str]) -> int:
         """Remove runs by id; returns how many files were removed."""
@@ -98,11 +125,14 @@ class Store:
         index = self.runs()
         removed = 0
         for f in index.loc[index["run_id"].isin(wanted), "_file"]:
+            run = self.root / f
             try:
-                (self.root / f).unlink()
+                run.unlink()  # first the run, so no run is ever seen without its blobs
                 removed += 1
             except FileNotFoundError:
                 pass
+            for blob in run.parent.glob(f"{run.stem}.*.bin"):
+                blob.unlink(missing_ok=True)
         return removed
 
     def cleanup(self) -> int:

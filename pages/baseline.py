@@ -8,9 +8,6 @@ from cnnexp import stats
 from cnnexp.config import TrainSetup, setup_fields
 from cnnexp.experiments import baseline as exp
 from ui import export, page
-from ui.settings import settings_panel
-
-page.require_app()
 
 EXPLANATION = """
 Trains one model on one dataset with the settings on the left and reports its test
@@ -24,15 +21,9 @@ because one run says nothing about the spread. A test curve that flattens while 
 training curve keeps climbing is overfitting.
 """
 
-page.header(exp, EXPLANATION)
-cfg = settings_panel(exp.Config)
-if cfg is None:
-    st.stop()
+cfg = page.start(exp, EXPLANATION)
 
-results, headline = page.saved_results(exp, cfg)
-if headline is None:
-    page.nothing_saved()
-    st.stop()
+results, headline = page.saved_or_stop(exp, cfg)
 acc = headline["test_acc"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Test accuracy", f"{acc['mean']:.1%}", help="Mean over seeds of the final test accuracy")

@@ -6,11 +6,9 @@ import streamlit as st
 from cnnexp import stats
 from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
-from cnnexp.results import Results
+from cnnexp.experiments import shift_probe
 from ui import access, export, page, resources
 from ui.settings import settings_panel
-
-page.require_app()
 
 EXPLANATION = """
 **Equivariance** means shifting the input shifts the output: f(Sx) = S f(x). **Invariance**
@@ -31,32 +29,49 @@ test images whose predicted class is the same for two random shifts within ±k (
 Lines and dots are means over seeds with 95% intervals.
 """
 
-page.header(exp, EXPLANATION)
-cfg = settings_panel(exp.Config, exclude=("mode",))
-if cfg is None:
-    st.stop()
+cfg = page.start(exp, EXPLANATION)  # the trained models' settings
+# The probe's own settings; its seed is the trained one (the run it can borrow weights from).
+probe_cfg = settings_panel(shift_probe.Config, exclude=("seed",))
 store = resources.store()
 
 
 @st.cache_data(show_spinner="Probing the layer stack…", max_entries=32)
-def probe_frames(cfg_json: str, _store=None) -> dict:
-    return exp.probe_frames(exp.Config.model_validate_json(cfg_json), _store)
+def probe_frames(probe_json: str, trained_json: str, _store=None) -> dict:
+    return shift_probe.probe_frames(
+        shift_probe.Config.model_validate_json(probe_json),
+        _store,
+        exp.Config.model_validate_json(trained_json),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def probe_headline(cfg_json: str, _store=None) -> dict:
-    return exp.probe_headline(exp.Config.model_validate_json(cfg_json), _store)
+def probe_headline(probe_json: str, trained_json: str, _store=None) -> dict:
+    return shift_probe.probe_headline(
+        shift_probe.Config.model_validate_json(probe_json),
+        _store,
+        exp.Config.model_validate_json(trained_json),
+    )
 
 
 probe_tab, trained_tab = st.tabs(
     ["Probe: a layer stack, no training", "Trained models on shifted digits"]
 )
 with probe_tab:
-    budget = access.probe_problem(cfg.image_size, cfg.channels, cfg.kernel, cfg.depth, cfg.colour)
     try:
+        if probe_cfg is None:  # the settings panel has said what is wrong
+            raise ConfigError("The probe's settings cannot run; see the message above.")
+        probe_cfg = probe_cfg.model_copy(update={"seed": cfg.seed})
+        budget = access.probe_problem(
+            probe_cfg.image_size,
+            probe_cfg.channels,
+            probe_cfg.kernel,
+            probe_cfg.depth,
+            probe_cfg.colour,
+        )
         if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
             raise ConfigError(budget)
-        frames = probe_frames(cfg.model_dump_json(), store)
+        keys = (probe_cfg.model_dump_json(), cfg.model_dump_json())
+        frames = probe_frames(*keys, store)
     except ConfigError as e:
         st.warning(str(e), icon=":material/model_training:")
     except ImportError:
@@ -83,9 +98,9 @@ with probe_tab:
             bind="query-params",
             help="Channels beyond the layer's width show its last channel",
         )
-        charts = exp.charts(cfg, Results([], store), layer=layer, channel=channel, frames=frames)
+        charts = shift_probe.charts(probe_cfg, frames, layer, channel, store, cfg)
         export.chart(charts["maps"], "equivariance-maps")
-        st.markdown(exp.explain_probe(cfg, probe_headline(cfg.model_dump_json(), store)))
+        st.markdown(shift_probe.explain_probe(probe_cfg, probe_headline(*keys, store)))
         left, right = st.columns(2)
         export.chart(charts["equivariance_error"], "equivariance-error", left)
         export.chart(charts["error_map"], "equivariance-error-map", right)
@@ -95,17 +110,16 @@ with probe_tab:
         if "downsampling" in charts:
             export.chart(charts["downsampling"], "equivariance-downsampling", right)
         st.caption(
-            f"The probe is exact for one set of random weights (seed {cfg.seed}), so its curves carry no "
+            f"The probe is exact for one set of random weights (seed {probe_cfg.seed}), so its curves carry no "
             "interval; change the first seed to draw other weights."
         )
         export.data_downloads(frames, "equivariance-probe")
 
 with trained_tab:
-    trained = cfg.model_copy(update={"mode": "trained"})
-    results, h = page.saved_results(exp, trained, key="trained")
+    results, h = page.saved_results(exp, cfg, key="trained")
     if h is not None:
-        st.markdown(exp.explain_trained(trained, h))
-        charts = exp.charts(trained, results)
+        st.markdown(exp.explain_trained(cfg, h))
+        charts = exp.charts(cfg, results)
         left, right = st.columns([3, 2])
         export.chart(charts["shift_accuracy"], "equivariance-shift-accuracy", left)
         export.chart(charts["consistency"], "equivariance-consistency", right)
@@ -120,4 +134,4 @@ with trained_tab:
             )
             + "."
         )
-        export.data_downloads(exp.tables(trained, results), "equivariance-trained")
+        export.data_downloads(exp.tables(cfg, results), "equivariance-trained")

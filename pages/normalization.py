@@ -5,9 +5,6 @@ import streamlit as st
 from cnnexp import stats
 from cnnexp.experiments import normalization as exp
 from ui import export, page
-from ui.settings import settings_panel
-
-page.require_app()
 
 EXPLANATION = """
 As a signal passes through layer after layer its scale drifts, and learning slows or stalls.
@@ -29,17 +26,21 @@ ImageNet): BatchNorm's error grows from 23.6% at 32 images per GPU to 34.7% at 2
 stays near 24%.
 """
 
-page.header(exp, EXPLANATION)
-cfg = settings_panel(exp.Config)
-if cfg is None:
-    st.stop()
+cfg = page.start(exp, EXPLANATION)
 
-results, headline = page.saved_results(exp, cfg)
-if headline is None:
-    page.nothing_saved()
-    st.stop()
+results, headline = page.saved_or_stop(exp, cfg)
 st.markdown(exp.explain(cfg, headline))
 charts = exp.charts(cfg, results)
+
+
+def sweep_charts(names: list[str], hint: str) -> None:
+    """The sweep's charts, or how to set the sweep up when it has not run."""
+    if names[0] not in charts:
+        st.info(hint, icon=":material/tune:")
+        return
+    for name in names:
+        export.chart(charts[name], f"normalization-{name.replace('_', '-')}")
+
 
 tab_main, tab_batch, tab_lr, tab_deep, tab_inside = st.tabs(
     ["Main comparison", "Batch size", "Learning rate", "Deeper stack", "Inside the network"]
@@ -50,32 +51,21 @@ with tab_main:
     export.chart(charts["train_loss"], "normalization-train-loss", right)
     export.chart(charts["test_accuracy"], "normalization-test-accuracy")
 with tab_batch:
-    if "batch_size" in charts:
-        export.chart(charts["batch_size"], "normalization-batch-size")
-    else:
-        st.info(
-            "Choose batch sizes under **Sweeps** to run this comparison (small batches take longer: "
-            "more steps per epoch).",
-            icon=":material/tune:",
-        )
+    sweep_charts(
+        ["batch_size"],
+        "Choose batch sizes under **Sweeps** to run this comparison (small batches take longer: "
+        "more steps per epoch).",
+    )
 with tab_lr:
-    if "learning_rate" in charts:
-        export.chart(charts["learning_rate"], "normalization-learning-rate")
-    else:
-        st.info(
-            "Choose learning rates under **Sweeps** to see how wide a range trains.",
-            icon=":material/tune:",
-        )
+    sweep_charts(
+        ["learning_rate"], "Choose learning rates under **Sweeps** to see how wide a range trains."
+    )
 with tab_deep:
-    if "deep_accuracy" in charts:
-        export.chart(charts["deep_accuracy"], "normalization-deep-accuracy")
-        export.chart(charts["deep_loss"], "normalization-deep-loss")
-    else:
-        st.info(
-            "Set **Deeper stack** under Sweeps (e.g. 8) to repeat the comparison deeper, where training "
-            "without normalization should struggle most.",
-            icon=":material/tune:",
-        )
+    sweep_charts(
+        ["deep_accuracy", "deep_loss"],
+        "Set **Deeper stack** under Sweeps (e.g. 8) to repeat the comparison deeper, where training "
+        "without normalization should struggle most.",
+    )
 with tab_inside:
     if "activation_std" in charts:
         export.chart(charts["activation_std"], "normalization-activation-std")

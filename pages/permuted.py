@@ -5,9 +5,6 @@ import streamlit as st
 from cnnexp import stats
 from cnnexp.experiments import permuted as exp
 from ui import export, page
-from ui.settings import settings_panel
-
-page.require_app()
 
 EXPLANATION = """
 Every image's pixels are scrambled by **one fixed permutation**, the same for every image in
@@ -33,10 +30,7 @@ The strength sweep shuffles pixels only within b×b tiles: b = 1 leaves the imag
 larger tiles take locality away step by step.
 """
 
-page.header(exp, EXPLANATION)
-cfg = settings_panel(exp.Config)
-if cfg is None:
-    st.stop()
+cfg = page.start(exp, EXPLANATION)
 
 results, headline = page.saved_results(exp, cfg)
 charts = exp.charts(cfg, results)

@@ -5,9 +5,6 @@ import streamlit as st
 
 from cnnexp.experiments import scaling as exp
 from ui import export, page
-from ui.settings import settings_panel
-
-page.require_app()
 
 EXPLANATION = """
 **One layer, counted.** The same input and output, wired three ways: *fully connected*
@@ -23,10 +20,7 @@ each family at a comparable size trained on growing training sets (sample effici
 Points are means over seeds with 95% intervals.
 """
 
-page.header(exp, EXPLANATION)
-cfg = settings_panel(exp.Config, exclude=("mode",))
-if cfg is None:
-    st.stop()
+cfg = page.start(exp, EXPLANATION, exclude=("mode",))
 
 st.subheader("One layer: parameters and compute")
 a = exp.analytic(cfg)

@@ -11,9 +11,9 @@ from cnnexp.config import describe
 from tests.conftest import ROOT, cli_env
 
 
-def cli(results, *args, check=True):
+def cli(results, *args, check=True, module="cnnexp"):
     p = subprocess.run(
-        [sys.executable, "-m", "cnnexp", *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env=cli_env(results),
         capture_output=True,

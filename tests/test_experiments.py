@@ -58,7 +58,7 @@ def test_tiny_settings_run_end_to_end(name, store):
 PINNED_RUN_IDS = {
     "baseline": (1, 1, "1f650fb5897ff4af"),
     "scaling": (1, 18, "0fddb52a30cd83c4"),
-    "equivariance": (1, 12, "d34a22335577253e"),
+    "equivariance": (2, 12, "bf8329863c06fb07"),
     "permuted": (1, 18, "1877de1dfa9d8f8c"),
     "normalization": (1, 27, "d4d3e47c62500996"),
 }

@@ -113,7 +113,7 @@ ROUND_TRIP = {
         "epochs": 3,
     },
     "scaling": {"image_size": 128, "kernel": 5, "padding": 2, "bias": False, "cnn_widths": (4, 8)},
-    "permuted": {"dataset": "digits", "models": ("cnn", "mlp"), "block": 4, "perm_seed": 9},
+    "permuted": {"dataset": "digits", "models": ("cnn_flatten", "mlp"), "block": 4, "perm_seed": 9},
     "equivariance": {"image": "coffee", "shift": -3, "shift_y": 2, "pool": "blur", "gap": False},
 }
 

@@ -172,3 +172,64 @@ def test_summary_of_many_runs(store):
     fresh = Store(store.root)
     assert len(fresh.runs()) == 300 and len(fresh.runs("a")) == 150
     assert isinstance(fresh.runs(), pd.DataFrame)
+
+
+# --- blobs: binary files beside a run (the equivariance experiment's trained weights) ---------
+def blob_of(i: int, size: int = 1000) -> bytes:
+    return bytes([i % 251]) * size + i.to_bytes(4, "little")
+
+
+def test_a_blob_is_written_beside_its_run_and_read_back(store):
+    path = store.save(record(1, "equivariance"), metrics(), blobs={"weights": blob_of(1)})
+    assert store.blob("equivariance", "r00001", "weights") == blob_of(1)
+    assert (path.parent / "r00001.weights.bin").read_bytes() == blob_of(1)
+    assert store.blob("equivariance", "r00001", "other") is None
+    assert store.blob("equivariance", "r00002", "weights") is None
+    assert list(store.runs()["run_id"]) == ["r00001"]  # a blob is never taken for a run
+    with pytest.raises(ConfigError, match="not a plain name"):
+        store.save(record(2), metrics(), blobs={"../x": b""})
+
+
+def test_a_blob_is_deleted_with_its_run(store):
+    for i in range(2):
+        store.save(record(i, "equivariance"), metrics(), blobs={"weights": blob_of(i)})
+    assert store.delete(["r00000"]) == 1
+    files = sorted(p.name for p in (store.runs_dir / "equivariance").iterdir())
+    assert files == ["r00001.parquet", "r00001.weights.bin"]
+    assert store.blob("equivariance", "r00000", "weights") is None
+
+
+BLOB_WRITER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {root!r})
+    from cnnexp.store import Store
+    from tests.test_store import record, metrics, blob_of
+    store = Store(sys.argv[1])
+    for i in range(100000):
+        store.save(record(i, "equivariance"), metrics(), blobs={{"weights": blob_of(i, 2_000_000)}})
+""")
+
+
+def test_a_killed_writer_leaves_no_run_with_a_half_blob(results):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BLOB_WRITER.format(root=str(ROOT)), str(results)], cwd=ROOT
+    )
+    time.sleep(3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = Store(results)
+    runs = store.runs()
+    assert len(runs) > 0
+    for run_id, seed in zip(runs["run_id"], runs["seed"], strict=True):
+        assert store.blob("equivariance", run_id, "weights") == blob_of(seed, 2_000_000)
+    for p in (store.runs_dir / "equivariance").glob("*.bin"):  # no half blob under its name
+        assert p.stat().st_size == 2_000_004
+
+
+def test_the_bundle_seeds_blobs_with_their_runs(tmp_path):
+    from cnnexp import bundle
+
+    shipped = Store(tmp_path / "bundle")
+    shipped.save(record(3, "equivariance"), metrics(), blobs={"weights": blob_of(3)})
+    assert bundle.seed(tmp_path / "results", tmp_path / "bundle") == 2
+    assert Store(tmp_path / "results").blob("equivariance", "r00003", "weights") == blob_of(3)

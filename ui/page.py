@@ -40,6 +40,21 @@ def header(exp: ModuleType, explanation: str) -> None:
         st.markdown(explanation)
 
 
+def start(exp: ModuleType, explanation: str, exclude: tuple[str, ...] = ()) -> Config:
+    """The opening of every experiment page: inside the app, its header, then the settings.
+
+    Returns the validated settings; a page whose settings are invalid stops here (the
+    settings panel has already said what is wrong)."""
+    from ui.settings import settings_panel
+
+    require_app()
+    header(exp, explanation)
+    cfg = settings_panel(exp.Config, exclude=exclude)
+    if cfg is None:
+        st.stop()
+    return cfg
+
+
 def remember(exp: ModuleType, cfg: Config, headline: dict, results: Results) -> None:
     """Keep the headline of a finished plan so Home can show it."""
     if results.complete and results.specs:
@@ -64,4 +79,14 @@ def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Resul
         return results, None
     headline = exp.summarize(cfg, results)
     remember(exp, cfg, headline, results)
+    return results, headline
+
+
+def saved_or_stop(exp: ModuleType, cfg: Config) -> tuple[Results, dict]:
+    """saved_results, for a page that has nothing to show before a run is saved: says so
+    and stops there."""
+    results, headline = saved_results(exp, cfg)
+    if headline is None:
+        nothing_saved()
+        st.stop()
     return results, headline
