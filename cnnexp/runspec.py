@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Any
 
 # Bump when a change to data, models or engine alters every experiment's numbers.
@@ -24,7 +26,16 @@ PRECISIONS = ("fp32", "bf16")
 
 @cache
 def _cuda() -> bool:
-    import torch
+    """Whether torch would find a GPU, answered without importing torch where possible:
+    planning runs happens on pages that only show saved results, which must paint before
+    torch's import (seconds) would finish."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"].cuda.is_available()
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "x").strip() in ("", "-1"):
+        return False
+    if not Path("/proc/driver/nvidia/version").exists():  # no NVIDIA driver loaded
+        return False
+    import torch  # a driver is there: let torch decide (its build may be CPU-only)
 
     return torch.cuda.is_available()
 
