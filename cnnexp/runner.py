@@ -139,6 +139,10 @@ def default_workers(device: str = "auto") -> int:
 
 
 def _gpu_count() -> int:
+    from cnnexp.runspec import cuda_available
+
+    if not cuda_available():  # answered without importing torch on a machine with no NVIDIA driver
+        return 0
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0

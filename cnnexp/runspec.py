@@ -25,7 +25,7 @@ PRECISIONS = ("fp32", "bf16")
 
 
 @cache
-def _cuda() -> bool:
+def cuda_available() -> bool:
     """Whether torch would find a GPU, answered without importing torch where possible:
     planning runs happens on pages that only show saved results, which must paint before
     torch's import (seconds) would finish."""
@@ -50,7 +50,7 @@ def precision_for(device: str = "auto") -> str:
                 f"CNNEXP_PRECISION={forced!r} unknown; allowed: {', '.join(PRECISIONS)}"
             )
         return forced
-    on_cuda = device.startswith("cuda") or (device == "auto" and _cuda())
+    on_cuda = device.startswith("cuda") or (device == "auto" and cuda_available())
     return "bf16" if on_cuda else "fp32"
 
 
