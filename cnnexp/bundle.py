@@ -30,17 +30,7 @@ SETTINGS: list[tuple[str, dict]] = [
     ("scaling", {}),
     ("equivariance", {}),
     ("permuted", {"dataset": "digits"}),
-    ("permuted", {"n_trains": (100, 300, 1000, 2000), "models": ("mlp", "cnn_flatten", "cnn_gap")}),
     ("permuted", {}),
-    (
-        "normalization",
-        {
-            "norms": ("none", "batch", "group"),
-            "batch_sizes": (2, 8, 32, 128),
-            "n_train": 1000,
-            "seeds": 2,
-        },
-    ),
     ("normalization", {}),
     ("baseline", {"model": "mlp", "width": 256, "seeds": 3}),
     ("baseline", {"seeds": 3}),
