@@ -135,8 +135,9 @@ else:
     shown = ["experiment", *anywhere, *[c for c in RUN_COLUMNS if c not in anywhere], "ended_at"]
     default_rows = [i for i, rid in enumerate(view["run_id"]) if rid in set(linked)]
     noun = "runs"
-for p in problems:
-    st.warning(f"Ignored in the link: {p}", icon=":material/link_off:")
+if problems:
+    st.warning("**Some values in this link were ignored.**", icon=":material/link_off:")
+    st.text("\n".join(problems))  # a stranger's text: literal, never markdown
 st.caption(
     f"{len(rows):,} {noun} · {len(view):,} of {len(runs):,} saved runs · select rows to compare"
 )

@@ -104,6 +104,6 @@ def test_launch_a_tiny_run_and_see_its_chart(server, browser):
     settled(page)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     body = page.inner_text("body")
-    assert "2 of 2 saved runs" in body and "Download or delete" in body
+    assert "2 of 2 saved runs" in body and "Delete 2 selected run(s)" in body
     page.screenshot(path=SHOTS / "runs.png", full_page=True)
     page.close()

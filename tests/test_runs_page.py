@@ -54,10 +54,11 @@ def test_filters_through_the_url(store):
 
 def test_bad_link_values_are_named_and_ignored(store):
     write_runs(store, n_seeds=1)
-    at = open_runs({"exp": "nope", "range": "width:9:1", "by": "colour"})
+    at = open_runs({"exp": "[nope](https://example.org)", "range": "width:9:1", "by": "colour"})
     assert not at.exception, at.exception
-    text = " ".join(w.value for w in at.warning)
-    assert "'nope'" in text and "allowed: baseline" in text
+    assert not any("example.org" in w.value for w in [*at.warning, *at.markdown])  # never markup
+    text = " ".join(t.value for t in at.text)
+    assert "'[nope](https://example.org)'" in text and "allowed: baseline" in text
     assert "'width:9:1'" in text and "'colour'" in text
     assert len(table(at)) == 12  # nothing was filtered by the bad values
 
