@@ -72,6 +72,8 @@ def group(runs: pd.DataFrame, by: list[str], value: str = TARGET) -> pd.DataFram
         k = out.loc[many, "k"]
         half[many] = stdtrit(k - 1, 0.975) * out.loc[many, "sd"] / np.sqrt(k)
     out["lo"], out["hi"] = out["mean"] - half, out["mean"] + half
+    if value.endswith("acc"):  # as the figures do: an accuracy's interval stops at 0 and 100%
+        out["lo"], out["hi"] = out["lo"].clip(lower=0.0), out["hi"].clip(upper=1.0)
     first = runs.loc[out["first"], by].reset_index(drop=True)  # the settings' own values
     return pd.concat([first, out.reset_index(drop=True)], axis=1)[cols]
 

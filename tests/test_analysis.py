@@ -98,3 +98,14 @@ def test_in_ranges_filters_numeric_columns(store):
     runs = store.runs()
     keep = analysis.in_ranges(runs, {"width": (8, 16)})
     assert set(runs[keep]["width"]) == {8, 16}
+
+
+def test_an_accuracy_interval_stays_within_0_and_1():
+    import pandas as pd
+
+    runs = pd.DataFrame(
+        {"model": ["cnn", "cnn"], "test_acc": [0.4, 1.0], "duration_s": [1.0, 1.0]}
+    ).assign(run_id=["a", "b"])
+    g = analysis.group(runs, ["model"])
+    assert g["n"].iloc[0] == 2 and g["mean"].iloc[0] == 0.7
+    assert g["lo"].iloc[0] == 0.0 and g["hi"].iloc[0] == 1.0  # the raw t-interval is ±4.0
