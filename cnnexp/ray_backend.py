@@ -102,7 +102,9 @@ class RayRunner(LocalRunner):
             # A local cluster's workers import cnnexp from this checkout; a remote one's
             # nodes must have it installed (README).
             env = {"env_vars": {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}}
-            ray.init(address=address, runtime_env=None if address else env)
+            # No address means a fresh local cluster ("local"), never a stale one some
+            # earlier process left running on this machine (ray.init()'s own default).
+            ray.init(address=address or "local", runtime_env=None if address else env)
         res = ray.cluster_resources()
         gpus = int(res.get("GPU", 0))
         slots = int(os.environ.get("CNNEXP_SLOTS_PER_GPU", "4"))

@@ -25,7 +25,9 @@ def specs(**kw):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": a new cluster even when a stale one from another process runs on this machine
+    # (CI once found one and ray.init() tried to join it).
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
