@@ -177,20 +177,23 @@ def train(
     on_epoch: Callable[[dict], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     epoch_hook: Callable[[int, nn.Module, DeviceData], None] | None = None,
+    build: Callable[[], nn.Module] | None = None,
 ) -> TrainResult:
     """Train setup's model on data with `seed` (weights, order and augmentation all follow it).
 
     on_epoch gets {epoch, train_loss, train_acc, test_loss, test_acc, seconds} after each
     epoch. A loss that turns NaN/inf ends the run as 'diverged'; should_stop() returning True
     ends it as 'cancelled'. epoch_hook(epoch, model, data) runs before training (epoch 0) and
-    after every epoch, for measurements inside the network.
+    after every epoch, for measurements inside the network. build() makes a model the
+    blueprint cannot describe (dilated stacks), seeded like any other; setup then only gives
+    the training settings.
     """
     device = data.x_train.device
     torch.manual_seed(seed)
     # Order and augmentation are drawn where the data is: no host-to-device copy per batch.
     # On the CPU this is the same generator as always, so CPU results stay reproducible.
     gen = torch.Generator(device=device).manual_seed(seed)
-    model = make_model(setup, data, device)
+    model = build().to(device) if build is not None else make_model(setup, data, device)
     fmt = memory_format(setup, device)
     n = len(data.y_train)
     slices = batch_slices(n, setup.batch_size)

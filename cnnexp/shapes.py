@@ -53,14 +53,22 @@ def generate(
 
 
 def generate_pairs(
-    n: int, seed: int, distance: int, size: int = 40, noise: float = 0.08
+    n: int, seed: int, distance: int, size: int = 40, noise: float = 0.08, height: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A task that needs range: two glyphs on one row, `distance` pixels apart (left edge to
     left edge); the label is 1 when they are the same glyph, 0 when not (half each).
 
-    Returns images (n, 1, size, size) uint8, labels, and each image's (top, left_a, left_b).
-    A model can only answer if some unit sees both glyphs: its field must cover the distance.
+    Returns images (n, 1, height, size) uint8 (height 0: square), labels, and each image's
+    (top, left_a, left_b). A model can only answer if some unit sees both glyphs: its field
+    must cover the distance. A low strip (height < size) keeps the range horizontal and
+    costs less to train on.
     """
+    height = height or size
+    if not GLYPH <= height <= size:
+        raise ValueError(
+            f"height {height} must hold a glyph and not exceed the width {size}; "
+            f"allowed: {GLYPH} to {size}"
+        )
     if not GLYPH <= distance <= size - GLYPH:
         raise ValueError(
             f"distance {distance} does not fit two {GLYPH}-pixel glyphs in a {size}-pixel "
@@ -74,10 +82,10 @@ def generate_pairs(
     first = rng.integers(0, k, n)
     other = (first + rng.integers(1, k, n)) % k  # any glyph but the first
     second = np.where(labels == 1, first, other)
-    top = rng.integers(0, size - GLYPH + 1, n)
+    top = rng.integers(0, height - GLYPH + 1, n)
     left = rng.integers(0, size - GLYPH - distance + 1, n)
     brightness = rng.uniform(0.6, 1.0, n).astype(np.float32)
-    images = rng.normal(0.0, noise, (n, size, size)).astype(np.float32)
+    images = rng.normal(0.0, noise, (n, height, size)).astype(np.float32)
     for i in range(n):
         for g, x in ((first[i], left[i]), (second[i], left[i] + distance)):
             images[i, top[i] : top[i] + GLYPH, x : x + GLYPH] += brightness[i] * glyphs[g]

@@ -18,10 +18,17 @@ from __future__ import annotations
 from types import ModuleType
 
 from cnnexp.config import ConfigError
-from cnnexp.experiments import baseline, equivariance, normalization, permuted, scaling
+from cnnexp.experiments import (
+    baseline,
+    equivariance,
+    normalization,
+    permuted,
+    receptive_field,
+    scaling,
+)
 
 REGISTRY: dict[str, ModuleType] = {
-    m.NAME: m for m in (scaling, equivariance, permuted, normalization, baseline)
+    m.NAME: m for m in (scaling, equivariance, permuted, normalization, receptive_field, baseline)
 }
 
 

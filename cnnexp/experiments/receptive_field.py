@@ -1,18 +1,32 @@
-"""Receptive field: the analytic core (not yet a registered experiment; see the report).
+"""Receptive field: how far a unit sees, in theory and in fact, and a task that needs range.
 
 The theoretical field of a stack follows one recurrence per layer: a layer of kernel k,
 dilation d (effective kernel d·(k − 1) + 1) and stride s grows the side by (d·(k − 1)) times
 the jump so far, and multiplies the jump (the input distance between neighbouring units) by
 s. With stride 1 and no pooling this is R_L = 1 + L(k − 1); pooling and strides make it grow
 multiplicatively. The effective field (Luo et al., NeurIPS 2016) is where the gradient mass
-actually lies: `mass_side` measures it.
+actually lies: `mass_side` measures it. Both are instant (field_probe.py shows them).
+
+The trained part: two glyphs a distance d apart on a strip, labelled "same" or "different"
+(shapes.generate_pairs), learned by a CNN with a global-average-pool head, so the answer must
+come from units that see both glyphs. Stacks of equal depth and parameters differ only in how
+their field grows (plain, dilated, pooled); a wide-kernel stack buys range with parameters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
+
+from cnnexp import stats
+from cnnexp.config import EpochFields, ExperimentFields, param
+from cnnexp.results import Results
+from cnnexp.runspec import RunContext, RunOutput, RunSpec
+
+# --- The analytic core -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -76,16 +90,25 @@ def input_gradient(net, size: int, unit: tuple[int, int]) -> np.ndarray:
     return x.grad[0, 0].abs().numpy()
 
 
-def mass_side(grad: np.ndarray, fraction: float) -> int:
-    """Side of the smallest square centred on the map's centre pixel that holds at least
-    `fraction` of the total mass (odd sides: 1, 3, 5, ...)."""
+def mass_side(grad: np.ndarray, fraction: float, centre: tuple[int, int] | None = None) -> int:
+    """Side of the smallest square centred on `centre` (default: the map's centre pixel) that
+    holds at least `fraction` of the total mass (odd sides: 1, 3, 5, ...)."""
     h, w = grad.shape
-    cy, cx, total = h // 2, w // 2, grad.sum()
+    cy, cx = centre if centre is not None else (h // 2, w // 2)
+    total = grad.sum()
     for r in range(max(h, w)):
         window = grad[max(cy - r, 0) : cy + r + 1, max(cx - r, 0) : cx + r + 1]
         if window.sum() >= fraction * total * (1 - 1e-9):
             return 2 * r + 1
     return 2 * max(h, w) - 1
+
+
+def centroid(grad: np.ndarray) -> tuple[int, int]:
+    """The gradient's centre of mass, rounded: where a pooled stack's centre unit looks (floor
+    division in pooling moves it off the map's centre by a few pixels)."""
+    ys, xs = np.indices(grad.shape)
+    total = grad.sum()
+    return int(round((ys * grad).sum() / total)), int(round((xs * grad).sum() / total))
 
 
 def effective_map(layers: list[Layer], size: int, draws: int = 8, seed: int = 0) -> np.ndarray:
@@ -118,3 +141,327 @@ def depth_exponent(
     sides = [mass_side(effective_map(stack(d, kernel), size, seed=seed), fraction) for d in depths]
     slope = float(np.polyfit(np.log(depths), np.log(sides), 1)[0])
     return slope, sides
+
+
+# --- The trained part: a task that needs range ----------------------------------------------
+
+NAME = "receptive_field"
+TITLE = "Receptive field"
+VERSION = 1
+SUMMARY = "How far does a unit see, in theory and in fact, and when is that too short for the task?"
+TINY = {
+    "stacks": ("plain", "dilated"),
+    "distances": (9, 15),
+    "n_train": 64,
+    "epochs": 1,
+    "width": 4,
+}
+
+HEIGHT = 16  # a strip: the range the task needs is horizontal; a low image trains faster
+TEST = 500  # test images per run
+WORKS = 0.75  # a stack "works" at a distance when its mean accuracy reaches this (chance: 0.5)
+
+StackName = Literal["plain", "dilated", "pooled", "wide"]
+STACK_HELP = {
+    "plain": "3×3 convolutions: the field grows by 2 a layer",
+    "dilated": "3×3 convolutions with dilation 1, 2, 4, …: exponential growth, same parameters",
+    "pooled": "3×3 convolutions with 2×2 max pooling between them: the jump doubles, same parameters",
+    "wide": "7×7 convolutions: the field grows by 6 a layer, at 5.4 times the parameters",
+}
+Distance = Annotated[int, Field(ge=9, le=55)]
+
+
+class Config(ExperimentFields, EpochFields):
+    stacks: tuple[StackName, ...] = param(
+        ("plain", "dilated", "pooled"),
+        "Stacks to compare: " + "; ".join(f"{k}: {v}" for k, v in STACK_HELP.items()),
+        group="Task",
+    )
+    distances: tuple[Distance, ...] = param(
+        (9, 16, 23),
+        "Distances between the two glyphs' left edges (pixels; a glyph is 9 wide, so 9 "
+        "means they touch)",
+        group="Task",
+    )
+    image_width: int = param(
+        32,
+        "Width of the strip (16 pixels high); it must hold both glyphs at the largest distance",
+        ge=24,
+        le=64,
+        options=(32, 40, 48, 64),
+        group="Task",
+        label="Image width",
+    )
+    depth: int = param(4, "Conv layers of every stack", ge=2, le=6, group="Stacks")
+    width: int = param(
+        8, "Channels of every conv layer", ge=2, le=64, options=(4, 8, 16, 32), group="Stacks"
+    )
+    n_train: int = param(
+        1000,
+        "Training images per run (new ones with each seed; half same, half different)",
+        ge=32,
+        le=20000,
+        options=(250, 500, 1000, 2000, 4000),
+        group="Task",
+        label="Training images",
+    )
+    epochs: int = param(10, "Passes over the training images", ge=1, le=200, group="Training")
+
+    @model_validator(mode="after")
+    def _check(self) -> Config:
+        if not self.stacks:
+            raise ValueError("stacks is empty; allowed: one or more of " + ", ".join(STACK_HELP))
+        if not self.distances:
+            raise ValueError("distances is empty; allowed: one or more distances from 9 to 55")
+        too_far = [d for d in self.distances if d > self.image_width - 9]
+        if too_far:
+            raise ValueError(
+                f"distances {too_far} do not fit two 9-pixel glyphs in a {self.image_width}-pixel "
+                f"strip; allowed: 9 to {self.image_width - 9}, or a wider image"
+            )
+        if "pooled" in self.stacks and HEIGHT >> (self.depth - 1) < 1:
+            raise ValueError(
+                f"the pooled stack halves the {HEIGHT}-pixel height {self.depth - 1} times, "
+                f"below one pixel; allowed: depth <= 5"
+            )
+        return self
+
+
+def task_stack(name: str, depth: int) -> list[Layer]:
+    """The layers of a named stack (as the analytic core counts them)."""
+    layers = []
+    for i in range(depth):
+        kernel, dilation = (7, 1) if name == "wide" else (3, 2**i if name == "dilated" else 1)
+        layers.append(Layer("conv", kernel, 1, dilation))
+        if name == "pooled" and i < depth - 1:
+            layers.append(Layer("pool", 2, 2))
+    return layers
+
+
+def field_of(name: str, depth: int) -> int:
+    return theoretical(task_stack(name, depth))[-1]["side"]
+
+
+def task_net(layers: list[Layer], width: int):
+    """The trained network: each conv (size-preserving padding) + BatchNorm + ReLU, max
+    pooling where the stack pools, then global average pooling and a 2-way linear head. The
+    head sees only position-averaged features: no dense layer can see both glyphs for it."""
+    from torch import nn
+
+    mods, c_in = [], 1
+    for layer in layers:
+        if layer.kind == "pool":
+            mods.append(nn.MaxPool2d(2))
+            continue
+        pad = layer.dilation * (layer.kernel - 1) // 2
+        mods += [
+            nn.Conv2d(c_in, width, layer.kernel, padding=pad, dilation=layer.dilation, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+        ]
+        c_in = width
+    mods += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, 2)]
+    return nn.Sequential(*mods)
+
+
+def spec_for(cfg: Config, stack_name: str, distance: int, seed: int) -> RunSpec:
+    run = {
+        "stack": stack_name,
+        "distance": distance,
+        "image_width": cfg.image_width,
+        "depth": cfg.depth,
+        "width": cfg.width,
+        "n_train": cfg.n_train,
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "lr": cfg.lr,
+    }
+    return RunSpec(NAME, VERSION, run, seed, f"{stack_name} · distance {distance}")
+
+
+def plan(cfg: Config) -> list[RunSpec]:
+    return [
+        spec_for(cfg, st, d, s) for st in cfg.stacks for d in cfg.distances for s in cfg.seed_list()
+    ]
+
+
+def pairs(n_train: int, distance: int, image_width: int, seed: int):
+    """The task's images for one run: n_train training and TEST test images, drawn with the seed."""
+    from cnnexp import shapes
+    from cnnexp.data import DatasetInfo, ImageSet
+
+    x, y, _ = shapes.generate_pairs(n_train + TEST, seed, distance, size=image_width, height=HEIGHT)
+    info = DatasetInfo(
+        "pairs",
+        "Glyph pairs",
+        (1, HEIGHT, image_width),
+        2,
+        n_train,
+        TEST,
+        "generated",
+        "Two glyphs a fixed distance apart: the same or not?",
+    )
+    n = n_train
+    return ImageSet(info, x[:n], y[:n], x[n:], y[n:], ("different", "same"))
+
+
+def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
+    from cnnexp import engine
+    from cnnexp.config import TrainSetup
+
+    c = spec.config
+    layers = task_stack(c["stack"], c["depth"])
+    ds = pairs(c["n_train"], c["distance"], c["image_width"], spec.seed)
+    dd = engine.DeviceData.from_images(ds, engine.pick_device(ctx.device), ctx.precision)
+    # Only the training settings of a setup are used: the model comes from task_net, which
+    # the blueprint cannot describe (dilation), and the data from `pairs`.
+    setup = TrainSetup.model_construct(
+        epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"], width=c["width"]
+    )
+    result = engine.train(
+        setup,
+        dd,
+        spec.seed,
+        on_epoch=ctx.on_epoch,
+        should_stop=ctx.should_stop,
+        build=lambda: task_net(layers, c["width"]),
+    )
+    final = result.final
+    summary = {
+        "test_acc": final.get("test_acc"),
+        "train_acc": final.get("train_acc"),
+        "test_loss": final.get("test_loss"),
+        "train_loss": final.get("train_loss"),
+        "train_seconds": result.train_seconds,
+        "epochs_run": len(result.history),
+        "params": sum(p.numel() for p in result.model.parameters()),
+        "field": theoretical(layers)[-1]["side"],
+        "n_train_images": len(dd.y_train),
+    }
+    return RunOutput(
+        status=result.status,
+        metrics=engine.history_to_metrics(result.history),
+        summary=summary,
+        device=str(dd.x_train.device),
+        precision=dd.precision,
+    )
+
+
+def _runs_of(results: Results, stack_name: str, distance: int):
+    runs = results.runs
+    if runs.empty:
+        return runs
+    return runs[(runs["stack"] == stack_name) & (runs["distance"] == distance)]
+
+
+def stops_at(rows: list[dict]) -> int | None:
+    """The first distance, from the shortest, at which the mean accuracy falls below WORKS."""
+    for r in rows:
+        m = r["test_acc"]["mean"]
+        if m is not None and m < WORKS:
+            return r["distance"]
+    return None
+
+
+def summarize(cfg: Config, results: Results) -> dict:
+    accuracy, params = {}, {}
+    for st in cfg.stacks:
+        accuracy[st] = []
+        for d in sorted(cfg.distances):
+            mine = _runs_of(results, st, d)
+            accuracy[st].append(
+                {"distance": d, "test_acc": stats.mean_ci(mine["test_acc"] if len(mine) else [])}
+            )
+            if len(mine):
+                params[st] = int(mine["params"].iloc[0])
+    return {
+        "accuracy": accuracy,
+        "field": {st: field_of(st, cfg.depth) for st in cfg.stacks},
+        "params": params,
+        "stops_at": {st: stops_at(rows) for st, rows in accuracy.items()},
+        "works_above": WORKS,
+    }
+
+
+def headline_text(h: dict) -> str:
+    parts = []
+    for st, field in h["field"].items():
+        stop = h["stops_at"][st]
+        where = f"fails from distance {stop}" if stop is not None else "works at every distance"
+        parts.append(f"{st} (field {field}) {where}")
+    return "; ".join(parts)
+
+
+def explain(cfg: Config, h: dict) -> str:
+    """What the trained comparison shows, in numbers, whichever way it falls."""
+    out = []
+    for st, rows in h["accuracy"].items():
+        done = [r for r in rows if r["test_acc"]["mean"] is not None]
+        if not done:
+            continue
+        field, stop = h["field"][st], h["stops_at"][st]
+        accs = ", ".join(f"{r['distance']}: {r['test_acc']['mean']:.0%}" for r in done)
+        verdict = (
+            f"falls below {WORKS:.0%} from distance {stop}"
+            if stop is not None
+            else f"stays at or above {WORKS:.0%} at every distance tried"
+        )
+        out.append(
+            f"- **{st}** (field {field} px, {h['params'].get(st, '?')} parameters): {accs}; it {verdict}."
+        )
+    if not out:
+        return ""
+    # Seeing both glyphs whole needs a field of distance + 9 (a glyph is 9 pixels wide).
+    lines = [
+        "Accuracy against the distance between the glyphs (chance is 50%). Seeing both glyphs "
+        "whole needs a field of at least distance + 9 pixels:",
+        *out,
+    ]
+    mismatch = [
+        st
+        for st, rows in h["accuracy"].items()
+        for r in rows
+        if r["test_acc"]["mean"] is not None
+        and (r["test_acc"]["mean"] >= WORKS) != (h["field"][st] >= r["distance"] + 9)
+    ]
+    lines.append(
+        "Every stack works exactly where its field covers both glyphs, as the theory predicts."
+        if not mismatch
+        else "Not every point follows the field rule: "
+        + ", ".join(sorted(set(mismatch)))
+        + " work where their field is too short (touching glyphs share edges a short field "
+        "can compare) or fail where it is long enough (the effective field is smaller than the "
+        "theoretical one, and the data or training budget may be too small)."
+    )
+    return "\n".join(lines)
+
+
+def charts(cfg: Config, results: Results) -> dict:
+    from cnnexp import figures
+
+    runs = results.runs
+    if runs.empty:
+        return {}
+    runs = runs.assign(
+        model=[f"{s} (field {field_of(s, cfg.depth)})" for s in runs["stack"]],
+    )
+    fig = figures.lines_ci(
+        runs,
+        "distance",
+        "model",
+        value="test_acc",
+        markers=True,
+        colour_order=[f"{s} (field {field_of(s, cfg.depth)})" for s in cfg.stacks],
+        percent=True,
+        title="Same or different? Test accuracy against the glyphs' distance",
+        x_title="distance between the glyphs (pixels)",
+        y_title="test accuracy",
+    )
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#94a3b8", annotation_text="chance")
+    return {"accuracy": fig}
+
+
+def tables(cfg: Config, results: Results) -> dict:
+    runs = results.runs
+    cols = ["run_id", "stack", "distance", "seed", "field", "params", "test_acc", "train_acc"]
+    return {"runs": runs[[c for c in cols if c in runs.columns]] if len(runs) else runs}
