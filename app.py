@@ -21,6 +21,9 @@ pages = {
         st.Page("pages/equivariance.py", title="Equivariance", icon=":material/open_with:"),
         st.Page("pages/permuted.py", title="Permuted pixels", icon=":material/shuffle:"),
         st.Page("pages/normalization.py", title="Normalization", icon=":material/equalizer:"),
+        st.Page(
+            "pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_weak:"
+        ),
         st.Page("pages/baseline.py", title="Baseline", icon=":material/model_training:"),
     ],
     "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],

@@ -38,17 +38,27 @@ VARIANTS = ("plain", "dilation 2", "pool every 2")
 
 class Config(BaseConfig):
     # Named rf_* so that their URL parameters never collide with the trained settings'.
-    rf_depth: int = param(4, "Conv layers of the stack", ge=1, le=16, group="Stack", label="Depth")
-    rf_kernel: int = param(
-        3, "Kernel side k (odd)", ge=1, le=9, options=(1, 3, 5, 7, 9), group="Stack", label="Kernel"
+    rf_depth: int = param(
+        4, "Conv layers of the stack", ge=1, le=16, group="Probe stack", label="Depth"
     )
-    rf_stride: int = param(1, "Stride of every conv", ge=1, le=2, group="Stack", label="Stride")
+    rf_kernel: int = param(
+        3,
+        "Kernel side k (odd)",
+        ge=1,
+        le=9,
+        options=(1, 3, 5, 7, 9),
+        group="Probe stack",
+        label="Kernel",
+    )
+    rf_stride: int = param(
+        1, "Stride of every conv", ge=1, le=2, group="Probe stack", label="Stride"
+    )
     rf_dilation: int = param(
         1,
         "Dilation of every conv (holes between the kernel's taps)",
         ge=1,
         le=4,
-        group="Stack",
+        group="Probe stack",
         label="Dilation",
     )
     rf_pool_every: int = param(
@@ -56,7 +66,7 @@ class Config(BaseConfig):
         "A 2×2 average pool after every n-th conv (0: none)",
         ge=0,
         le=8,
-        group="Stack",
+        group="Probe stack",
         label="Pool every",
     )
     rf_seeds: int = param(
@@ -65,7 +75,7 @@ class Config(BaseConfig):
         "depth exponent gets a 95% interval over them",
         ge=1,
         le=5,
-        group="Stack",
+        group="Probe stack",
         label="Probe seeds",
     )
 
@@ -218,18 +228,37 @@ def cost_gflop(layers: list[Layer], size: int, seeds: int) -> float:
     return 3 * 2 * macs * seeds / 1e9
 
 
-def worst_gflop() -> float:
-    """The most one visit can ask for: the largest slider map plus the whole sweep."""
-    deepest = stack(16, 9)  # every layer at full resolution, the largest kernel
-    sweep_cost = sum(
-        cost_gflop(
-            variant_stack(v, d, SWEEP_KERNEL), map_size(variant_stack(v, d, SWEEP_KERNEL)), 5
-        )
+def sweep_gflop(seeds: int) -> float:
+    return sum(
+        cost_gflop(layers, map_size(layers), seeds)
         for v in VARIANTS
         for d in SWEEP_DEPTHS
-        if theoretical(variant_stack(v, d, SWEEP_KERNEL))[-1]["side"] <= SWEEP_MAX_SIDE
+        if theoretical(layers := variant_stack(v, d, SWEEP_KERNEL))[-1]["side"] <= SWEEP_MAX_SIDE
     )
-    return cost_gflop(deepest, MAX_MAP, 5) + sweep_cost
+
+
+def visit_gflop(cfg: Config) -> float:
+    """What one view of the probe computes: the slider stack's map and the sweep."""
+    layers = cfg.layers()
+    return cost_gflop(layers, map_size(layers), cfg.rf_seeds) + sweep_gflop(cfg.rf_seeds)
+
+
+def budget_problem(cfg: Config, cap_gflop: float | None) -> str | None:
+    """None when the probe fits the server's probe budget (cnnexp/policy.py's probe_gflop),
+    else the refusal to show."""
+    cost = visit_gflop(cfg)
+    if cap_gflop is None or cost <= cap_gflop:
+        return None
+    return (
+        f"This probe needs {cost:,.1f} GFLOP of compute; this server allows {cap_gflop:,.1f} "
+        "per probe. Lower the depth, kernel or probe seeds."
+    )
+
+
+def worst_gflop() -> float:
+    """The most one view can ask for: the largest slider map (every layer at full
+    resolution, the largest kernel) plus the whole sweep, at the most seeds."""
+    return cost_gflop(stack(16, 9), MAX_MAP, 5) + sweep_gflop(5)
 
 
 def explain(cfg: Config, eff: dict, exps: dict) -> str:
@@ -275,23 +304,26 @@ def explain(cfg: Config, eff: dict, exps: dict) -> str:
 
 
 def squares_chart(cfg: Config, rows: list[dict]):
-    """The field of every conv layer as nested squares over a photograph, centred."""
+    """The field of every conv layer as nested squares, centred, over an image of the trained
+    task (two glyphs 16 pixels apart): which layer's units can see both?"""
     import plotly.graph_objects as go
 
-    from cnnexp import data, figures
+    from cnnexp import figures, shapes
 
-    sides = [r["side"] for r in rows]
-    canvas = min(max(sides) + 8, MAX_MAP)
-    img = data.photo("camera", canvas)[0]
+    canvas = min(max(max(r["side"] for r in rows) + 8, 40), MAX_MAP)
+    img = shapes.generate_pairs(1, 0, 16, size=canvas)[0][0, 0]
     fig = go.Figure(go.Heatmap(z=img, colorscale="gray", showscale=False, hoverinfo="skip"))
     c = (canvas - 1) / 2
-    for i, r in enumerate(rows):
-        if r["kind"] != "conv":
-            continue
+    for i, r in enumerate(r for r in rows if r["kind"] == "conv"):
         h = r["side"] / 2
         colour = figures.PALETTE[i % len(figures.PALETTE)]
         fig.add_shape(
-            type="rect", x0=c - h, x1=c + h, y0=c - h, y1=c + h, line={"color": colour, "width": 2}
+            type="rect",
+            x0=c - h,
+            x1=c + h,
+            y0=c - h,
+            y1=c + h,
+            line={"color": colour, "width": 2},
         )
         fig.add_trace(
             go.Scatter(

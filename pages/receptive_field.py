@@ -1,0 +1,98 @@
+"""Receptive field: how far a unit sees in theory and in fact (instant), and a task that
+needs range (trained)."""
+
+import pandas as pd
+import streamlit as st
+
+from cnnexp.config import ConfigError
+from cnnexp.experiments import field_probe
+from cnnexp.experiments import receptive_field as exp
+from ui import access, export, page
+from ui.settings import settings_panel
+
+EXPLANATION = """
+A unit of a convolutional layer sees a patch of the input, its **receptive field**. With
+stride 1 every k×k layer adds k − 1 pixels: **R = 1 + L(k − 1)** after L layers. Strides
+and pooling multiply the **jump** (the input distance between neighbouring units), so
+every later layer adds (k − 1) × jump: the field grows multiplicatively. A dilation d
+spreads a kernel's taps d pixels apart: d(k − 1) more pixels for the same parameters.
+
+The **theoretical** field says where a unit *can* look. The **effective** field (Luo et al.,
+NeurIPS 2016) is where its gradient actually lies: the mean |∂ centre output / ∂ input| over
+random weights and inputs, summarised by the side of the centred square that holds 50% and
+90% of that mass. The paths through a stack's middle are far more numerous than those to its
+edge, so the mass piles up in the centre and spreads only like a random walk: about √depth.
+The probe's stacks are linear (no ReLU) with random signed weights; its numbers are exact
+for those draws and carry intervals over the probe seeds.
+
+**A task that needs range**: two glyphs on a 16-pixel-high strip, a distance d apart; is it
+the same glyph twice? The CNNs end in global average pooling, so the answer must come from
+units that see both glyphs: the field must reach d + 9 pixels (a glyph is 9 wide). Stacks of
+equal depth and parameters differ only in how their field grows — **plain** 3×3, **dilated**
+(1, 2, 4, …), **pooled** (2×2 max pooling between the convolutions) — and **wide** (7×7)
+buys range with parameters. Lines are means over seeds with 95% intervals.
+"""
+
+cfg = page.start(exp, EXPLANATION)
+probe_cfg = settings_panel(field_probe.Config)
+
+
+@st.cache_data(show_spinner="Measuring the effective field…", max_entries=64)
+def effective(probe_json: str) -> dict:
+    return field_probe.effective(field_probe.Config.model_validate_json(probe_json))
+
+
+@st.cache_data(show_spinner="Sweeping depth…", max_entries=8)
+def sweep(seeds: int) -> list[dict]:
+    return field_probe.sweep(seeds)
+
+
+theory_tab, effective_tab, task_tab = st.tabs(
+    ["Theoretical field", "Effective field", "Trained: a task that needs range"]
+)
+with theory_tab:
+    if probe_cfg is None:  # the settings panel has said what is wrong
+        st.warning("The stack's settings cannot be drawn; see the message above.")
+    else:
+        rows = field_probe.field_table(probe_cfg)
+        last = rows[-1]
+        st.markdown(
+            f"After {probe_cfg.rf_depth} conv layers a unit sees **{last['side']}×{last['side']} "
+            f"pixels**, and neighbouring units are **{last['jump']} pixel(s)** apart in the input."
+        )
+        left, right = st.columns([2, 3])
+        table = pd.DataFrame(rows)[["layer", "layer_is", "side", "jump"]]
+        left.dataframe(table, hide_index=True, width="stretch")
+        export.chart(field_probe.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
+
+with effective_tab:
+    try:
+        if probe_cfg is None:
+            raise ConfigError("The stack's settings cannot run; see the message above.")
+        budget = field_probe.budget_problem(probe_cfg, access.caps().probe_gflop)
+        if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
+            raise ConfigError(budget)
+        eff = effective(probe_cfg.model_dump_json())
+        rows = sweep(probe_cfg.rf_seeds)
+    except ConfigError as e:
+        st.warning(str(e), icon=":material/model_training:")
+    except ImportError:
+        st.info(
+            "The effective field is computed with PyTorch, which is not installed on this server.",
+            icon=":material/info:",
+        )
+    else:
+        exps = field_probe.exponents(rows)
+        st.markdown(field_probe.explain(probe_cfg, eff, exps))
+        left, right = st.columns(2)
+        export.chart(field_probe.map_chart(eff), "receptive-field-effective", left)
+        export.chart(field_probe.sweep_chart(rows), "receptive-field-depth", right)
+        export.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
+
+with task_tab:
+    results, h = page.saved_results(exp, cfg)
+    if h is not None:
+        st.markdown(exp.explain(cfg, h))
+        charts = exp.charts(cfg, results)
+        export.chart(charts["accuracy"], "receptive-field-accuracy")
+        export.data_downloads(exp.tables(cfg, results), "receptive-field")
