@@ -61,7 +61,7 @@ PINNED_RUN_IDS = {
     "equivariance": (2, 12, "ae64cede3ad2f1d9"),
     "permuted": (2, 30, "de16e6df0b01f1ad"),
     "normalization": (1, 27, "a197cf16d4351244"),
-    "receptive_field": (1, 12, "b3509d5d04b9e7c2"),
+    "receptive_field": (1, 12, "26a551830d268ced"),
 }
 
 

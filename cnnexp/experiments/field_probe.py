@@ -7,7 +7,7 @@ DRAWS random draws of weights and input: the gradient then measures where the st
 look, without the dead zones of one particular set of ReLUs.
 
 Cost is bounded by construction: a map is at most MAX_SIDE pixels a side, two channels, DRAWS
-draws, so the worst case (`worst_gflop`) stays far below the strictest probe budget in
+draws, so the worst case (`worst_gflop`) stays far below the hosted probe budget in
 cnnexp/policy.py (tests/test_receptive_field_probe.py checks it).
 """
 

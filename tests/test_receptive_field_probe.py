@@ -1,0 +1,74 @@
+"""cnnexp/experiments/field_probe.py: the instant part of the Receptive field page — the
+slider stack's field table, its effective field, the depth sweep, and the probe's cost bound."""
+
+import pytest
+
+from cnnexp import policy
+from cnnexp.config import ConfigError, parse
+from cnnexp.experiments import field_probe as fp
+
+
+def test_field_table_follows_the_recurrence_layer_by_layer():
+    cfg = parse(fp.Config, {"rf_depth": 3, "rf_kernel": 5, "rf_dilation": 2, "rf_pool_every": 2})
+    rows = fp.field_table(cfg)
+    assert [r["layer_is"] for r in rows] == [
+        "conv 5×5, dilation 2",
+        "conv 5×5, dilation 2",
+        "2×2 average pool, stride 2",
+        "conv 5×5, dilation 2",
+    ]
+    # 1 + 8, + 8, + 1 (pool, jump 1 → 2), + 8·2
+    assert [(r["side"], r["jump"]) for r in rows] == [(9, 1), (17, 1), (18, 2), (34, 2)]
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"rf_kernel": 4}, "kernel 4 is even"),
+        ({"rf_depth": 16, "rf_kernel": 9, "rf_dilation": 4}, "larger than the 199-pixel map"),
+        ({"rf_depth": 0}, "rf_depth"),
+    ],
+)
+def test_bad_probe_settings_name_the_problem(values, words):
+    with pytest.raises(ConfigError, match=words):
+        parse(fp.Config, values)
+
+
+def test_the_effective_field_is_a_fraction_of_the_theoretical_one():
+    cfg = parse(fp.Config, {"rf_depth": 8, "rf_seeds": 2})  # theoretical side 17
+    eff = fp.effective(cfg)
+    assert eff["theoretical"] == 17
+    e50, e90 = eff["effective_50"]["mean"], eff["effective_90"]["mean"]
+    assert e50 < e90 < 17, (e50, e90)
+    assert eff["effective_90"]["n"] == 2
+    grad = eff["map"]
+    assert grad.shape == (fp.map_size(cfg.layers()),) * 2
+    c = grad.shape[0] // 2
+    cy, cx = fp.centroid(grad)
+    assert abs(cy - c) <= 1 and abs(cx - c) <= 1  # the mass is centred on the unit
+    outside = grad.copy()
+    outside[c - 8 : c + 9, c - 8 : c + 9] = 0
+    assert outside.max() == 0  # and none lies outside the theoretical field
+
+
+def test_depth_sweep_exponents_theory_linear_effective_about_square_root():
+    rows = fp.sweep(2)
+    exps = fp.exponents(rows)
+    plain = exps["plain"]
+    assert plain["depths"] == [1, 2, 4, 8, 16]
+    assert plain["theoretical"] > 0.85  # 1 + 2L: linear, bent below 1 only by the 1
+    assert 0.3 < plain["effective"]["mean"] < 0.8, plain
+    assert plain["effective"]["mean"] < plain["theoretical"]
+    # pooling multiplies the jump: its fields grow faster than any plain stack's
+    assert exps["pool every 2"]["effective"]["mean"] > 1.0
+    text = fp.explain(parse(fp.Config, {}), fp.effective(parse(fp.Config, {"rf_seeds": 2})), exps)
+    assert "Luo et al." in text and "depth^" in text
+
+
+def test_the_worst_probe_fits_the_hosted_probe_budget():
+    hosted = policy.Caps.defaults("guarded").probe_gflop
+    assert fp.worst_gflop() < hosted
+    cfg = parse(fp.Config, {})
+    assert fp.budget_problem(cfg, None) is None and fp.budget_problem(cfg, hosted) is None
+    refusal = fp.budget_problem(cfg, 0.01)
+    assert "GFLOP" in refusal and "Lower the depth" in refusal
