@@ -1,0 +1,56 @@
+"""pages/receptive_field.py through AppTest: the instant tabs draw at once, saved runs of the
+distance task show their headline and chart, bad probe settings and the probe budget refuse
+with a message."""
+
+import pytest
+
+from cnnexp.config import parse
+from cnnexp.experiments import receptive_field as rf
+from cnnexp.runner import execute
+from cnnexp.runspec import RunContext
+from cnnexp.store import Store
+from tests.test_app import open_page
+from ui.settings import query_for
+
+PAGE = "pages/receptive_field.py"
+
+
+@pytest.fixture
+def saved(results):
+    store = Store(results)
+    for spec in rf.plan(parse(rf.Config, {**rf.TINY, "seeds": 2})):
+        execute(spec, store, RunContext(device="cpu"))
+    return results
+
+
+def test_saved_runs_and_the_instant_parts_render(saved):
+    at = open_page(PAGE, {**query_for(rf.TINY), "seeds": "2"})
+    assert not at.exception, at.exception
+    assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]
+    text = " ".join(m.value for m in at.markdown)
+    assert "a unit sees **9×9 pixels**" in text  # the default probe stack: 4 layers of 3×3
+    assert "Luo et al." in text  # the effective-field explanation, with its numbers
+    assert "chance is 50%" in text  # the trained explanation
+    assert len(at.get("plotly_chart")) == 4  # squares, effective map, depth sweep, accuracy
+    assert at.dataframe[0].value["side"].tolist() == [3, 5, 7, 9]
+
+
+def test_probe_settings_from_a_link_change_the_table(results):
+    at = open_page(PAGE, {"rf_depth": "3", "rf_dilation": "2", "rf_pool_every": "1"})
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["side"].tolist() == [5, 6, 14, 16, 32, 36]
+
+
+def test_an_even_kernel_is_refused_with_the_reason(results):
+    at = open_page(PAGE, {"rf_kernel": "4"})
+    assert not at.exception, at.exception
+    assert any("kernel 4 is even" in e.value for e in at.error), [e.value for e in at.error]
+    assert not at.dataframe and not at.get("plotly_chart")  # nothing drawn from bad settings
+
+
+def test_the_server_probe_budget_holds(results, monkeypatch):
+    monkeypatch.setenv("CNNEXP_PROBE_GFLOP", "0.01")
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert any("GFLOP" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert len(at.get("plotly_chart")) == 1  # the theoretical squares only: no effective field
