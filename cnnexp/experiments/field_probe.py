@@ -311,7 +311,10 @@ def squares_chart(cfg: Config, rows: list[dict]):
     from cnnexp import figures, shapes
 
     canvas = min(max(max(r["side"] for r in rows) + 8, 40), MAX_MAP)
-    img = shapes.generate_pairs(1, 0, 16, size=canvas)[0][0, 0]
+    images, _, where = shapes.generate_pairs(64, 0, 16, size=canvas)
+    # the pair whose midpoint is nearest the centre, so the squares grow out between the glyphs
+    mid = np.stack([where[:, 0] + 4, (where[:, 1] + where[:, 2] + 8) / 2], axis=1)
+    img = images[np.abs(mid - (canvas - 1) / 2).sum(axis=1).argmin(), 0]
     fig = go.Figure(go.Heatmap(z=img, colorscale="gray", showscale=False, hoverinfo="skip"))
     c = (canvas - 1) / 2
     for i, r in enumerate(r for r in rows if r["kind"] == "conv"):
