@@ -7,7 +7,7 @@ import streamlit as st
 from cnnexp.config import ConfigError
 from cnnexp.experiments import field_probe
 from cnnexp.experiments import receptive_field as exp
-from ui import access, export, page
+from ui import access, export, page, resources
 from ui.settings import settings_panel
 
 EXPLANATION = """
@@ -40,6 +40,11 @@ probe_cfg = settings_panel(field_probe.Config)
 @st.cache_data(show_spinner="Measuring the effective field…", max_entries=64)
 def effective(probe_json: str) -> dict:
     return field_probe.effective(field_probe.Config.model_validate_json(probe_json))
+
+
+@st.cache_data(show_spinner="Reading the trained weights…", max_entries=64)
+def trained_effective(run_id: str, _spec, _store) -> dict | None:  # a saved run never changes
+    return exp.trained_effective(_spec, _store)
 
 
 @st.cache_data(show_spinner="Sweeping depth…", max_entries=8)
@@ -95,4 +100,18 @@ with task_tab:
         st.markdown(exp.explain(cfg, h))
         charts = exp.charts(cfg, results)
         export.chart(charts["accuracy"], "receptive-field-accuracy")
+        far = max(cfg.distances)
+        specs = {st_: exp.spec_for(cfg, st_, far, cfg.seed) for st_ in cfg.stacks}
+        try:
+            maps = {k: trained_effective(s.run_id, s, resources.store()) for k, s in specs.items()}
+        except ImportError:  # a viewer without PyTorch shows the rest
+            maps = {}
+        maps = {k: m for k, m in maps.items() if m is not None}
+        if maps:
+            export.chart(exp.trained_maps_chart(maps), "receptive-field-trained-effective")
+            st.caption(
+                f"The trained runs at distance {far}, seed {cfg.seed}: the gradient of the last "
+                "conv block's centre unit over 64 test images, with ReLUs and learned weights "
+                "(the Effective field tab uses random linear stacks)."
+            )
         export.data_downloads(exp.tables(cfg, results), "receptive-field")

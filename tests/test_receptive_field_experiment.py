@@ -88,6 +88,19 @@ def test_tiny_runs_summarise_into_a_headline(store):
     assert set(rf.charts(cfg, Results(specs, store))) == {"accuracy"}
 
 
+def test_a_trained_unit_looks_only_inside_its_theoretical_field(store):
+    cfg = parse(rf.Config, {**rf.TINY, "stacks": ("plain",), "distances": (16,), "seeds": 1})
+    [spec] = rf.plan(cfg)
+    assert rf.trained_effective(spec, store) is None  # nothing saved yet
+    execute(spec, store, RunContext(device="cpu"))
+    eff = rf.trained_effective(spec, store)
+    grad = eff["map"]
+    assert grad.shape == (rf.HEIGHT, 32) and eff["theoretical"] == 9
+    inside = grad[8 - 4 : 8 + 5, 16 - 4 : 16 + 5]  # the 9×9 field of the centre unit (8, 16)
+    assert inside.sum() > 0 and grad.sum() == pytest.approx(inside.sum())
+    assert 1 <= eff["effective_50"] <= eff["effective_90"] <= 9
+
+
 def test_the_task_is_learned_only_when_the_field_covers_the_distance():
     """The claim of the page, at the default budget and one distance: at 16 (a field of 25
     is needed) the pooled stack (field 38) learns "same or different", the plain one (field

@@ -31,7 +31,8 @@ def test_saved_runs_and_the_instant_parts_render(saved):
     assert "a unit sees **9×9 pixels**" in text  # the default probe stack: 4 layers of 3×3
     assert "Luo et al." in text  # the effective-field explanation, with its numbers
     assert "chance is 50%" in text  # the trained explanation
-    assert len(at.get("plotly_chart")) == 4  # squares, effective map, depth sweep, accuracy
+    # squares, effective map, depth sweep, accuracy, the trained runs' effective fields
+    assert len(at.get("plotly_chart")) == 5
     assert at.dataframe[0].value["side"].tolist() == [3, 5, 7, 9]
 
 

@@ -15,6 +15,7 @@ their field grows (plain, dilated, pooled); a wide-kernel stack buys range with 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -108,6 +109,8 @@ def centroid(grad: np.ndarray) -> tuple[int, int]:
     division in pooling moves it off the map's centre by a few pixels)."""
     ys, xs = np.indices(grad.shape)
     total = grad.sum()
+    if total <= 0:  # no gradient at all (every ReLU dead): the map's centre
+        return grad.shape[0] // 2, grad.shape[1] // 2
     return int(round((ys * grad).sum() / total)), int(round((xs * grad).sum() / total))
 
 
@@ -345,6 +348,8 @@ def pairs(n_train: int, distance: int, image_width: int, seed: int):
 
 
 def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
+    import torch
+
     from cnnexp import engine
     from cnnexp.config import TrainSetup
 
@@ -377,13 +382,49 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
         "field": theoretical(layers)[-1]["side"],
         "n_train_images": len(dd.y_train),
     }
-    return RunOutput(
+    out = RunOutput(
         status=result.status,
         metrics=engine.history_to_metrics(result.history),
         summary=summary,
         device=str(dd.x_train.device),
         precision=dd.precision,
     )
+    if result.status == "done":  # for the trained effective field (trained_effective)
+        buffer = io.BytesIO()
+        torch.save(result.model.state_dict(), buffer)
+        out.blobs["weights"] = buffer.getvalue()
+    return out
+
+
+def trained_effective(spec: RunSpec, store, images: int = 64) -> dict | None:
+    """The effective field of a saved trained run: the mean |∂ centre unit / ∂ input| of its
+    last conv block (the unit's channels summed) over `images` of its test images, with the
+    sides of the squares holding 50% and 90% of it. None when no weights are saved.
+
+    Unlike the probe's linear random stacks, this one has ReLUs and learned weights: it shows
+    where the trained network actually looks."""
+    import torch
+
+    blob = store.blob(NAME, spec.run_id, "weights") if store is not None else None
+    if blob is None:
+        return None
+    c = spec.config
+    layers = task_stack(c["stack"], c["depth"])
+    net = task_net(layers, c["width"])
+    net.load_state_dict(torch.load(io.BytesIO(blob), weights_only=True))
+    trunk = net.eval()[:-3]  # without global pooling and the head: a map of units
+    ds = pairs(c["n_train"], c["distance"], c["image_width"], spec.seed)
+    x = torch.from_numpy(ds.x_test[:images]).float().div(255.0).requires_grad_(True)
+    y = trunk(x)  # (n, width, h, w)
+    y[:, :, y.shape[2] // 2, y.shape[3] // 2].sum().backward()
+    grad = x.grad[:, 0].abs().mean(0).double().numpy()
+    centre = centroid(grad)
+    return {
+        "map": grad,
+        "theoretical": theoretical(layers)[-1]["side"],
+        "effective_50": mass_side(grad, 0.5, centre),
+        "effective_90": mass_side(grad, 0.9, centre),
+    }
 
 
 def _runs_of(results: Results, stack_name: str, distance: int):
@@ -519,6 +560,19 @@ def charts(cfg: Config, results: Results) -> dict:
     )
     fig.add_hline(y=0.5, line_dash="dot", line_color="#94a3b8", annotation_text="chance")
     return {"accuracy": fig}
+
+
+def trained_maps_chart(maps: dict[str, dict]):
+    """The trained stacks' effective fields side by side, each named with its sides."""
+    from cnnexp import figures
+
+    named = {
+        f"{st}: field {m['theoretical']}, 50% in {m['effective_50']}, 90% in {m['effective_90']}": m[
+            "map"
+        ]
+        for st, m in maps.items()
+    }
+    return figures.panels(named, "Where the trained centre unit looks (mean |∂y/∂x|)", height=240)
 
 
 def tables(cfg: Config, results: Results) -> dict:
