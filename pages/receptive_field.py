@@ -70,6 +70,14 @@ with theory_tab:
         left.dataframe(table, hide_index=True, width="stretch")
         export.chart(field_probe.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
 
+# Saved results before the effective field, which takes a few seconds on a first view.
+with task_tab:
+    results, h = page.saved_results(exp, cfg)
+    if h is not None:
+        st.markdown(exp.explain(cfg, h))
+        charts = exp.charts(cfg, results)
+        export.chart(charts["accuracy"], "receptive-field-accuracy")
+
 with effective_tab:
     try:
         if probe_cfg is None:
@@ -94,12 +102,9 @@ with effective_tab:
         export.chart(field_probe.sweep_chart(rows), "receptive-field-depth", right)
         export.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
 
+# The trained maps last: they import PyTorch, which the saved results above do not need.
 with task_tab:
-    results, h = page.saved_results(exp, cfg)
     if h is not None:
-        st.markdown(exp.explain(cfg, h))
-        charts = exp.charts(cfg, results)
-        export.chart(charts["accuracy"], "receptive-field-accuracy")
         far = max(cfg.distances)
         specs = {st_: exp.spec_for(cfg, st_, far, cfg.seed) for st_ in cfg.stacks}
         try:

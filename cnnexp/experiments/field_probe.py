@@ -266,11 +266,17 @@ def explain(cfg: Config, eff: dict, exps: dict) -> str:
     theory = eff["theoretical"]
     e50, e90 = eff["effective_50"], eff["effective_90"]
     lines = [
-        f"This stack's theoretical field is **{theory} pixels** a side. The gradient's mass "
-        f"is far more concentrated: 50% of it lies in a centred square of "
-        f"{stats.describe_ci(e50, scale=1, unit=' px', digits=1)}, 90% in "
-        f"{stats.describe_ci(e90, scale=1, unit=' px', digits=1)} — "
-        f"{e90['mean'] / theory:.0%} of the theoretical side for the 90% square.",
+        f"This stack's theoretical field is **{theory} pixels** a side. 50% of the gradient's "
+        f"mass lies in a centred square of {stats.describe_ci(e50, scale=1, unit=' px')}, 90% "
+        f"in {stats.describe_ci(e90, scale=1, unit=' px')}: {e50['mean'] / theory:.0%} and "
+        f"{e90['mean'] / theory:.0%} of the theoretical side. "
+        + (
+            "The outer part of the field contributes little: the effective field is smaller."
+            if e90["mean"] < theory
+            else "At this depth the 90% square still fills the whole field; the gap between "
+            "theory and effect opens with depth (the sweep below)."
+        ),
+        "",
     ]
     for variant, x in exps.items():
         eff_exp = x["effective"]
@@ -285,6 +291,7 @@ def explain(cfg: Config, eff: dict, exps: dict) -> str:
         )
     plain = exps.get("plain", {}).get("effective", {}).get("mean")
     if plain is not None:
+        lines.append("")  # a paragraph after the list, not its last item
         lines.append(
             "The theoretical side of a plain stack, 1 + L(k − 1), is linear in depth; its "
             "log-log slope sits below 1 only because of the 1, which matters at small depths."
@@ -415,9 +422,10 @@ def sweep_chart(rows: list[dict]):
         log_x=True,
         markers=True,
         colour_order=list(VARIANTS),
-        title="Field side against depth (log-log): theory grows linearly, the effective field about as √depth",
+        title="Field side against depth (log-log)",
         x_title="conv layers",
         y_title="side (pixels)",
     )
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", tickvals=[1, 2, 5, 10, 20, 50, 100])
+    fig.update_xaxes(tickvals=list(SWEEP_DEPTHS))
     return fig

@@ -501,7 +501,9 @@ def explain(cfg: Config, h: dict) -> str:
         "Accuracy against the distance between the glyphs' left edges (chance is 50%). To "
         f"compare them a unit must see across the gap (distance − 9) and about {SEEN} columns "
         f"of each glyph: a field of distance − 1 or more ({needs(16)} at 16, {needs(23)} at 23).",
+        "",
         *out,
+        "",  # what follows is a paragraph, not the list's last item
     ]
     free = [st for st in ("plain", "dilated", "pooled") if st in h["params"]]
     if len(free) > 1 and len({h["params"][st] for st in free}) == 1:
