@@ -135,3 +135,17 @@ def test_cli_help_and_a_tiny_run(results):
     assert out["headline"]["field"] == {"plain": 9}
     bad = cli(results, "run", "receptive_field", "--distances", "40", check=False)
     assert bad.returncode == 2 and "do not fit" in bad.stderr
+
+
+def test_a_run_is_the_same_twice():
+    """The engine seeds the model it is given to build like its own: same spec, same numbers."""
+    [spec] = rf.plan(
+        parse(rf.Config, {**rf.TINY, "stacks": ("dilated",), "distances": (9,), "seeds": 1})
+    )
+    a, b = (rf.execute(spec, RunContext(device="cpu")) for _ in range(2))
+
+    def timeless(out):
+        return [m for m in out.metrics if m["metric"] != "seconds"]
+
+    assert timeless(a) == timeless(b) and timeless(a)
+    assert a.blobs["weights"] == b.blobs["weights"]

@@ -31,3 +31,13 @@ def test_pairs_are_deterministic_per_seed():
 def test_a_distance_that_does_not_fit_names_the_allowed_range():
     with pytest.raises(ValueError, match="allowed: 9 to 31"):
         shapes.generate_pairs(10, seed=0, distance=35)
+
+
+def test_a_strip_keeps_both_glyphs_inside_its_height():
+    x, y, pos = shapes.generate_pairs(100, seed=4, distance=16, size=32, height=16, noise=0.0)
+    assert x.shape == (100, 1, 16, 32)
+    assert (pos[:, 0] + shapes.GLYPH <= 16).all()
+    for img, label, (top, a, b) in zip(x, y, pos, strict=True):
+        assert np.array_equal(_patch(img, top, a), _patch(img, top, b)) == bool(label)
+    with pytest.raises(ValueError, match="allowed: 9 to 32"):
+        shapes.generate_pairs(10, seed=0, distance=16, size=32, height=8)
