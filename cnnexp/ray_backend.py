@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from cnnexp.runner import LocalRunner, _Slot, perform, save
+from cnnexp.runner import LocalRunner, _Slot, alone_failure, perform, save
 from cnnexp.runspec import RunContext, RunSpec
 
 INSTALL_HINT = (
@@ -88,14 +88,9 @@ class RayRunner(LocalRunner):
     """LocalRunner's interface and queue; runs execute on Ray actors."""
 
     def __init__(
-        self,
-        root: str | os.PathLike,
-        device: str = "auto",
-        data_dir: str | None = None,
-        workers: int | None = None,
-        address: str | None = None,
-        **kw,
+        self, root: str | os.PathLike, device: str = "auto", address: str | None = None, **kw
     ):
+        """kw: LocalRunner's (data_dir, workers, cancel_grace_s, ...)."""
         ray = self._ray = _ray()
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS")
@@ -109,15 +104,16 @@ class RayRunner(LocalRunner):
         gpus = int(res.get("GPU", 0))
         slots = int(os.environ.get("CNNEXP_SLOTS_PER_GPU", "4"))
         self._num_gpus = 1 / slots if gpus and device != "cpu" else 0
+        workers = kw.pop("workers", None)
         workers = workers or (gpus * slots if self._num_gpus else int(res.get("CPU", 1)))
         self._board = ray.remote(num_cpus=0)(_Board).remote()
         self._trainer = ray.remote(num_cpus=1, num_gpus=self._num_gpus)(_Trainer)
         self._taken: dict[str, list[dict]] = {}
         self._last_take = 0.0
-        super().__init__(root, device, data_dir, workers=workers, **kw)
+        super().__init__(root, device, workers=workers, **kw)
 
-    def _slot_device(self, i: int) -> str:
-        return self.device  # Ray sets each actor's visible GPU
+    def _slot_devices(self, workers: int) -> list[str]:
+        return [self.device] * workers  # Ray places the actors and sets their visible GPU
 
     def cluster(self) -> dict:
         """CPUs and GPUs of the cluster, and runs in flight (the sidebar's line)."""
@@ -170,6 +166,11 @@ class RayRunner(LocalRunner):
             self._record_interrupted(spec, owner, f"its Ray worker was lost ({type(e).__name__})")
             return True
         slot.ref = None
+        if out.out_of_memory and not slot.alone:  # beside other runs: once more, alone
+            self._retry_alone(slot, out.error)
+            return True
+        if out.out_of_memory:
+            record = alone_failure(record)
         rec = save(self.store, record, out)  # the driver writes: no shared file system
         self._finish(slot, rec["status"], rec.get("error"))
         return True
