@@ -137,6 +137,9 @@ class RayRunner(LocalRunner):
             self._board.stop.remote(slot.run_id)
             slot.cancel_asked = time.time()
 
+    def _wait(self) -> None:
+        time.sleep(0.05)
+
     def _take(self) -> None:
         self._last_take = time.time()
         for run_id, row in self._ray.get(self._board.take.remote()):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import queue
 import subprocess
@@ -265,7 +266,7 @@ def _worker_main(
         ctx = RunContext(
             device=device,
             data_dir=data_dir,
-            on_epoch=lambda row, seq=seq: events.put(("epoch", seq, row)),
+            on_epoch=lambda row, seq=seq: events.send(("epoch", seq, row)),
         )
 
         def should_stop(seq=seq, deadline=deadline, limit=limit, ctx=ctx) -> bool:
@@ -281,12 +282,12 @@ def _worker_main(
         ctx.should_stop = should_stop
         record, out = perform(spec, ctx)
         if out.out_of_memory and not alone:
-            events.put(("oom", seq, out.error))
+            events.send(("oom", seq, out.error))
             continue
         if out.out_of_memory:
             record = alone_failure(record)
         record = save(store, record, out)
-        events.put(("end", seq, record["status"], record.get("error")))
+        events.send(("end", seq, record["status"], record.get("error")))
 
 
 def _limit_memory(mb: int) -> None:
@@ -487,7 +488,8 @@ class LocalRunner:
     def _ensure_worker(self, slot: _Slot) -> None:
         if slot.proc is not None and slot.proc.is_alive():
             return
-        slot.tasks, slot.events = self._mp.Queue(), self._mp.Queue()
+        # Events come back on a pipe, which the loop can wait on: a run's end is seen at once.
+        slot.tasks, (slot.events, sender) = self._mp.Queue(), self._mp.Pipe(duplex=False)
         slot.cancel = self._mp.Value("q", -1, lock=False)  # seq of the run to stop
         slot.proc = self._mp.Process(
             target=_worker_main,
@@ -500,12 +502,13 @@ class LocalRunner:
                 self._threads,
                 self.memory_limit_mb,
                 slot.tasks,
-                slot.events,
+                sender,
                 slot.cancel,
                 os.getpid(),
             ),
         )
         slot.proc.start()
+        sender.close()  # the worker holds the only sending end: its death reads as the end
 
     def _dispatch(self, slot: _Slot) -> None:
         busy = [s for s in self._slots if s.run_id is not None]
@@ -615,15 +618,25 @@ class LocalRunner:
                 if slot.run_id is not None:
                     self._check_worker(slot)
             if not moved:
-                time.sleep(0.05)
+                self._wait()
+
+    def _wait(self) -> None:
+        """Sleep until a worker says something, 50 ms at most."""
+        pipes = [s.events for s in self._slots if s.run_id is not None and s.events is not None]
+        if pipes:
+            mp_connection.wait(pipes, timeout=0.05)
+        else:
+            time.sleep(0.05)
 
     def _drain(self, slot: _Slot) -> bool:
         """Apply the events a worker sent; True if there were any."""
         moved = False
         while slot.run_id is not None:
             try:
-                kind, seq, *rest = slot.events.get_nowait()
-            except queue.Empty:
+                if not slot.events.poll():
+                    return moved
+                kind, seq, *rest = slot.events.recv()
+            except (EOFError, OSError):  # the worker is gone; _check_worker takes it from here
                 return moved
             moved = True
             if seq != slot.seq:
