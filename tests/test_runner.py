@@ -62,12 +62,18 @@ def test_runs_in_the_worker_with_live_history_and_dedup(runner):
     assert runner.submit(batch) == []  # saved: nothing to do
 
 
-def test_cancel_a_running_run(runner):
-    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=100)
+def start_long_run(runner, seed: int) -> str:
+    """A 40-epoch run, returned once its first epoch is done."""
+    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=seed)
     (rid,) = runner.submit([spec])
     wait_for(runner, [rid], {"running"})
     while runner.snapshot()[rid].epoch < 1:
         time.sleep(0.05)
+    return rid
+
+
+def test_cancel_a_running_run(runner):
+    rid = start_long_run(runner, seed=100)
     runner.cancel([rid])
     snap = wait_for(runner, [rid], {"cancelled"}, timeout=30)
     assert snap[rid].epoch < 40
@@ -75,11 +81,7 @@ def test_cancel_a_running_run(runner):
 
 
 def test_a_killed_worker_is_noticed_and_replaced(runner):
-    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=200)
-    (rid,) = runner.submit([spec])
-    wait_for(runner, [rid], {"running"})
-    while runner.snapshot()[rid].epoch < 1:
-        time.sleep(0.05)
+    rid = start_long_run(runner, seed=200)
     os.kill(runner.worker_pid, signal.SIGKILL)
     snap = wait_for(runner, [rid], {"failed"}, timeout=30)
     assert "died" in snap[rid].error
