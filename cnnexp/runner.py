@@ -372,8 +372,11 @@ class LocalRunner:
             return devices
         allowed, notes = {}, []
         for d in dict.fromkeys(devices):
-            index = int(d.partition(":")[2] or 0)
-            allowed[d], why = fit_gpu_workers(free[index], GPU_WORKER_BYTES, devices.count(d), d)
+            index, wanted = int(d.partition(":")[2] or 0), devices.count(d)
+            if index >= len(free):  # not a GPU the child saw: torch will say what is wrong
+                allowed[d] = wanted
+                continue
+            allowed[d], why = fit_gpu_workers(free[index], GPU_WORKER_BYTES, wanted, d)
             notes += [why] if why else []
         self.notice = "; ".join(notes) or None
         kept = []
