@@ -212,7 +212,10 @@ def gpu_free_bytes() -> list[int] | None:
     which would keep ~0.5 GiB of every GPU in the dashboard's own process for good."""
     if not _gpu_count():
         return None
-    code = "import torch; print([torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())])"
+    code = (
+        "import torch; "
+        "print([torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())])"
+    )
     try:
         done = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
