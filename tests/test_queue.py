@@ -293,3 +293,20 @@ def test_bad_pool_settings_are_refused_with_what_is_allowed(monkeypatch):
         default_workers("cpu")
     monkeypatch.setenv("CNNEXP_WORKERS", "3")
     assert default_workers("cpu") == 3
+
+
+def test_cli_pool_warns_when_the_gpu_holds_fewer_workers(tmp_path, capsys, monkeypatch):
+    # No GPU here: the two functions that ask the hardware answer as a GPU with 3 GiB free
+    # would. The plan is saved first, so the pool starts, warns and has nothing to train.
+    from cnnexp import runner
+    from cnnexp.cli import main
+
+    flags = ["run", "baseline", "--dataset", "digits", "--epochs", "1", "--width", "4"]
+    flags += ["--results", str(tmp_path), "--json"]
+    assert main(flags) == 0
+    monkeypatch.setattr(runner, "_gpu_count", lambda: 1)
+    monkeypatch.setattr(runner, "gpu_free_bytes", lambda: [3 * 2**30])
+    capsys.readouterr()
+    assert main([*flags, "--workers", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: cuda:0 has 3.0 GiB free" in err and "starting 1 of 4 workers" in err
