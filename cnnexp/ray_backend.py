@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from cnnexp.runner import LocalRunner, _Slot, alone_failure, perform, save
+from cnnexp.runner import LocalRunner, _limit_memory, _Slot, alone_failure, perform, save
 from cnnexp.runspec import RunContext, RunSpec
 
 INSTALL_HINT = (
@@ -56,10 +56,12 @@ class _Board:
 class _Trainer:
     """One slot: performs runs one after another, returns what the driver saves."""
 
-    def __init__(self, threads: int):
+    def __init__(self, threads: int, memory_limit_mb: int | None):
         import torch
 
         torch.set_num_threads(threads)
+        if memory_limit_mb:  # as in a local worker: past it, a run fails out of memory
+            _limit_memory(memory_limit_mb)
 
     def run(self, spec: RunSpec, device: str, data_dir, board, limit: float | None):
         ray = _ray()
@@ -127,7 +129,8 @@ class RayRunner(LocalRunner):
     # --- slots are actors -------------------------------------------------------------------
     def _ensure_worker(self, slot: _Slot) -> None:
         if slot.proc is None:
-            slot.proc = self._trainer.remote(self._threads if not self._num_gpus else 1)
+            threads = self._threads if not self._num_gpus else 1
+            slot.proc = self._trainer.remote(threads, self.memory_limit_mb)
 
     def _start(self, slot: _Slot, spec: RunSpec) -> None:
         slot.ref = slot.proc.run.remote(spec, slot.device, self.data_dir, self._board, slot.limit)

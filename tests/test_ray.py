@@ -69,6 +69,34 @@ def test_ray_cancel_stops_a_run(local_ray, tmp_path):
         r.close()
 
 
+def test_ray_run_out_of_memory_is_retried_alone_then_recorded_failed(local_ray, tmp_path):
+    """As with the local pool (tests/test_runner.py): a real out-of-memory in a capped actor,
+    beside a small run, then alone; the driver saves it failed with the reason."""
+    from cnnexp.ray_backend import RayRunner
+
+    (small,) = specs(dataset="mnist5k", epochs=4, width=8, seed=1)
+    (big,) = specs(width=4096, seed=2)
+    r = RayRunner(tmp_path / "ray", device="cpu", workers=2, memory_limit_mb=400)
+    try:
+        r.submit([small, big])
+        seen_waiting = False
+        end = time.time() + 240
+        while time.time() < end:
+            snap = r.snapshot()
+            st = snap[big.run_id]
+            if st.status == "queued" and "to run alone" in (st.error or ""):
+                seen_waiting |= snap[small.run_id].status == "running"
+            if st.status == "failed" and snap[small.run_id].status == "done":
+                break
+            time.sleep(0.05)
+        assert seen_waiting and st.status == "failed", st
+        assert "also when retried alone" in st.error
+        saved = Store(tmp_path / "ray").records([small.run_id, big.run_id])
+        assert saved[big.run_id]["status"] == "failed" and saved[small.run_id]["status"] == "done"
+    finally:
+        r.close()
+
+
 # Ray's notice of a lost node has come late on a loaded 2-core machine (1 failure in 2 CI runs,
 # both runs still "running" after 90 s): one retry, a longer wait, and the cause left to find.
 @pytest.mark.flaky(reruns=1)
