@@ -13,7 +13,7 @@ from cnnexp.runner import execute  # noqa: E402
 from cnnexp.runspec import RunContext  # noqa: E402
 from cnnexp.store import Store  # noqa: E402
 from tests.conftest import TINY  # noqa: E402
-from tests.test_runner import wait_for  # noqa: E402
+from tests.test_runner import out_of_memory_beside, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -78,17 +78,7 @@ def test_ray_run_out_of_memory_is_retried_alone_then_recorded_failed(local_ray, 
     (big,) = specs(width=4096, seed=2)
     r = RayRunner(tmp_path / "ray", device="cpu", workers=2, memory_limit_mb=400)
     try:
-        r.submit([small, big])
-        seen_waiting = False
-        end = time.time() + 240
-        while time.time() < end:
-            snap = r.snapshot()
-            st = snap[big.run_id]
-            if st.status == "queued" and "to run alone" in (st.error or ""):
-                seen_waiting |= snap[small.run_id].status == "running"
-            if st.status == "failed" and snap[small.run_id].status == "done":
-                break
-            time.sleep(0.05)
+        st, seen_waiting = out_of_memory_beside(r, small, big)
         assert seen_waiting and st.status == "failed", st
         assert "also when retried alone" in st.error
         saved = Store(tmp_path / "ray").records([small.run_id, big.run_id])

@@ -184,17 +184,7 @@ def test_a_run_out_of_memory_is_retried_alone_then_recorded_failed(tmp_path):
     (big,) = specs(width=4096, seed=2)
     r = LocalRunner(tmp_path / "r", device="cpu", workers=2, memory_limit_mb=400)
     try:
-        r.submit([small, big])
-        seen_waiting = False
-        end = time.time() + 240
-        while time.time() < end:
-            snap = r.snapshot()
-            st = snap[big.run_id]
-            if st.status == "queued" and "to run alone" in (st.error or ""):
-                seen_waiting |= snap[small.run_id].status == "running"
-            if st.status == "failed" and snap[small.run_id].status == "done":
-                break
-            time.sleep(0.05)
+        st, seen_waiting = out_of_memory_beside(r, small, big)
         assert seen_waiting  # out of memory beside the small run: queued again, alone
         assert st.status == "failed", st
         assert "also when retried alone" in st.error and "can't allocate memory" in st.error
@@ -205,6 +195,24 @@ def test_a_run_out_of_memory_is_retried_alone_then_recorded_failed(tmp_path):
         assert r.queue.rows() == []
     finally:
         r.close()
+
+
+def out_of_memory_beside(r, small, big, timeout=240):
+    """Submit a small run and a big one that runs out of memory; wait for both to end.
+    Returns the big run's last state and whether it was seen waiting to run alone while the
+    small one trained."""
+    r.submit([small, big])
+    seen_waiting = False
+    end = time.time() + timeout
+    while time.time() < end:
+        snap = r.snapshot()
+        st = snap[big.run_id]
+        if st.status == "queued" and "to run alone" in (st.error or ""):
+            seen_waiting |= snap[small.run_id].status == "running"
+        if st.status == "failed" and snap[small.run_id].status == "done":
+            break
+        time.sleep(0.05)
+    return st, seen_waiting
 
 
 def test_memory_stays_flat_over_many_runs(tmp_path):
