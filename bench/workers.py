@@ -27,6 +27,8 @@ def sweep_seconds(specs, workers: int, device: str) -> float:
     with tempfile.TemporaryDirectory() as root:
         t0 = time.perf_counter()
         pool = LocalRunner(root, device=device, workers=workers, keep_queued_on_close=False)
+        if pool.notice:  # the GPU's free memory holds fewer workers: the ratio would mislead
+            print(f"warning: {pool.notice}")
         try:
             ids = pool.submit(specs)
             while any(s.status in ("queued", "running") for s in pool.snapshot().values()):

@@ -297,11 +297,15 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
         from cnnexp.ray_backend import RayRunner
 
         try:
-            pool = RayRunner(store.root, args.device, args.data_dir, address=args.ray_address, **kw)
+            pool = RayRunner(
+                store.root, args.device, address=args.ray_address, data_dir=args.data_dir, **kw
+            )
         except RuntimeError as e:  # Ray missing: the install hint
             raise ConfigError(str(e)) from e
     else:
         pool = LocalRunner(store.root, args.device, args.data_dir, **kw)
+    if pool.notice:  # fewer workers than asked for: the GPU's free memory holds no more
+        print(f"warning: {pool.notice}", file=sys.stderr)
     try:
         ids = pool.submit(todo, owner="cli")
         elsewhere = [s.run_id for s in todo if s.run_id not in ids]

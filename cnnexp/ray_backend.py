@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from cnnexp.runner import LocalRunner, _Slot, perform, save
+from cnnexp.runner import LocalRunner, _limit_memory, _Slot, alone_failure, perform, save
 from cnnexp.runspec import RunContext, RunSpec
 
 INSTALL_HINT = (
@@ -56,10 +56,12 @@ class _Board:
 class _Trainer:
     """One slot: performs runs one after another, returns what the driver saves."""
 
-    def __init__(self, threads: int):
+    def __init__(self, threads: int, memory_limit_mb: int | None):
         import torch
 
         torch.set_num_threads(threads)
+        if memory_limit_mb:  # as in a local worker: past it, a run fails out of memory
+            _limit_memory(memory_limit_mb)
 
     def run(self, spec: RunSpec, device: str, data_dir, board, limit: float | None):
         ray = _ray()
@@ -88,14 +90,9 @@ class RayRunner(LocalRunner):
     """LocalRunner's interface and queue; runs execute on Ray actors."""
 
     def __init__(
-        self,
-        root: str | os.PathLike,
-        device: str = "auto",
-        data_dir: str | None = None,
-        workers: int | None = None,
-        address: str | None = None,
-        **kw,
+        self, root: str | os.PathLike, device: str = "auto", address: str | None = None, **kw
     ):
+        """kw: LocalRunner's (data_dir, workers, cancel_grace_s, ...)."""
         ray = self._ray = _ray()
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS")
@@ -109,15 +106,16 @@ class RayRunner(LocalRunner):
         gpus = int(res.get("GPU", 0))
         slots = int(os.environ.get("CNNEXP_SLOTS_PER_GPU", "4"))
         self._num_gpus = 1 / slots if gpus and device != "cpu" else 0
+        workers = kw.pop("workers", None)
         workers = workers or (gpus * slots if self._num_gpus else int(res.get("CPU", 1)))
         self._board = ray.remote(num_cpus=0)(_Board).remote()
         self._trainer = ray.remote(num_cpus=1, num_gpus=self._num_gpus)(_Trainer)
         self._taken: dict[str, list[dict]] = {}
         self._last_take = 0.0
-        super().__init__(root, device, data_dir, workers=workers, **kw)
+        super().__init__(root, device, workers=workers, **kw)
 
-    def _slot_device(self, i: int) -> str:
-        return self.device  # Ray sets each actor's visible GPU
+    def _slot_devices(self, workers: int) -> list[str]:
+        return [self.device] * workers  # Ray places the actors and sets their visible GPU
 
     def cluster(self) -> dict:
         """CPUs and GPUs of the cluster, and runs in flight (the sidebar's line)."""
@@ -131,7 +129,8 @@ class RayRunner(LocalRunner):
     # --- slots are actors -------------------------------------------------------------------
     def _ensure_worker(self, slot: _Slot) -> None:
         if slot.proc is None:
-            slot.proc = self._trainer.remote(self._threads if not self._num_gpus else 1)
+            threads = self._threads if not self._num_gpus else 1
+            slot.proc = self._trainer.remote(threads, self.memory_limit_mb)
 
     def _start(self, slot: _Slot, spec: RunSpec) -> None:
         slot.ref = slot.proc.run.remote(spec, slot.device, self.data_dir, self._board, slot.limit)
@@ -140,6 +139,9 @@ class RayRunner(LocalRunner):
         if slot.cancel_asked is None:
             self._board.stop.remote(slot.run_id)
             slot.cancel_asked = time.time()
+
+    def _wait(self) -> None:
+        time.sleep(0.05)
 
     def _take(self) -> None:
         self._last_take = time.time()
@@ -170,6 +172,11 @@ class RayRunner(LocalRunner):
             self._record_interrupted(spec, owner, f"its Ray worker was lost ({type(e).__name__})")
             return True
         slot.ref = None
+        if out.out_of_memory and not slot.alone:  # beside other runs: once more, alone
+            self._retry_alone(slot, out.error)
+            return True
+        if out.out_of_memory:
+            record = alone_failure(record)
         rec = save(self.store, record, out)  # the driver writes: no shared file system
         self._finish(slot, rec["status"], rec.get("error"))
         return True

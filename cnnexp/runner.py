@@ -13,14 +13,19 @@ browser session, and the CLI, share.
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from cnnexp import experiments
@@ -31,6 +36,10 @@ from cnnexp.store import Store, versions
 
 CANCEL_GRACE_S = 10.0  # a run that ignores its cancel flag this long is killed with its worker
 KEEP_FINISHED = 500  # finished run states kept in memory; older ones live only in the store
+# What one GPU worker needs: its CUDA context (~0.5 GiB) and room for a small model, its
+# batches and a dataset held on the device. A guess on the safe side: a run that needs more
+# fails out of memory and is retried alone.
+GPU_WORKER_BYTES = 2 * 2**30
 ACTIVE = ("queued", "running")
 
 
@@ -55,16 +64,15 @@ def perform(spec: RunSpec, ctx: RunContext) -> tuple[dict, RunOutput]:
         out = experiments.get(spec.experiment).execute(spec, ctx)
     except Exception as e:  # the run failed; the record says why and the caller goes on
         out = RunOutput(status="failed", error=f"{type(e).__name__}: {e}", device=ctx.device)
+        out.out_of_memory = out_of_memory(e)
+    if out.out_of_memory:  # the failed run's tensors are gone now: give their memory back
+        _release_gpu_cache()
     if not out.precision:
         out.precision = spec.precision
     if out.status == "cancelled" and ctx.stop_reason and not out.error:
         out.error = ctx.stop_reason
     record = {
-        "run_id": spec.run_id,
-        "experiment": spec.experiment,
-        "version": spec.version,
-        "seed": spec.seed,
-        "label": spec.label,
+        **_identity(spec),
         "status": out.status,
         "error": out.error,
         "device": out.device,
@@ -72,11 +80,50 @@ def perform(spec: RunSpec, ctx: RunContext) -> tuple[dict, RunOutput]:
         "started_at": started,
         "ended_at": _now(),
         "duration_s": time.perf_counter() - t0,
-        "config": spec.config,
         **out.summary,
         **versions(),
     }
     return record, out
+
+
+def _identity(spec: RunSpec) -> dict:
+    """The fields of a run's record that say which run it is."""
+    return {
+        "run_id": spec.run_id,
+        "experiment": spec.experiment,
+        "version": spec.version,
+        "seed": spec.seed,
+        "label": spec.label,
+        "precision": spec.precision,
+        "config": spec.config,
+    }
+
+
+def out_of_memory(e: BaseException) -> bool:
+    """Whether a run failed for want of memory: a GPU's (torch.OutOfMemoryError), Python's
+    (MemoryError, e.g. numpy) or torch's CPU allocator (a RuntimeError that says so)."""
+    if isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError":
+        return True
+    text = str(e).lower()
+    return isinstance(e, RuntimeError) and any(
+        s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory")
+    )
+
+
+def _release_gpu_cache() -> None:
+    torch = sys.modules.get("torch")  # a run that touched a GPU has imported torch
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+def alone_failure(record: dict) -> dict:
+    """The record of a run out of memory a second time, trained alone: failed, saying why."""
+    return {
+        **record,
+        "status": "failed",
+        "error": "out of memory, also when retried alone with no other run in flight: "
+        f"{record['error']}. Try a smaller width or batch size.",
+    }
 
 
 def save(store: Store, record: dict, out: RunOutput) -> dict:
@@ -112,6 +159,12 @@ class RunState:
     owner: str = ""  # who launched it (hosted caps count runs per person)
 
 
+def state_for(spec: RunSpec, owner: str = "", **kw) -> RunState:
+    return RunState(
+        spec.run_id, spec.experiment, spec.label, spec.seed, spec.epochs, owner=owner, **kw
+    )
+
+
 class Runner(Protocol):
     def submit(
         self, specs: list[RunSpec], owner: str = "", time_limit_s: float | None = None
@@ -138,6 +191,40 @@ def default_workers(device: str = "auto") -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+def fit_gpu_workers(free: int, need: int, wanted: int, device: str) -> tuple[int, str | None]:
+    """How many of `wanted` workers to start on a GPU with `free` bytes when each needs about
+    `need`, and why fewer (None when all fit). One always starts, so runs still go; if it
+    lacks memory its runs fail out of memory and say so."""
+    fits = min(wanted, free // need)
+    if fits >= wanted:
+        return wanted, None
+    gib = 2**30
+    have = f"{device} has {free / gib:.1f} GiB free and a worker needs about {need / gib:.1f} GiB"
+    if fits < 1:
+        return 1, f"{have}: starting 1 worker anyway; its runs may fail out of memory"
+    return fits, f"{have}: starting {fits} of {wanted} workers there"
+
+
+def gpu_free_bytes() -> list[int] | None:
+    """Free bytes on each visible GPU; None when there is no GPU or it cannot be asked.
+
+    Asked in a short-lived child process: torch.cuda.mem_get_info creates a CUDA context,
+    which would keep ~0.5 GiB of every GPU in the dashboard's own process for good."""
+    if not _gpu_count():
+        return None
+    code = (
+        "import torch; "
+        "print([torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())])"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+        )
+        return [int(b) for b in json.loads(done.stdout)]
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
 def _gpu_count() -> int:
     from cnnexp.runspec import cuda_available
 
@@ -149,12 +236,24 @@ def _gpu_count() -> int:
 
 
 def _worker_main(
-    root: str, device: str, data_dir: str | None, threads: int, tasks, events, cancel, parent: int
+    root: str,
+    device: str,
+    data_dir: str | None,
+    threads: int,
+    memory_limit_mb: int | None,
+    tasks,
+    events,
+    cancel,
+    parent: int,
 ) -> None:
-    """A worker process: take a (seq, spec, time limit), run it, report epochs and the end."""
+    """A worker process: take a (seq, spec, time limit, alone), run it, report epochs and the
+    end. A run out of memory beside others is not saved but reported (`oom`): the runner
+    queues it again, alone; out of memory alone, it is saved failed with the reason."""
     import torch
 
     torch.set_num_threads(threads)  # the pool shares the cores; never oversubscribe them
+    if memory_limit_mb:
+        _limit_memory(memory_limit_mb)
     store = Store(root)
     while True:
         try:
@@ -165,12 +264,12 @@ def _worker_main(
             continue
         if item is None:
             return
-        seq, spec, limit = item
+        seq, spec, limit, alone = item
         deadline = time.monotonic() + limit if limit else None
         ctx = RunContext(
             device=device,
             data_dir=data_dir,
-            on_epoch=lambda row, seq=seq: events.put(("epoch", seq, row)),
+            on_epoch=lambda row, seq=seq: events.send(("epoch", seq, row)),
         )
 
         def should_stop(seq=seq, deadline=deadline, limit=limit, ctx=ctx) -> bool:
@@ -184,8 +283,28 @@ def _worker_main(
             return False
 
         ctx.should_stop = should_stop
-        record = execute(spec, store, ctx)
-        events.put(("end", seq, record["status"], record.get("error")))
+        record, out = perform(spec, ctx)
+        if out.out_of_memory and not alone:
+            events.send(("oom", seq, out.error))
+            continue
+        if out.out_of_memory:
+            record = alone_failure(record)
+        record = save(store, record, out)
+        events.send(("end", seq, record["status"], record.get("error")))
+
+
+def _limit_memory(mb: int) -> None:
+    """Cap the memory this worker's runs may take, `mb` beyond what it holds now (RLIMIT_DATA:
+    its private writable memory, which every tensor and array lives in). A run that asks for
+    more fails with a real out-of-memory error instead of pushing the server into swap."""
+    import resource
+
+    held = next(
+        int(line.split()[1]) * 1024
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmData:")
+    )
+    resource.setrlimit(resource.RLIMIT_DATA, (held + mb * 2**20, resource.RLIM_INFINITY))
 
 
 @dataclass
@@ -204,6 +323,7 @@ class _Slot:
     cancel_asked: float | None = None
     spec: RunSpec | None = None
     owner: str = ""
+    alone: bool = False  # a retry after running out of memory: nothing else may run meanwhile
     ref: object = None  # the Ray backend's in-flight task
 
 
@@ -218,19 +338,26 @@ class LocalRunner:
         workers: int | None = None,
         cancel_grace_s: float = CANCEL_GRACE_S,
         keep_queued_on_close: bool = True,
+        keep_finished: int = KEEP_FINISHED,
+        memory_limit_mb: int | None = None,
     ):
+        """memory_limit_mb caps what each worker's runs may allocate (Linux; CPU memory):
+        a run past it fails out of memory, is retried alone once, then recorded failed."""
         self.store = Store(root)
         self.queue = RunQueue(self.store.root)
         self.id = runner_id()
         self.device, self.data_dir = device, data_dir
-        self.workers = workers or default_workers(device)
         self.cancel_grace_s = cancel_grace_s
         self.keep_queued_on_close = keep_queued_on_close
+        self.keep_finished = keep_finished
+        self.memory_limit_mb = memory_limit_mb
+        self.notice: str | None = None  # why fewer workers started than asked for
+        self._slots = [_Slot(d) for d in self._slot_devices(workers or default_workers(device))]
+        self.workers = len(self._slots)
         self._threads = max(1, (os.cpu_count() or 1) // self.workers)
         self._mp = mp.get_context("spawn")  # a clean interpreter: no inherited threads or CUDA
         self._lock = threading.Lock()
         self._states: OrderedDict[str, RunState] = OrderedDict()
-        self._slots = [_Slot(self._slot_device(i)) for i in range(self.workers)]
         self._seq = 0
         self._closed = False
         self._last_sync = 0.0
@@ -238,9 +365,29 @@ class LocalRunner:
         self._thread = threading.Thread(target=self._loop, name="cnnexp-runner", daemon=True)
         self._thread.start()
 
-    def _slot_device(self, i: int) -> str:
+    def _slot_devices(self, workers: int) -> list[str]:
+        """Each worker's device: spread over the GPUs, but only as many on a GPU as its free
+        memory holds (self.notice says why fewer)."""
         gpus = _gpu_count() if self.device in ("auto", "cuda") else 0
-        return f"cuda:{i % gpus}" if gpus else self.device
+        devices = [f"cuda:{i % gpus}" if gpus else self.device for i in range(workers)]
+        free = gpu_free_bytes() if any(d.startswith("cuda") for d in devices) else None
+        if free is None:
+            return devices
+        allowed, notes = {}, []
+        for d in dict.fromkeys(devices):
+            index, wanted = int(d.partition(":")[2] or 0), devices.count(d)
+            if index >= len(free):  # not a GPU the child saw: torch will say what is wrong
+                allowed[d] = wanted
+                continue
+            allowed[d], why = fit_gpu_workers(free[index], GPU_WORKER_BYTES, wanted, d)
+            notes += [why] if why else []
+        self.notice = "; ".join(notes) or None
+        kept = []
+        for d in devices:
+            if allowed[d] > 0:
+                allowed[d] -= 1
+                kept.append(d)
+        return kept
 
     # --- the interface ----------------------------------------------------------------------
     def submit(
@@ -251,19 +398,15 @@ class LocalRunner:
         if time_limit_s is not None and not time_limit_s > 0:
             raise ValueError(f"time_limit_s={time_limit_s!r} must be a positive number of seconds")
         saved = self.store.records(s.run_id for s in specs)
-        queued = []
-        for s in specs:
-            if saved.get(s.run_id, {}).get("status") in FINISHED:
-                continue
-            if not self.queue.add(s, owner, self.id, time_limit_s):
-                continue  # queued or running already (here, in another tab or in the CLI)
-            with self._lock:
-                self._states[s.run_id] = RunState(
-                    s.run_id, s.experiment, s.label, s.seed, s.epochs, owner=owner
-                )
-                self._states.move_to_end(s.run_id)
-            queued.append(s.run_id)
-        return queued
+        todo = [s for s in specs if saved.get(s.run_id, {}).get("status") not in FINISHED]
+        # Runs queued or running already (here, in another tab or in the CLI) are not added.
+        queued = set(self.queue.add_many(todo, owner, self.id, time_limit_s))
+        with self._lock:
+            for s in todo:
+                if s.run_id in queued:
+                    self._states[s.run_id] = state_for(s, owner)
+                    self._states.move_to_end(s.run_id)
+        return [s.run_id for s in todo if s.run_id in queued]
 
     def snapshot(self) -> dict[str, RunState]:
         with self._lock:
@@ -339,14 +482,20 @@ class LocalRunner:
         st = self._states.get(run_id)
         if st is not None:
             st.status, st.error = status, error
+        self._evict()
+
+    def _evict(self) -> None:
+        """Forget the oldest finished states beyond keep_finished (lock held): the saved
+        records are the truth, so memory stays flat over thousands of runs."""
         finished = [k for k, v in self._states.items() if v.status not in ACTIVE]
-        for k in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+        for k in finished[: max(0, len(finished) - self.keep_finished)]:
             del self._states[k]
 
     def _ensure_worker(self, slot: _Slot) -> None:
         if slot.proc is not None and slot.proc.is_alive():
             return
-        slot.tasks, slot.events = self._mp.Queue(), self._mp.Queue()
+        # Events come back on a pipe, which the loop can wait on: a run's end is seen at once.
+        slot.tasks, (slot.events, sender) = self._mp.Queue(), self._mp.Pipe(duplex=False)
         slot.cancel = self._mp.Value("q", -1, lock=False)  # seq of the run to stop
         slot.proc = self._mp.Process(
             target=_worker_main,
@@ -357,41 +506,46 @@ class LocalRunner:
                 slot.device,
                 self.data_dir,
                 self._threads,
+                self.memory_limit_mb,
                 slot.tasks,
-                slot.events,
+                sender,
                 slot.cancel,
                 os.getpid(),
             ),
         )
         slot.proc.start()
+        sender.close()  # the worker holds the only sending end: its death reads as the end
 
     def _dispatch(self, slot: _Slot) -> None:
-        row = self.queue.claim(self.id)
+        busy = [s for s in self._slots if s.run_id is not None]
+        if any(s.alone for s in busy):
+            return  # a retry after running out of memory has the pool to itself
+        row = self.queue.claim(self.id, idle=not busy)
         if row is None:
             return
         spec = spec_from_json(row["spec"])
         self._seq += 1
         self._ensure_worker(slot)
         with self._lock:
-            st = self._states.get(spec.run_id)
-            if st is None:  # adopted from a runner that is gone
-                st = RunState(
-                    spec.run_id,
-                    spec.experiment,
-                    spec.label,
-                    spec.seed,
-                    spec.epochs,
-                    owner=row["owner"],
-                )
-                self._states[spec.run_id] = st
+            st = self._states.setdefault(spec.run_id, state_for(spec, row["owner"]))  # adopted
             st.status = "running"
             slot.run_id, slot.seq, slot.started = spec.run_id, self._seq, time.time()
             slot.limit, slot.cancel_asked, slot.spec = row["time_limit_s"], None, spec
-            slot.owner = row["owner"]
+            slot.owner, slot.alone = row["owner"], bool(row["alone"])
         self._start(slot, spec)
 
     def _start(self, slot: _Slot, spec: RunSpec) -> None:
-        slot.tasks.put((slot.seq, spec, slot.limit))
+        slot.tasks.put((slot.seq, spec, slot.limit, slot.alone))
+
+    def _retry_alone(self, slot: _Slot, error: str) -> None:
+        """A run out of memory beside others: queue it again, to run with nothing else."""
+        with self._lock:
+            st = self._states.get(slot.run_id)
+            if st is not None:
+                st.status, st.epoch, st.history = "queued", 0, []
+                st.error = f"{error}; queued again, to run alone when the runs in flight end"
+        self.queue.requeue_alone(slot.run_id)
+        slot.run_id, slot.cancel_asked = None, None
 
     def _ask_stop(self, slot: _Slot) -> None:
         """Ask a slot's run to stop at its next batch (lock held); killed after the grace."""
@@ -401,7 +555,7 @@ class LocalRunner:
 
     def _free(self, slot: _Slot) -> None:
         self.queue.remove(slot.run_id)
-        slot.run_id, slot.cancel_asked = None, None
+        slot.run_id, slot.cancel_asked, slot.alone = None, None, False
 
     def _finish(self, slot: _Slot, status: str, error: str | None) -> None:
         with self._lock:
@@ -426,22 +580,13 @@ class LocalRunner:
         with self._lock:
             for row in queued:
                 spec = spec_from_json(row["spec"])
-                self._states.setdefault(
-                    spec.run_id,
-                    RunState(
-                        spec.run_id,
-                        spec.experiment,
-                        spec.label,
-                        spec.seed,
-                        spec.epochs,
-                        owner=row["owner"],
-                    ),
-                )
+                self._states.setdefault(spec.run_id, state_for(spec, row["owner"]))
         rows = {r["run_id"]: r for r in self.queue.rows()}
         with self._lock:
             for rid, st in self._states.items():
                 if st.status == "queued" and rid not in rows:  # cancelled by the CLI
                     st.status = "cancelled"
+            self._evict()
             for slot in self._slots:
                 r = rows.get(slot.run_id)
                 if r is not None and r["cancel"]:
@@ -450,32 +595,20 @@ class LocalRunner:
     def _record_interrupted(
         self, spec: RunSpec, owner: str, why: str = "the server stopped while this run was training"
     ) -> None:
+        error = f"interrupted: {why}; launch it again to train it"
         record = {
-            "run_id": spec.run_id,
-            "experiment": spec.experiment,
-            "version": spec.version,
-            "seed": spec.seed,
-            "label": spec.label,
+            **_identity(spec),
             "status": "interrupted",
-            "error": f"interrupted: {why}; launch it again to train it",
-            "precision": spec.precision,
+            "error": error,
             "ended_at": _now(),
-            "config": spec.config,
             **versions(),
         }
         with contextlib.suppress(OSError):  # read-only store: the state below still says it
             self.store.save(record, [])
         with self._lock:
-            self._states[spec.run_id] = RunState(
-                spec.run_id,
-                spec.experiment,
-                spec.label,
-                spec.seed,
-                spec.epochs,
-                status="interrupted",
-                error=record["error"],
-                owner=owner,
-            )
+            self._states[spec.run_id] = state_for(spec, owner, status="interrupted", error=error)
+            self._states.move_to_end(spec.run_id)
+            self._evict()
 
     def _loop(self) -> None:
         while not self._closed:
@@ -491,15 +624,25 @@ class LocalRunner:
                 if slot.run_id is not None:
                     self._check_worker(slot)
             if not moved:
-                time.sleep(0.05)
+                self._wait()
+
+    def _wait(self) -> None:
+        """Sleep until a worker says something, 50 ms at most."""
+        pipes = [s.events for s in self._slots if s.run_id is not None and s.events is not None]
+        if pipes:
+            mp_connection.wait(pipes, timeout=0.05)
+        else:
+            time.sleep(0.05)
 
     def _drain(self, slot: _Slot) -> bool:
         """Apply the events a worker sent; True if there were any."""
         moved = False
         while slot.run_id is not None:
             try:
-                kind, seq, *rest = slot.events.get_nowait()
-            except queue.Empty:
+                if not slot.events.poll():
+                    return moved
+                kind, seq, *rest = slot.events.recv()
+            except (EOFError, OSError):  # the worker is gone; _check_worker takes it from here
                 return moved
             moved = True
             if seq != slot.seq:
@@ -512,6 +655,8 @@ class LocalRunner:
                         st.epoch = rest[0]["epoch"]
             elif kind == "end":
                 self._finish(slot, *rest)
+            elif kind == "oom":
+                self._retry_alone(slot, *rest)
         return moved
 
     def _check_worker(self, slot: _Slot) -> None:

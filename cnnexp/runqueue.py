@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS runs (
     submitted REAL NOT NULL,
     started REAL,
     time_limit_s REAL,
-    cancel INTEGER NOT NULL DEFAULT 0  -- asked to stop by someone else (the CLI)
+    cancel INTEGER NOT NULL DEFAULT 0,  -- asked to stop by someone else (the CLI)
+    alone INTEGER NOT NULL DEFAULT 0    -- out of memory once: run it with no other in flight
 )
 """
 
@@ -86,6 +87,9 @@ class RunQueue:
             db.execute(_SCHEMA)
         finally:
             db.close()
+        with self._db() as db:  # a queue written before the `alone` column existed
+            if "alone" not in {r["name"] for r in db.execute("PRAGMA table_info(runs)")}:
+                db.execute("ALTER TABLE runs ADD COLUMN alone INTEGER NOT NULL DEFAULT 0")
 
     @contextlib.contextmanager
     def _db(self):
@@ -107,23 +111,50 @@ class RunQueue:
         self, spec: RunSpec, owner: str, runner: str, time_limit_s: float | None = None
     ) -> bool:
         """Queue a run unless it is already queued or running anywhere; True if added."""
-        with self._db() as db:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO runs (run_id, spec, owner, status, runner, submitted,"
-                " time_limit_s) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-                (spec.run_id, spec_to_json(spec), owner, runner, time.time(), time_limit_s),
-            )
-            return cur.rowcount == 1
+        return bool(self.add_many([spec], owner, runner, time_limit_s))
 
-    def claim(self, runner: str) -> sqlite3.Row | None:
-        """The runner's oldest queued run, now marked running; None if it has none."""
+    def add_many(
+        self, specs: list[RunSpec], owner: str, runner: str, time_limit_s: float | None = None
+    ) -> list[str]:
+        """Queue runs, in one transaction, unless queued or running anywhere; the added ids."""
+        added = []
         with self._db() as db:
-            return db.execute(
-                "UPDATE runs SET status = 'running', started = ? WHERE run_id = ("
-                " SELECT run_id FROM runs WHERE status = 'queued' AND runner = ?"
-                " ORDER BY submitted, rowid LIMIT 1) RETURNING *",
-                (time.time(), runner),
+            for spec in specs:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO runs (run_id, spec, owner, status, runner, submitted,"
+                    " time_limit_s) VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+                    (spec.run_id, spec_to_json(spec), owner, runner, time.time(), time_limit_s),
+                )
+                if cur.rowcount == 1:
+                    added.append(spec.run_id)
+        return added
+
+    def claim(self, runner: str, idle: bool = True) -> sqlite3.Row | None:
+        """The runner's next queued run, now marked running; None if it has none.
+
+        A run queued to go alone (it ran out of memory beside others) comes first, and only
+        to an idle runner: until the runner is idle, it gets nothing, so the retry is never
+        starved by newer runs."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT run_id, alone FROM runs WHERE status = 'queued' AND runner = ?"
+                " ORDER BY alone DESC, submitted, rowid LIMIT 1",
+                (runner,),
             ).fetchone()
+            if row is None or (row["alone"] and not idle):
+                return None
+            return db.execute(
+                "UPDATE runs SET status = 'running', started = ? WHERE run_id = ? RETURNING *",
+                (time.time(), row["run_id"]),
+            ).fetchone()
+
+    def requeue_alone(self, run_id: str) -> None:
+        """Queue a run that ran out of memory again, to run with no other run in flight."""
+        with self._db() as db:
+            db.execute(
+                "UPDATE runs SET status = 'queued', started = NULL, alone = 1 WHERE run_id = ?",
+                (run_id,),
+            )
 
     def remove(self, run_id: str) -> None:
         with self._db() as db:

@@ -122,3 +122,4 @@ class RunOutput:
     error: str | None = None
     device: str = ""
     precision: str = ""
+    out_of_memory: bool = False  # failed for want of memory: the runner may retry it alone

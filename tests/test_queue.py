@@ -14,7 +14,7 @@ import pytest
 from cnnexp import experiments
 from cnnexp.config import parse
 from cnnexp.runner import LocalRunner
-from cnnexp.runqueue import RunQueue, runner_id
+from cnnexp.runqueue import RunQueue, runner_id, spec_to_json
 from cnnexp.store import Store
 from tests.conftest import TINY
 from tests.test_runner import wait_for
@@ -36,6 +36,39 @@ def test_queue_deduplicates_and_claims_in_order(tmp_path):
     dropped, flagged = q.cancel(None)
     assert dropped == [b.run_id] and flagged == [a.run_id]
     assert [r["cancel"] for r in q.rows()] == [1]
+
+
+def test_a_run_requeued_alone_goes_first_and_only_to_an_idle_runner(tmp_path):
+    q = RunQueue(tmp_path)
+    me = runner_id()
+    a, b, c = specs(seeds=3)
+    q.add_many([a, b, c], "ann", me)
+    assert q.claim(me)["run_id"] == a.run_id
+    q.requeue_alone(a.run_id)  # out of memory beside others
+    assert q.claim(me, idle=False) is None  # b waits too: the retry is never starved
+    row = q.claim(me, idle=True)
+    assert (row["run_id"], row["alone"]) == (a.run_id, 1)
+    assert q.claim(me, idle=False)["run_id"] == b.run_id
+
+
+def test_a_queue_from_before_the_alone_column_is_upgraded(tmp_path):
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "queue.sqlite")
+    old = "CREATE TABLE runs (run_id TEXT PRIMARY KEY, spec TEXT NOT NULL, owner TEXT NOT NULL"
+    old += " DEFAULT '', status TEXT NOT NULL, runner TEXT, submitted REAL NOT NULL, started REAL,"
+    old += " time_limit_s REAL, cancel INTEGER NOT NULL DEFAULT 0)"
+    db.execute(old)
+    (a,) = specs()
+    db.execute(
+        "INSERT INTO runs (run_id, spec, status, runner, submitted) VALUES (?, ?, 'queued', 'x', 0)",
+        (a.run_id, spec_to_json(a)),
+    )
+    db.commit()
+    db.close()
+    q = RunQueue(tmp_path)
+    RunQueue(tmp_path)  # a second opener finds it upgraded already
+    assert [(r["run_id"], r["alone"]) for r in q.rows()] == [(a.run_id, 0)]
 
 
 def test_rows_of_a_dead_runner_are_adopted_or_interrupted(tmp_path):
@@ -260,3 +293,20 @@ def test_bad_pool_settings_are_refused_with_what_is_allowed(monkeypatch):
         default_workers("cpu")
     monkeypatch.setenv("CNNEXP_WORKERS", "3")
     assert default_workers("cpu") == 3
+
+
+def test_cli_pool_warns_when_the_gpu_holds_fewer_workers(tmp_path, capsys, monkeypatch):
+    # No GPU here: the two functions that ask the hardware answer as a GPU with 3 GiB free
+    # would. The plan is saved first, so the pool starts, warns and has nothing to train.
+    from cnnexp import runner
+    from cnnexp.cli import main
+
+    flags = ["run", "baseline", "--dataset", "digits", "--epochs", "1", "--width", "4"]
+    flags += ["--results", str(tmp_path), "--json"]
+    assert main(flags) == 0
+    monkeypatch.setattr(runner, "_gpu_count", lambda: 1)
+    monkeypatch.setattr(runner, "gpu_free_bytes", lambda: [3 * 2**30])
+    capsys.readouterr()
+    assert main([*flags, "--workers", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: cuda:0 has 3.0 GiB free" in err and "starting 1 of 4 workers" in err

@@ -13,7 +13,7 @@ from cnnexp.runner import execute  # noqa: E402
 from cnnexp.runspec import RunContext  # noqa: E402
 from cnnexp.store import Store  # noqa: E402
 from tests.conftest import TINY  # noqa: E402
-from tests.test_runner import wait_for  # noqa: E402
+from tests.test_runner import out_of_memory_beside, wait_for  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -65,6 +65,24 @@ def test_ray_cancel_stops_a_run(local_ray, tmp_path):
         r.cancel([rid])
         snap = wait_for(r, [rid], {"cancelled"}, timeout=60)
         assert snap[rid].epoch < 40
+    finally:
+        r.close()
+
+
+def test_ray_run_out_of_memory_is_retried_alone_then_recorded_failed(local_ray, tmp_path):
+    """As with the local pool (tests/test_runner.py): a real out-of-memory in a capped actor,
+    beside a small run, then alone; the driver saves it failed with the reason."""
+    from cnnexp.ray_backend import RayRunner
+
+    (small,) = specs(dataset="mnist5k", epochs=4, width=8, seed=1)
+    (big,) = specs(width=4096, seed=2)
+    r = RayRunner(tmp_path / "ray", device="cpu", workers=2, memory_limit_mb=400)
+    try:
+        st, seen_waiting = out_of_memory_beside(r, small, big)
+        assert seen_waiting and st.status == "failed", st
+        assert "also when retried alone" in st.error
+        saved = Store(tmp_path / "ray").records([small.run_id, big.run_id])
+        assert saved[big.run_id]["status"] == "failed" and saved[small.run_id]["status"] == "done"
     finally:
         r.close()
 

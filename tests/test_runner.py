@@ -62,12 +62,18 @@ def test_runs_in_the_worker_with_live_history_and_dedup(runner):
     assert runner.submit(batch) == []  # saved: nothing to do
 
 
-def test_cancel_a_running_run(runner):
-    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=100)
+def start_long_run(runner, seed: int) -> str:
+    """A 40-epoch run, returned once its first epoch is done."""
+    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=seed)
     (rid,) = runner.submit([spec])
     wait_for(runner, [rid], {"running"})
     while runner.snapshot()[rid].epoch < 1:
         time.sleep(0.05)
+    return rid
+
+
+def test_cancel_a_running_run(runner):
+    rid = start_long_run(runner, seed=100)
     runner.cancel([rid])
     snap = wait_for(runner, [rid], {"cancelled"}, timeout=30)
     assert snap[rid].epoch < 40
@@ -75,11 +81,7 @@ def test_cancel_a_running_run(runner):
 
 
 def test_a_killed_worker_is_noticed_and_replaced(runner):
-    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=200)
-    (rid,) = runner.submit([spec])
-    wait_for(runner, [rid], {"running"})
-    while runner.snapshot()[rid].epoch < 1:
-        time.sleep(0.05)
+    rid = start_long_run(runner, seed=200)
     os.kill(runner.worker_pid, signal.SIGKILL)
     snap = wait_for(runner, [rid], {"failed"}, timeout=30)
     assert "died" in snap[rid].error
@@ -110,3 +112,171 @@ def test_precision_follows_the_device(monkeypatch):
     monkeypatch.setenv("CNNEXP_PRECISION", "half")
     with pytest.raises(ValueError, match="CNNEXP_PRECISION"):
         precision_for("cpu")
+
+
+def test_gpu_workers_fit_the_free_memory():
+    from cnnexp.runner import fit_gpu_workers
+
+    gib = 2**30
+    assert fit_gpu_workers(20 * gib, 2 * gib, 4, "cuda:0") == (4, None)
+    n, why = fit_gpu_workers(5 * gib, 2 * gib, 4, "cuda:1")
+    assert n == 2 and why == (
+        "cuda:1 has 5.0 GiB free and a worker needs about 2.0 GiB: starting 2 of 4 workers there"
+    )
+    n, why = fit_gpu_workers(gib // 2, 2 * gib, 4, "cuda:0")
+    assert n == 1 and "starting 1 worker anyway; its runs may fail out of memory" in why
+
+
+def test_a_pool_on_a_full_gpu_starts_fewer_workers_and_says_why(monkeypatch, tmp_path):
+    # No GPU here: the two functions that ask the hardware answer as a GPU with 3 GiB free
+    # would. The runner's decision and the sidebar's line are the real ones.
+    from cnnexp import runner as mod
+    from ui.resources import backend_line
+
+    monkeypatch.setattr(mod, "_gpu_count", lambda: 1)
+    monkeypatch.setattr(mod, "gpu_free_bytes", lambda: [3 * 2**30])
+    r = LocalRunner(tmp_path / "r", device="cuda", workers=4)
+    try:
+        assert r.workers == 1 and [s.device for s in r._slots] == ["cuda:0"]
+        assert "starting 1 of 4 workers" in backend_line(r)
+    finally:
+        r.close()
+
+
+def test_free_gpu_memory_is_none_without_a_gpu():
+    from cnnexp.runner import gpu_free_bytes
+    from cnnexp.runspec import cuda_available
+
+    if cuda_available():
+        pytest.skip("a GPU is here: test_free_gpu_memory_is_read_on_a_gpu covers it")
+    assert gpu_free_bytes() is None
+
+
+@pytest.mark.gpu
+def test_free_gpu_memory_is_read_on_a_gpu():
+    import torch
+
+    from cnnexp.runner import gpu_free_bytes
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    free = gpu_free_bytes()
+    assert len(free) == torch.cuda.device_count() and all(b > 2**20 for b in free)
+    assert not torch.cuda.is_initialized()  # asked in a child: no CUDA context here
+
+
+def test_out_of_memory_errors_are_told_apart():
+    from cnnexp.runner import out_of_memory
+
+    assert out_of_memory(MemoryError())
+    assert out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"))
+    assert out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert not out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+    assert not out_of_memory(ValueError("width must be at least 1"))
+
+
+def test_a_run_out_of_memory_is_retried_alone_then_recorded_failed(tmp_path):
+    """A real out-of-memory: the workers may take 400 MB beyond what they hold idle
+    (memory_limit_mb, a real RLIMIT_DATA), and a 4096-wide CNN needs over 1 GB for its
+    weights. It fails beside a small run, waits for it to end, fails again alone, and is
+    saved failed with the reason; the small run is untouched."""
+    (small,) = specs(dataset="mnist5k", epochs=4, width=8, seed=1)
+    (big,) = specs(width=4096, seed=2)
+    r = LocalRunner(tmp_path / "r", device="cpu", workers=2, memory_limit_mb=400)
+    try:
+        st, seen_waiting = out_of_memory_beside(r, small, big)
+        assert seen_waiting  # out of memory beside the small run: queued again, alone
+        assert st.status == "failed", st
+        assert "also when retried alone" in st.error and "can't allocate memory" in st.error
+        saved = Store(r.store.root).records([small.run_id, big.run_id])
+        assert saved[big.run_id]["status"] == "failed" and "alone" in saved[big.run_id]["error"]
+        assert saved[small.run_id]["status"] == "done"
+        assert saved[big.run_id]["started_at"] >= saved[small.run_id]["ended_at"]  # alone
+        assert r.queue.rows() == []
+    finally:
+        r.close()
+
+
+def out_of_memory_beside(r, small, big, timeout=240):
+    """Submit a small run and a big one that runs out of memory; wait for both to end.
+    Returns the big run's last state and whether it was seen waiting to run alone while the
+    small one trained."""
+    r.submit([small, big])
+    seen_waiting = False
+    end = time.time() + timeout
+    while time.time() < end:
+        snap = r.snapshot()
+        st = snap[big.run_id]
+        if st.status == "queued" and "to run alone" in (st.error or ""):
+            seen_waiting |= snap[small.run_id].status == "running"
+        if st.status == "failed" and snap[small.run_id].status == "done":
+            break
+        time.sleep(0.05)
+    return st, seen_waiting
+
+
+def test_memory_stays_flat_over_many_runs(tmp_path):
+    """Runs through the pool (each fails at once on a bad width, so only the runner's own
+    work is timed): the states kept stay at keep_finished, and the memory the runner holds
+    does not grow from the 100th run to the 300th."""
+    import tracemalloc
+    from dataclasses import replace
+
+    (spec,) = specs()
+    bad = [replace(spec, config={**spec.config, "width": -1}, seed=i) for i in range(300)]
+    assert len({s.run_id for s in bad}) == 300  # ids are cached on the specs: not measured
+    r = LocalRunner(tmp_path / "r", device="cpu", workers=1, keep_finished=20)
+    tracemalloc.start()
+    try:
+        t0 = time.time()
+        run_all(r, bad[:100])
+        before = tracemalloc.get_traced_memory()[0]
+        run_all(r, bad[100:])
+        grown = tracemalloc.get_traced_memory()[0] - before
+        print(f"{len(bad)} runs in {time.time() - t0:.1f} s")
+        assert len(r.snapshot()) == 20
+        assert grown < 256 * 1024, f"the runner's memory grew by {grown} bytes over 200 runs"
+        assert Store(r.store.root).records([bad[-1].run_id])[bad[-1].run_id]["status"] == "failed"
+    finally:
+        tracemalloc.stop()
+        r.close()
+
+
+def test_states_stay_bounded_over_thousands_of_cancelled_runs(tmp_path):
+    """5,000 runs queued and cancelled before they start (the quickest way thousands of runs
+    end): their states are forgotten but keep_finished, and the queue is empty."""
+    import tracemalloc
+    from dataclasses import replace
+
+    (spec,) = specs()
+    many = [replace(spec, seed=i) for i in range(5000)]
+    assert len({s.run_id for s in many}) == 5000  # ids are cached on the specs: not measured
+    r = LocalRunner(tmp_path / "r", device="cpu", workers=1, keep_finished=100)
+    tracemalloc.start()
+    try:
+        r.submit(many[:1000])
+        r.cancel()
+        wait_quiet(r)
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(1000, 5000, 1000):
+            r.submit(many[i : i + 1000])
+            r.cancel()
+            wait_quiet(r)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        assert len(r.snapshot()) == 100 and r.queue.rows() == []
+        assert grown < 256 * 1024, f"the runner's memory grew by {grown} bytes over 4,000 runs"
+    finally:
+        tracemalloc.stop()
+        r.close()
+
+
+def run_all(r, batch, timeout=120):
+    assert len(r.submit(batch)) == len(batch)
+    wait_quiet(r, timeout)
+
+
+def wait_quiet(r, timeout=120):
+    end = time.time() + timeout
+    while r.busy() and time.time() < end:
+        time.sleep(0.05)
+    assert not r.busy()

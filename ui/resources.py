@@ -79,10 +79,11 @@ def backend_line(r: LocalRunner) -> str:
             f"Backend: Ray cluster, {c['cpus']:g} CPUs, {c['gpus']:g} GPUs · "
             f"{c['in_flight']} runs in flight, {queued} queued"
         )
-    return (
+    line = (
         f"Backend: local pool, {r.workers} worker{'s' * (r.workers != 1)} "
         f"({r.device}) · {running} running, {queued} queued"
     )
+    return f"{line} · {r.notice}" if r.notice else line  # why fewer workers than asked
 
 
 def show_backend() -> None:
