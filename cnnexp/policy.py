@@ -234,6 +234,35 @@ def probe_problem(caps: Caps, side: int, channels: int, kernel: int, depth: int,
     )
 
 
+def probe_budget_help(caps: Caps) -> str:
+    """The probe budget in words, for the help of every setting that counts against it."""
+    limits = [
+        f"{v:,.0f} {unit}"
+        for v, unit in ((caps.probe_gflop, "GFLOP of compute"), (caps.probe_mb, "MB of memory"))
+        if v is not None
+    ]
+    if not limits:
+        return "This server sets no budget on the probe."
+    default = probe_cost(64, 8, 3, 2, False)
+    return (
+        f"**Probe budget on this server: {' and '.join(limits)} per probe**, checked on the "
+        "server whatever a link asks. The probe always computes all 17 × 17 shifts up to ±8 "
+        f"pixels plus its sweeps ({PROBE_PASSES} passes), so the shift you pick does not change "
+        "its cost; the size does. Compute: passes × 2 · side² · kernel² · (input channels · "
+        "channels + (depth − 1) · channels²) FLOP. Memory: 289 shifts × depth × channels × "
+        f"side² × 4 bytes. The default probe (side 64, 8 channels, kernel 3, depth 2) takes "
+        f"{default['gflop']:.1f} GFLOP and {default['mb']:.0f} MB."
+    )
+
+
+BUDGETS = {"probe": probe_budget_help}  # what a field's `budget=` names (cnnexp/config.py)
+
+
+def budget_help(caps: Caps, budget: str) -> str:
+    """The words on a budget a config field counts against; empty for a field with none."""
+    return BUDGETS[budget](caps) if budget else ""
+
+
 def export_problem(caps: Caps, rows: int) -> str | None:
     if caps.max_export_rows is not None and rows > caps.max_export_rows:
         return (

@@ -72,3 +72,17 @@ def test_a_lower_budget_set_by_the_server_is_enforced(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_PROBE_MB", "1")
     at = open_page("pages/equivariance.py", {"image_size": "32", "channels": "4"})
     assert any("the limit is 1)" in w.value for w in at.warning)
+
+
+def test_the_probe_settings_help_states_the_budget_of_the_visitors_mode(results, monkeypatch):
+    helps = {}
+    for mode in ("launch", "viewer"):
+        monkeypatch.setenv("CNNEXP_MODE", mode)
+        at = open_page("pages/equivariance.py")
+        assert not at.exception, at.exception
+        helps[mode] = at.select_slider(key="image_size").help
+        assert "Probe budget on this server" in helps[mode]
+        assert at.slider(key="shift").help.endswith(helps[mode].split("\n\n", 1)[1])
+    assert "5,000 GFLOP" in helps["launch"] and "4,096 MB" in helps["launch"]
+    assert "200 GFLOP" in helps["viewer"] and "512 MB" in helps["viewer"]
+    assert "Probe budget" not in at.selectbox(key="padding").help  # only what counts

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnexp import policy
+from cnnexp import experiments, policy
 from cnnexp.config import parse
 from cnnexp.experiments import baseline
 
@@ -144,3 +144,26 @@ def test_export_limit():
     caps = policy.Caps(max_export_rows=10)
     assert policy.export_problem(caps, 10) is None
     assert "at most 10 rows" in policy.export_problem(caps, 11)
+
+
+def test_the_probe_budget_in_words_follows_the_mode():
+    launch = policy.probe_budget_help(policy.Caps.defaults("launch"))
+    hosted = policy.probe_budget_help(policy.Caps.defaults("viewer"))
+    assert "5,000 GFLOP of compute and 4,096 MB of memory" in launch
+    assert "200 GFLOP of compute and 512 MB of memory" in hosted
+    assert "side² × 4 bytes" in hosted and "1.8 GFLOP and 72 MB" in hosted  # the default probe
+    assert policy.probe_budget_help(policy.Caps()) == "This server sets no budget on the probe."
+    assert policy.budget_help(policy.Caps.defaults("viewer"), "probe") == hosted
+    assert policy.budget_help(policy.Caps.defaults("viewer"), "") == ""
+
+
+def test_every_budget_a_setting_names_is_known():
+    from cnnexp.config import describe
+    from cnnexp.experiments import shift_probe
+
+    configs = [shift_probe.Config, *(m.Config for m in experiments.REGISTRY.values())]
+    named = {s.budget for cls in configs for s in describe(cls) if s.budget}
+    assert named and named <= set(policy.BUDGETS)
+    probe = {s.name for s in describe(shift_probe.Config) if s.budget == "probe"}
+    # every size probe_cost counts, and the shifts (to say they cost nothing more)
+    assert {"image_size", "channels", "kernel", "depth", "colour", "shift", "shift_y"} <= probe
