@@ -97,7 +97,8 @@ def token_delay(failures: int) -> float:
 # --- caps -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Caps:
-    """Limits on one launch, one probe and one export. None: no limit."""
+    """Limits on one launch, one probe and one export, and on image exports per person and at
+    once. None: no limit."""
 
     max_epochs: int | None = None
     max_width: int | None = None
@@ -111,7 +112,7 @@ class Caps:
     probe_gflop: float | None = None  # compute of one probe
     probe_mb: float | None = None  # memory of one probe
     max_export_rows: int | None = None  # rows of one data download
-    max_figure_points: int | None = None  # data values in one exported chart
+    max_figure_points: int | None = None  # points one exported chart draws (export.figure_points)
     max_image_pixels: int | None = None  # pixels of one PNG or SVG (width × height × scale²)
     max_images_per_minute: int | None = None  # PNG/SVG exports per person
     max_images_at_once: int | None = None  # PNG/SVG exports drawn at once on the server
@@ -344,7 +345,7 @@ def image_rate_problem(caps: Caps, times: list[float], now: float) -> str | None
     wait = times[-cap] + RATE_WINDOW_S - now  # when the oldest export that counts expires
     return (
         f"This server draws at most {cap} PNG or SVG images per person per minute; try again "
-        f"in {max(1, round(wait))} s (HTML and data downloads are not limited)."
+        f"in {max(1, round(wait))} s (HTML and data downloads are not rate-limited)."
     )
 
 
