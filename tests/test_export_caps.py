@@ -99,3 +99,36 @@ def test_a_server_may_turn_images_off(results, monkeypatch):
     if export.browser() is not None:
         assert policy.NO_IMAGES in said
     assert "PNG" not in labels and "HTML (interactive)" in labels
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_second_image_of_the_minute_is_refused(tmp_path):
+    """The deferred download runs draw_image in the real server: the first image of the
+    minute downloads, the next click is refused, and a reload says why."""
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, launch, settled, streamlit_server
+
+    if CHROMIUM is None or export.browser() is None:
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    env = {"CNNEXP_MODE": "viewer", "CNNEXP_MAX_IMAGES_PER_MINUTE": "1"}
+    query = "&".join(f"{k}={v}" for k, v in SMALL_PROBE.items())
+    with streamlit_server(tmp_path / "results", env) as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        page.goto(f"{url}/equivariance?{query}")
+        settled(page)
+        page.get_by_role("button", name="Download", exact=True).first.click()
+        with page.expect_download(timeout=120_000) as download:
+            page.get_by_role("button", name="PNG", exact=True).click()
+        assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
+        page.get_by_role("button", name="SVG", exact=True).click()
+        page.wait_for_selector("[data-testid='stDownloadButtonError']", timeout=60_000)
+        page.reload()
+        settled(page)
+        page.get_by_role("button", name="Download", exact=True).first.click()
+        page.wait_for_selector("text=per person per minute; try again in", timeout=30_000)
+        assert page.get_by_role("button", name="PNG", exact=True).count() == 0
+        browser.close()

@@ -89,14 +89,14 @@ def draw_image(
 
 def _image_buttons(fig: go.Figure, name: str, caps: policy.Caps) -> None:
     """PNG and SVG buttons, or the sentence saying why this chart is not drawn here."""
+    if _browser() is None:
+        st.caption(export.NO_BROWSER)
+        return
     width, height = export.image_size(fig)
     who = access.owner()
     problem = policy.chart_export_problem(
         caps, export.figure_points(fig), width, height
     ) or rate_problem(caps, who)
-    if _browser() is None:
-        st.caption(export.NO_BROWSER)
-        return
     if problem:
         st.caption(problem)
         return
