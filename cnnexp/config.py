@@ -48,13 +48,15 @@ def param(
     group: str = "",
     advanced: bool = False,
     label: str = "",
+    budget: str = "",
 ) -> Any:
     """A config field with its range and UI hints.
 
     `options` are the values a widget offers for a numeric field (the CLI accepts any
     value within the range); `log` says the field is best shown on a log scale; `group`
     names the settings panel section; `advanced` fields start folded away; `label` is the
-    widget's caption (default: the name in words).
+    widget's caption (default: the name in words); `budget` names the server budget the
+    field's value counts against (cnnexp/policy.py BUDGETS), which its widget's help states.
     """
     extra = {
         "options": list(options) if options else None,
@@ -62,6 +64,7 @@ def param(
         "group": group,
         "advanced": advanced,
         "label": label,
+        "budget": budget,
     }
     return Field(default, description=help, ge=ge, gt=gt, le=le, json_schema_extra=extra)
 
@@ -85,6 +88,7 @@ class ParamSpec:
     group: str = ""
     advanced: bool = False
     label: str = ""
+    budget: str = ""  # the server budget this field counts against (policy.BUDGETS)
 
     @property
     def flag(self) -> str:
@@ -172,6 +176,7 @@ def describe(cls: type[Config]) -> list[ParamSpec]:
                 group=extra.get("group", ""),
                 advanced=bool(extra.get("advanced")),
                 label=extra.get("label") or name.replace("_", " ").capitalize(),
+                budget=extra.get("budget", ""),
             )
         )
     return sorted(specs, key=lambda spec: GROUP_RANK.get(spec.group, 0))

@@ -97,7 +97,8 @@ def token_delay(failures: int) -> float:
 # --- caps -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Caps:
-    """Limits on one launch, one probe and one export. None: no limit."""
+    """Limits on one launch, one probe and one export, and on image exports per person and at
+    once. None: no limit."""
 
     max_epochs: int | None = None
     max_width: int | None = None
@@ -111,13 +112,23 @@ class Caps:
     probe_gflop: float | None = None  # compute of one probe
     probe_mb: float | None = None  # memory of one probe
     max_export_rows: int | None = None  # rows of one data download
+    max_figure_points: int | None = None  # points one exported chart draws (export.figure_points)
+    max_image_pixels: int | None = None  # pixels of one PNG or SVG (width × height × scale²)
+    max_images_per_minute: int | None = None  # PNG/SVG exports per person
+    max_images_at_once: int | None = None  # PNG/SVG exports drawn at once on the server
 
     @classmethod
     def defaults(cls, mode: str) -> Caps:
         """Launch mode (a laptop) bounds only what could freeze it; hosted modes bound what
         one visitor may take from everyone else."""
         if mode == "launch":
-            return cls(probe_gflop=5000, probe_mb=4096, max_export_rows=5_000_000)
+            return cls(
+                probe_gflop=5000,
+                probe_mb=4096,
+                max_export_rows=5_000_000,
+                max_figure_points=2_000_000,
+                max_image_pixels=40_000_000,
+            )
         return cls(
             max_epochs=20,
             max_width=64,
@@ -131,6 +142,10 @@ class Caps:
             probe_gflop=200,
             probe_mb=512,
             max_export_rows=200_000,
+            max_figure_points=100_000,
+            max_image_pixels=8_000_000,
+            max_images_per_minute=6,
+            max_images_at_once=1,
         )
 
     @classmethod
@@ -234,6 +249,35 @@ def probe_problem(caps: Caps, side: int, channels: int, kernel: int, depth: int,
     )
 
 
+def probe_budget_help(caps: Caps) -> str:
+    """The probe budget in words, for the help of every setting that counts against it."""
+    limits = [
+        f"{v:,.0f} {unit}"
+        for v, unit in ((caps.probe_gflop, "GFLOP of compute"), (caps.probe_mb, "MB of memory"))
+        if v is not None
+    ]
+    if not limits:
+        return "This server sets no budget on the probe."
+    default = probe_cost(64, 8, 3, 2, False)
+    return (
+        f"**Probe budget on this server: {' and '.join(limits)} per probe**, checked on the "
+        "server whatever a link asks. The probe always computes all 17 × 17 shifts up to ±8 "
+        f"pixels plus its sweeps ({PROBE_PASSES} passes), so the shift you pick does not change "
+        "its cost; the size does. Compute: passes × 2 · side² · kernel² · (input channels · "
+        "channels + (depth − 1) · channels²) FLOP. Memory: 289 shifts × depth × channels × "
+        f"side² × 4 bytes. The default probe (side 64, 8 channels, kernel 3, depth 2) takes "
+        f"{default['gflop']:.1f} GFLOP and {default['mb']:.0f} MB."
+    )
+
+
+BUDGETS = {"probe": probe_budget_help}  # what a field's `budget=` names (cnnexp/config.py)
+
+
+def budget_help(caps: Caps, budget: str) -> str:
+    """The words on a budget a config field counts against; empty for a field with none."""
+    return BUDGETS[budget](caps) if budget else ""
+
+
 def export_problem(caps: Caps, rows: int) -> str | None:
     if caps.max_export_rows is not None and rows > caps.max_export_rows:
         return (
@@ -241,3 +285,79 @@ def export_problem(caps: Caps, rows: int) -> str | None:
             f"{caps.max_export_rows:,} rows per download."
         )
     return None
+
+
+# --- chart exports --------------------------------------------------------------------------
+# A PNG or SVG is drawn by a headless browser that kaleido starts for each export: about 2 s
+# of CPU and a few hundred MB on a quiet machine, and far more for a chart of many points
+# (100,000 markers as SVG: 49 s and 17 MB on the loaded 2-core machine; 1,000,000 timed out).
+# Points as cnnexp.export.figure_points counts them.
+IMAGE_SCALES = (2, 1)  # sharp for slides; plain when the sharp one would be too big
+RATE_WINDOW_S = 60.0
+NO_IMAGES = "This server draws no PNG or SVG images. Download the chart as HTML instead."
+
+
+def image_scale(caps: Caps, width: int, height: int) -> int | None:
+    """The sharpest scale whose image fits the pixel cap; None when none does."""
+    for scale in IMAGE_SCALES:
+        if caps.max_image_pixels is None or width * height * scale**2 <= caps.max_image_pixels:
+            return scale
+    return None
+
+
+def chart_export_problem(
+    caps: Caps, points: int, width: int | None = None, height: int | None = None
+) -> str | None:
+    """None when this chart may be exported (as an image when a size is given, else as HTML),
+    else a sentence naming the limit."""
+    if caps.max_figure_points is not None and points > caps.max_figure_points:
+        return (
+            f"This chart has {points:,} points to draw (markers and line points; 16 heatmap "
+            f"cells count as one); this server exports charts of at most "
+            f"{caps.max_figure_points:,}. Download the data behind it instead, or narrow the "
+            "settings."
+        )
+    if width is None or height is None:
+        return None
+    if caps.max_images_at_once == 0 or caps.max_images_per_minute == 0:
+        return NO_IMAGES
+    if image_scale(caps, width, height) is None:
+        return (
+            f"This chart is {width:,} × {height:,} pixels; this server draws images of at most "
+            f"{caps.max_image_pixels:,} pixels. Download it as HTML instead."
+        )
+    return None
+
+
+def recent(times: list[float], now: float) -> list[float]:
+    """The times within the rate window before `now`."""
+    return [t for t in times if now - RATE_WINDOW_S < t <= now]
+
+
+def image_rate_problem(caps: Caps, times: list[float], now: float) -> str | None:
+    """None when one more image export fits this person's rate, else the refusal with the wait.
+    times: when this person's earlier image exports started."""
+    cap, times = caps.max_images_per_minute, sorted(recent(times, now))
+    if cap is None or len(times) < cap:
+        return None
+    if cap == 0:
+        return NO_IMAGES
+    wait = times[-cap] + RATE_WINDOW_S - now  # when the oldest export that counts expires
+    return (
+        f"This server draws at most {cap} PNG or SVG images per person per minute; try again "
+        f"in {max(1, round(wait))} s (HTML and data downloads are not rate-limited)."
+    )
+
+
+def image_limits_help(caps: Caps) -> str:
+    """The image export limits in words, for the download buttons' help."""
+    parts = []
+    if caps.max_images_per_minute is not None:
+        parts.append(f"{caps.max_images_per_minute} images per person per minute")
+    if caps.max_images_at_once is not None:
+        parts.append(f"{caps.max_images_at_once} drawn at a time on the whole server")
+    if caps.max_figure_points is not None:
+        parts.append(f"charts of up to {caps.max_figure_points:,} points")
+    if not parts:
+        return "Drawn by a headless browser on the server."
+    return "Drawn by a headless browser on the server; this server allows " + ", ".join(parts) + "."

@@ -3,6 +3,10 @@
 With n seeds the interval is mean ± t(0.975, n-1)·s/√n. With one seed there is no
 interval (`ci95` is None): a single run says nothing about its spread, and the figures
 say so rather than draw a band of zero width.
+
+A share (accuracy, consistency) cannot leave [0, 1], but a t-interval over few seeds can:
+with two seeds the t quantile is 12.7, so seeds at 60% and 80% give −57% to 197%. Wherever a share's interval is shown it goes through `share_interval`, which stops it
+at 0 and 100% as the figures and the Runs page do; `mean_ci` itself keeps the raw interval.
 """
 
 from __future__ import annotations
@@ -28,12 +32,23 @@ def mean_ci(values: Iterable[float]) -> dict:
     return {"mean": mean, "ci95": [mean - half, mean + half], "n": n}
 
 
+def share_interval(ci: dict) -> tuple[float, float] | None:
+    """The 95% interval of a share (a value in [0, 1]) clipped to [0, 1]; None without one."""
+    if ci["ci95"] is None:
+        return None
+    lo, hi = ci["ci95"]
+    return max(lo, 0.0), min(hi, 1.0)
+
+
 def describe_ci(ci: dict, scale: float = 100.0, unit: str = "%", digits: int = 1) -> str:
-    """'97.4% (95% CI 97.0–97.8%, 3 seeds)' for explanations that quote the numbers."""
+    """'97.4% (95% CI 97.0–97.8%, 3 seeds)' for explanations that quote the numbers.
+
+    A value in % is a share (accuracy, consistency): its interval is clipped to 0–100%.
+    Differences of shares are described in points and keep their interval whole."""
     if ci["mean"] is None:
         return "no finished runs"
     m = f"{ci['mean'] * scale:.{digits}f}{unit}"
     if ci["ci95"] is None:
         return f"{m} (1 seed, no interval)"
-    lo, hi = (x * scale for x in ci["ci95"])
+    lo, hi = (x * scale for x in (share_interval(ci) if unit == "%" else ci["ci95"]))
     return f"{m} (95% CI {lo:.{digits}f}–{hi:.{digits}f}{unit}, {ci['n']} seeds)"

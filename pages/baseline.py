@@ -27,10 +27,11 @@ results, headline = page.saved_or_stop(exp, cfg)
 acc = headline["test_acc"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Test accuracy", f"{acc['mean']:.1%}", help="Mean over seeds of the final test accuracy")
+interval = stats.share_interval(acc)  # an accuracy's interval stops at 0 and 100%
 c2.metric(
     "95% interval",
-    "—" if acc["ci95"] is None else f"{acc['ci95'][0]:.1%} – {acc['ci95'][1]:.1%}",
-    help="t-interval over seeds",
+    "—" if interval is None else f"{interval[0]:.1%} – {interval[1]:.1%}",
+    help="t-interval over seeds, clipped to 0–100%",
 )
 c3.metric("Parameters", f"{headline['params']:,}")
 c4.metric(

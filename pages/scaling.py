@@ -69,8 +69,12 @@ export.data_downloads(exp.tables(cfg, results), "scaling")
 
 with st.expander("Formulas checked against PyTorch modules", icon=":material/fact_check:"):
     try:
+        # Meta-device modules cost the same at every size the config allows; the cache is
+        # bounded so that links with ever new settings cannot grow it.
         modules = st.cache_data(
-            exp.module_counts, show_spinner="Building the layers on the meta device…"
+            exp.module_counts,
+            show_spinner="Building the layers on the meta device…",
+            max_entries=64,
         )(cfg)
     except ImportError:
         st.caption("PyTorch is not installed on this server, so the formulas are shown unchecked.")

@@ -5,7 +5,8 @@ nothing computed beyond the caps."""
 import pytest
 
 from cnnexp import experiments
-from cnnexp.config import describe
+from cnnexp.config import describe, parse
+from cnnexp.experiments import scaling
 from tests.test_app import open_page
 
 LINK = "[Sign in](https://example.org)"
@@ -72,3 +73,53 @@ def test_a_lower_budget_set_by_the_server_is_enforced(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_PROBE_MB", "1")
     at = open_page("pages/equivariance.py", {"image_size": "32", "channels": "4"})
     assert any("the limit is 1)" in w.value for w in at.warning)
+
+
+def test_the_probe_settings_help_states_the_budget_of_the_visitors_mode(results, monkeypatch):
+    helps = {}
+    for mode in ("launch", "viewer"):
+        monkeypatch.setenv("CNNEXP_MODE", mode)
+        at = open_page("pages/equivariance.py")
+        assert not at.exception, at.exception
+        helps[mode] = at.select_slider(key="image_size").help
+        assert "Probe budget on this server" in helps[mode]
+        assert at.slider(key="shift").help.endswith(helps[mode].split("\n\n", 1)[1])
+    assert "5,000 GFLOP" in helps["launch"] and "4,096 MB" in helps["launch"]
+    assert "200 GFLOP" in helps["viewer"] and "512 MB" in helps["viewer"]
+    assert "Probe budget" not in at.selectbox(key="padding").help  # only what counts
+
+
+TOP_OF_EVERY_RANGE = {  # the largest layer the scaling config allows, whatever a link says
+    "image_size": 512,
+    "in_channels": 512,
+    "out_channels": 1024,
+    "kernel": 15,
+    "stride": 1,
+    "padding": 16,
+}
+
+
+def test_the_formula_check_costs_nothing_at_the_top_of_every_range():
+    counts = scaling.module_counts(parse(scaling.Config, TOP_OF_EVERY_RANGE))
+    # 3.9e16 parameters would be 154 PB of float32: counted, so built on the meta device
+    assert counts["fc"]["params"] == 38_606_602_317_926_400
+    assert counts == scaling.analytic(parse(scaling.Config, TOP_OF_EVERY_RANGE))
+
+
+def formula_table(at):
+    return next(d.value for d in at.dataframe if "parameters (module)" in d.value.columns)
+
+
+def test_the_formula_check_is_bounded_by_the_configs_ranges_not_the_sliders(results):
+    beyond = {"image_size": "100000", "in_channels": "1e308", "out_channels": "-5", "kernel": "99"}
+    at = open_page("pages/scaling.py", beyond)
+    assert not at.exception, at.exception
+    literal = " ".join(t.value for t in at.text)
+    assert "'100000'" in literal and "allowed: >= 1 and <= 512" in literal
+    table = formula_table(at)  # checked at the defaults that stood in for the refused values
+    default = scaling.analytic(parse(scaling.Config, {}))["fc"]["params"]
+    assert table["agree"].all() and table["parameters (module)"].iloc[0] == default
+    at = open_page("pages/scaling.py", {k: str(v) for k, v in TOP_OF_EVERY_RANGE.items()})
+    assert not at.exception, at.exception
+    table = formula_table(at)
+    assert table["agree"].all() and table["parameters (module)"].iloc[0] == 38_606_602_317_926_400

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnexp import policy
+from cnnexp import experiments, policy
 from cnnexp.config import parse
 from cnnexp.experiments import baseline
 
@@ -144,3 +144,79 @@ def test_export_limit():
     caps = policy.Caps(max_export_rows=10)
     assert policy.export_problem(caps, 10) is None
     assert "at most 10 rows" in policy.export_problem(caps, 11)
+
+
+def test_the_probe_budget_in_words_follows_the_mode():
+    launch = policy.probe_budget_help(policy.Caps.defaults("launch"))
+    hosted = policy.probe_budget_help(policy.Caps.defaults("viewer"))
+    assert "5,000 GFLOP of compute and 4,096 MB of memory" in launch
+    assert "200 GFLOP of compute and 512 MB of memory" in hosted
+    assert "side² × 4 bytes" in hosted and "1.8 GFLOP and 72 MB" in hosted  # the default probe
+    assert policy.probe_budget_help(policy.Caps()) == "This server sets no budget on the probe."
+    assert policy.budget_help(policy.Caps.defaults("viewer"), "probe") == hosted
+    assert policy.budget_help(policy.Caps.defaults("viewer"), "") == ""
+
+
+def test_every_budget_a_setting_names_is_known():
+    from cnnexp.config import describe
+    from cnnexp.experiments import shift_probe
+
+    configs = [shift_probe.Config, *(m.Config for m in experiments.REGISTRY.values())]
+    named = {s.budget for cls in configs for s in describe(cls) if s.budget}
+    assert named and named <= set(policy.BUDGETS)
+    probe = {s.name for s in describe(shift_probe.Config) if s.budget == "probe"}
+    # every size probe_cost counts, and the shifts (to say they cost nothing more)
+    assert {"image_size", "channels", "kernel", "depth", "colour", "shift", "shift_y"} <= probe
+
+
+def test_chart_exports_are_bounded_by_points_and_pixels():
+    caps = policy.Caps(max_figure_points=1000, max_image_pixels=4_000_000)
+    assert policy.chart_export_problem(caps, 1000) is None
+    said = policy.chart_export_problem(caps, 1001)
+    assert "1,001 points to draw" in said and "at most 1,000." in said
+    assert "at most 1,000." in policy.chart_export_problem(caps, 1001, 1000, 450)
+    # the image is drawn at 2× while that fits, else at 1×, else not at all
+    assert policy.image_scale(caps, 1000, 1000) == 2
+    assert policy.image_scale(caps, 1000, 2000) == 1
+    assert policy.image_scale(caps, 1000, 4001) is None
+    assert policy.chart_export_problem(caps, 10, 1000, 2000) is None
+    said = policy.chart_export_problem(caps, 10, 1000, 4001)
+    assert "1,000 × 4,001 pixels" in said and "at most 4,000,000 pixels" in said
+    assert policy.chart_export_problem(policy.Caps(), 10**9, 10**5, 10**5) is None
+    off = policy.Caps(max_images_at_once=0)
+    assert policy.chart_export_problem(off, 10, 1000, 450) == policy.NO_IMAGES
+    assert policy.chart_export_problem(off, 10) is None  # HTML is still drawn
+
+
+def test_images_per_person_per_minute():
+    caps = policy.Caps(max_images_per_minute=3)
+    now = 1000.0
+    assert policy.image_rate_problem(caps, [], now) is None
+    assert policy.image_rate_problem(caps, [now - 50, now - 10], now) is None
+    said = policy.image_rate_problem(caps, [now - 50, now - 30, now - 10], now)
+    assert "at most 3 PNG or SVG images per person per minute" in said
+    assert "try again in 10 s" in said  # when the export 50 s ago stops counting
+    # exports older than the window do not count
+    assert policy.image_rate_problem(caps, [now - 61, now - 30, now - 10], now) is None
+    assert policy.recent([now - 61, now - 30, now + 1], now) == [now - 30]
+    assert policy.image_rate_problem(policy.Caps(), [now] * 100, now) is None
+    assert policy.image_rate_problem(policy.Caps(max_images_per_minute=0), [], now) == (
+        policy.NO_IMAGES
+    )
+
+
+def test_hosted_export_caps_are_lower_and_named_in_the_help():
+    launch, hosted = policy.Caps.defaults("launch"), policy.Caps.defaults("guarded")
+    assert hosted.max_figure_points < launch.max_figure_points
+    assert hosted.max_image_pixels < launch.max_image_pixels
+    assert launch.max_images_per_minute is None and hosted.max_images_per_minute is not None
+    assert launch.max_images_at_once is None and hosted.max_images_at_once == 1
+    said = policy.image_limits_help(hosted)
+    assert "6 images per person per minute" in said and "1 drawn at a time" in said
+    assert "100,000 points" in said
+    # a usual chart, 1000 × 450 at 2×, is drawn sharp in every mode
+    for caps in (launch, hosted):
+        assert policy.chart_export_problem(caps, 5000, 1000, 450) is None
+        assert policy.image_scale(caps, 1000, 450) == 2
+    caps = policy.Caps.from_settings("viewer", {"max_images_per_minute": "2"}.get)
+    assert caps.max_images_per_minute == 2

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnexp.stats import describe_ci, mean_ci
+from cnnexp.stats import describe_ci, mean_ci, share_interval
 
 
 def test_interval_matches_the_t_distribution():
@@ -22,3 +22,20 @@ def test_one_seed_has_no_interval_and_none_are_skipped():
 def test_description_quotes_the_numbers():
     assert describe_ci(mean_ci([0.97, 0.98])).startswith("97.5% (95% CI")
     assert "1 seed" in describe_ci(mean_ci([0.5]))
+
+
+def test_a_share_interval_stops_at_0_and_100_percent():
+    # two seeds far apart: the raw t-interval (t = 12.7 for one degree of freedom) leaves [0, 1]
+    ci = mean_ci([0.6, 0.8])
+    assert ci["ci95"][0] < 0 and ci["ci95"][1] > 1  # mean_ci keeps the raw interval
+    assert share_interval(ci) == (0.0, 1.0)
+    assert describe_ci(ci) == "70.0% (95% CI 0.0–100.0%, 2 seeds)"
+    assert share_interval(mean_ci([0.5, 0.52, 0.54])) == pytest.approx(
+        (0.47032, 0.56968), abs=1e-4
+    )  # inside: kept
+    assert share_interval(mean_ci([0.9])) is None
+
+
+def test_differences_in_points_keep_their_whole_interval():
+    said = describe_ci(mean_ci([0.6, 0.8]), unit=" points")
+    assert "-57.1" in said and "197.1" in said

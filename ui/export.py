@@ -2,23 +2,115 @@
 
 PNG and SVG are drawn only when a download button is clicked (kaleido launches a browser,
 ~2 s), never on a rerun; where no browser is installed the popover says what to install.
+That drawing is work done for a visitor, so it is bounded by the server's caps
+(cnnexp/policy.py): points in the chart, pixels of the image, images per person per minute
+and images drawn at once. The caps are checked when the popover is drawn, so a visitor sees
+the limit in words, and again where the image is drawn, whatever the browser sends.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
+import time
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnexp import export
+from cnnexp import export, policy
 from ui import access
+
+SLOT_WAIT_S = 20.0  # how long an image waits for the server's drawing slot before refusing
 
 
 @functools.cache
 def _browser() -> str | None:
     return export.browser()
+
+
+# --- images drawn for visitors ----------------------------------------------------------------
+# When each person's images started, across every session and tab of the process.
+_drawn: dict[str, list[float]] = {}
+_drawn_lock = threading.Lock()
+
+
+@functools.cache
+def _slots(n: int | None) -> threading.BoundedSemaphore | None:
+    """The server's drawing slots for a cap of n images at once (None or 0: no slots to hand
+    out; a cap of 0 is refused before this by policy.chart_export_problem)."""
+    return threading.BoundedSemaphore(n) if n else None
+
+
+def rate_problem(caps: policy.Caps, who: str) -> str | None:
+    """Whether `who` may start one more image now (nothing recorded)."""
+    with _drawn_lock:
+        return policy.image_rate_problem(caps, _drawn.get(who, []), time.time())
+
+
+def _claim(caps: policy.Caps, who: str) -> None:
+    """Record one image for `who`, or raise Refused when their rate is spent."""
+    now = time.time()
+    with _drawn_lock:
+        times = policy.recent(_drawn.get(who, []), now)
+        problem = policy.image_rate_problem(caps, times, now)
+        if problem:
+            raise access.Refused(problem)
+        _drawn.pop(who, None)  # re-inserted last: the oldest person is forgotten first
+        _drawn[who] = [*times, now]
+        if len(_drawn) > 10_000:  # bounded, as the wrong-token counts are
+            _drawn.pop(next(iter(_drawn)))
+
+
+def draw_image(
+    fig: go.Figure, fmt: str, who: str, caps: policy.Caps, wait_s: float = SLOT_WAIT_S
+) -> bytes:
+    """A PNG or SVG of `fig` for `who`, within the caps, or Refused naming the limit.
+
+    Runs on a download button's click (in a thread of the server, outside any script run):
+    the checks here are the ones a forged request meets."""
+    width, height = export.image_size(fig)
+    problem = policy.chart_export_problem(caps, export.figure_points(fig), width, height)
+    if problem:
+        raise access.Refused(problem)
+    _claim(caps, who)
+    slots = _slots(caps.max_images_at_once)
+    if slots and not slots.acquire(timeout=wait_s):
+        raise access.Refused(
+            f"This server draws at most {caps.max_images_at_once} image(s) at a time and is "
+            "busy; try again in a minute."
+        )
+    try:
+        return export.figure_bytes(fig, fmt, scale=policy.image_scale(caps, width, height))
+    finally:
+        if slots:
+            slots.release()
+
+
+def _image_buttons(fig: go.Figure, name: str, caps: policy.Caps) -> None:
+    """PNG and SVG buttons, or the sentence saying why this chart is not drawn here."""
+    if _browser() is None:
+        st.caption(export.NO_BROWSER)
+        return
+    width, height = export.image_size(fig)
+    who = access.owner()
+    problem = policy.chart_export_problem(
+        caps, export.figure_points(fig), width, height
+    ) or rate_problem(caps, who)
+    if problem:
+        st.caption(problem)
+        return
+    for fmt in export.IMAGE_FORMATS:
+        st.download_button(
+            fmt.upper(),
+            data=functools.partial(draw_image, fig, fmt, who, caps),
+            file_name=f"{name}.{fmt}",
+            mime=f"image/{'svg+xml' if fmt == 'svg' else fmt}",
+            key=f"export-{name}-{fmt}",
+            on_click="ignore",
+            width="stretch",
+            help=policy.image_limits_help(caps),
+        )
 
 
 def chart(fig: go.Figure, name: str, container=None) -> None:
@@ -28,19 +120,12 @@ def chart(fig: go.Figure, name: str, container=None) -> None:
     with where.popover(
         "Download", icon=":material/download:", type="tertiary", key=f"export-{name}"
     ):
-        if _browser() is not None:
-            for fmt in export.IMAGE_FORMATS:
-                st.download_button(
-                    fmt.upper(),
-                    data=lambda fmt=fmt: export.figure_bytes(fig, fmt),
-                    file_name=f"{name}.{fmt}",
-                    mime=f"image/{'svg+xml' if fmt == 'svg' else fmt}",
-                    key=f"export-{name}-{fmt}",
-                    on_click="ignore",
-                    width="stretch",
-                )
-        else:
-            st.caption(export.NO_BROWSER)
+        caps = access.caps()
+        too_big = policy.chart_export_problem(caps, export.figure_points(fig))
+        if too_big:  # the same words would only repeat for each format
+            st.caption(too_big)
+            return
+        _image_buttons(fig, name, caps)
         st.download_button(
             "HTML (interactive)",
             data=lambda: export.figure_bytes(fig, "html"),

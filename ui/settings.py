@@ -12,7 +12,9 @@ from typing import Any
 
 import streamlit as st
 
+from cnnexp import policy
 from cnnexp.config import Config, ConfigError, ParamSpec, describe, parse
+from ui import access
 
 
 def _fmt(value: Any) -> str:
@@ -61,10 +63,17 @@ def _options(spec: ParamSpec) -> list:
     return sorted(v for v in values if _in_range(spec, v))
 
 
+def help_text(spec: ParamSpec) -> str:
+    """The field's help, and the server's budget it counts against in this visitor's mode."""
+    if not spec.budget:
+        return spec.help
+    return f"{spec.help}\n\n{policy.budget_help(access.caps(), spec.budget)}"
+
+
 def widget(spec: ParamSpec, default: Any = None, disabled: bool = False) -> Any:
     """One widget for one field; its key (and URL parameter) is the field's name."""
     default = spec.default if default is None else default
-    kw = {"key": spec.name, "help": spec.help, "bind": "query-params", "disabled": disabled}
+    kw = {"key": spec.name, "help": help_text(spec), "bind": "query-params", "disabled": disabled}
     label = spec.label
     match spec.kind:
         case "bool":

@@ -48,7 +48,9 @@ class Config(BaseConfig):
         advanced=True,
         label="Test image",
     )
-    colour: bool = param(False, "Keep a photograph's three colour channels", group="Probe input")
+    colour: bool = param(
+        False, "Keep a photograph's three colour channels", group="Probe input", budget="probe"
+    )
     image_size: int = param(
         64,
         "Side photographs are resized to",
@@ -57,6 +59,7 @@ class Config(BaseConfig):
         options=(32, 48, 64, 96, 128),
         group="Probe input",
         label="Photo side",
+        budget="probe",
     )
     shift: int = param(
         3,
@@ -65,6 +68,7 @@ class Config(BaseConfig):
         le=8,
         group="Shift",
         label="Shift dx",
+        budget="probe",
     )
     shift_y: int = param(
         0,
@@ -73,6 +77,7 @@ class Config(BaseConfig):
         le=8,
         group="Shift",
         label="Shift dy",
+        budget="probe",
     )
     shift_kind: Literal["circular", "zero"] = param(
         "circular",
@@ -80,7 +85,9 @@ class Config(BaseConfig):
         "uncovered band is blank, as when a camera moves",
         group="Shift",
     )
-    depth: int = param(2, "Conv layers in the probe stack", ge=1, le=4, group="Probe stack")
+    depth: int = param(
+        2, "Conv layers in the probe stack", ge=1, le=4, group="Probe stack", budget="probe"
+    )
     kernel: int = param(
         3,
         "Kernel side (odd unless padding is 'valid')",
@@ -88,6 +95,7 @@ class Config(BaseConfig):
         le=9,
         options=(1, 3, 5, 7, 9),
         group="Probe stack",
+        budget="probe",
     )
     padding: Literal["zeros", "circular", "reflect", "valid"] = param(
         "zeros", "How each conv pads its input ('valid' does not pad)", group="Probe stack"
@@ -105,7 +113,13 @@ class Config(BaseConfig):
         label="Global pooling",
     )
     channels: int = param(
-        8, "Channels of every probe layer", ge=1, le=32, group="Probe stack", advanced=True
+        8,
+        "Channels of every probe layer",
+        ge=1,
+        le=32,
+        group="Probe stack",
+        advanced=True,
+        budget="probe",
     )
     weights: Literal["random", "trained"] = param(
         "random",

@@ -1,0 +1,27 @@
+"""The Baseline page's headline: an accuracy's 95% interval stops at 0 and 100%."""
+
+from cnnexp.config import parse
+from cnnexp.experiments import baseline
+from cnnexp.runner import perform, save
+from cnnexp.runspec import RunContext
+from cnnexp.store import Store
+from tests.conftest import TINY
+from tests.test_app import open_page
+from ui.settings import query_for
+
+
+def test_two_seeds_far_apart_show_an_interval_within_0_and_100_percent(results):
+    store = Store(results)
+    for spec, acc in zip(
+        baseline.plan(parse(baseline.Config, {**TINY, "seeds": 2})), (0.2, 0.95), strict=True
+    ):
+        record, out = perform(spec, RunContext(device="cpu"))
+        # the seeds' accuracies set far apart (as two seeds of a fragile setting can be), so
+        # the raw t-interval, ±12.7·s/√2, runs far past both ends
+        save(store, {**record, "test_acc": acc}, out)
+    at = open_page("pages/baseline.py", {**query_for(TINY), "seeds": "2"})
+    assert not at.exception, at.exception
+    metric = next(m for m in at.metric if m.label == "95% interval")
+    assert metric.value == "0.0% – 100.0%"
+    said = " ".join(m.value for m in at.markdown)
+    assert "57.5% (95% CI 0.0–100.0%, 2 seeds)" in said
