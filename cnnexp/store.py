@@ -23,27 +23,41 @@ import threading
 import uuid
 import warnings
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as pads
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from cnnexp.config import ConfigError
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+# pandas and pyarrow are imported by the methods that read or write tables, not here: Home
+# (headlines and run counts) and the sidebar then paint without loading them (bench/ui.py).
+
 SCHEMA_VERSION = 1
 RUN_KEY = b"cnnexp.run"
-CORE = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("table", pa.string()),
-        ("epoch", pa.int64()),
-        ("split", pa.string()),
-        ("metric", pa.string()),
-        ("value", pa.float64()),
-    ]
-)
+
+
+@cache
+def core_schema() -> pa.Schema:
+    """The columns every run file shares, with one Arrow type each."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("table", pa.string()),
+            ("epoch", pa.int64()),
+            ("split", pa.string()),
+            ("metric", pa.string()),
+            ("value", pa.float64()),
+        ]
+    )
+
+
 TMP_MAX_AGE_S = 3600  # stray temporary files older than this are from dead writers
 
 
@@ -89,6 +103,10 @@ class Store:
         """Write one run atomically; a run with the same id is replaced whole. Blobs (bytes
         too large or too opaque for a table, e.g. trained weights) go to files beside it,
         written first: a run file on disk means its blobs are whole."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         record = {**record, "schema_version": SCHEMA_VERSION}
         frames = [
             pd.DataFrame(metrics, columns=["epoch", "split", "metric", "value"]).assign(
@@ -157,7 +175,7 @@ class Store:
             "experiment": experiment,
             "config": config,
             "headline": headline,
-            "saved_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +190,15 @@ class Store:
                 out[p.stem] = json.loads(p.read_text())
             except (OSError, ValueError):
                 continue
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Saved run files per experiment, from the folder listing alone (no table is read):
+        what Home shows beside each experiment."""
+        out: dict[str, int] = {}
+        for rel in self._scan():
+            exp = rel.split("/")[1]
+            out[exp] = out.get(exp, 0) + 1
         return out
 
     # --- reading --------------------------------------------------------------------------
@@ -200,11 +227,17 @@ class Store:
         self, name: str, run_ids: Iterable[str], columns: list[str] | None = None
     ) -> pd.DataFrame:
         """The rows of table `name` of these runs, all-empty columns dropped."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+        import pyarrow.parquet as pq
+
         files = self._files(run_ids)
         if not files:
             return pd.DataFrame(columns=columns or ["run_id"])
         if columns is not None:  # fixed columns: one multithreaded scan over all files
-            schema = pa.schema([CORE.field(c) for c in columns] + [CORE.field("table")])
+            core = core_schema()
+            schema = pa.schema([core.field(c) for c in columns] + [core.field("table")])
             dataset = pads.dataset(files, format="parquet", schema=schema)
             t = dataset.to_table(columns=columns, filter=pads.field("table") == name)
             return t.to_pandas()
@@ -240,6 +273,8 @@ class Store:
             return self._sync_locked()
 
     def _sync_locked(self) -> pd.DataFrame:
+        import pandas as pd
+
         current = self._scan()
         if self._index is not None and current == self._signature:
             return self._index
@@ -276,6 +311,8 @@ class Store:
         return index
 
     def _read_record(self, rel: str, sig: tuple[int, int]) -> dict | None:
+        import pyarrow.parquet as pq
+
         path = self.root / rel
         try:
             record = json.loads(pq.read_metadata(path).metadata[RUN_KEY])
@@ -295,6 +332,8 @@ class Store:
         return row
 
     def _read_index(self) -> pd.DataFrame:
+        import pandas as pd
+
         path = self.root / "index.parquet"
         try:
             return pd.read_parquet(path)
@@ -302,6 +341,9 @@ class Store:
             return pd.DataFrame(columns=["_file", "_mtime_ns", "_size"])
 
     def _write_index(self, index: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             table = pa.Table.from_pandas(_json_safe(index), preserve_index=False)
@@ -321,11 +363,14 @@ def _json_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 def _with_core_types(table: pa.Table) -> pa.Table:
     """Give the shared columns one Arrow type in every file, so files can be scanned together."""
-    for field in CORE:
+    import pyarrow as pa
+
+    core = core_schema()
+    for field in core:
         if field.name not in table.column_names:
             table = table.append_column(field, pa.nulls(len(table), field.type))
     fields = [
-        CORE.field(n) if n in CORE.names else f
+        core.field(n) if n in core.names else f
         for n, f in zip(table.column_names, table.schema, strict=True)
     ]
     return table.cast(pa.schema(fields))
