@@ -29,8 +29,9 @@ def varying(runs: pd.DataFrame, columns: list[str]) -> list[str]:
 
 
 def _key(col: pd.Series) -> pd.Series:
-    """A hashable, comparable stand-in for a column (lists and None become text)."""
-    return col.map(lambda v: "—" if v is None or v != v else str(v))
+    """A hashable, comparable stand-in for a column (lists and None become text). Vectorised:
+    a Python function per value cost the Runs page 0.1 s a rerun with 10,000 runs."""
+    return col.astype(str).mask(col.isna().to_numpy(), "—")
 
 
 def group(runs: pd.DataFrame, by: list[str], value: str = TARGET) -> pd.DataFrame:

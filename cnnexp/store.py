@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterable
@@ -59,6 +60,13 @@ def core_schema() -> pa.Schema:
 
 
 TMP_MAX_AGE_S = 3600  # stray temporary files older than this are from dead writers
+# Between full scans (a stat of every run file), the folders' modification times say whether
+# anything changed: every write, replace and delete renames or unlinks a file in its
+# experiment's folder. A folder changed less than RECENT_S ago is not trusted (a second change
+# in the same clock tick leaves the time as it was); a file edited in place by hand is seen
+# at the next full scan, at most FULL_SCAN_S later.
+RECENT_S = 2.0
+FULL_SCAN_S = 30.0
 
 
 def default_root() -> Path:
@@ -75,6 +83,8 @@ class Store:
         self._index: pd.DataFrame | None = None
         self._signature: dict[str, tuple[int, int]] = {}
         self._warned: set[tuple[str, int]] = set()
+        self._stamp_seen: tuple | None = None
+        self._scanned_at = 0.0
         self._lock = threading.RLock()  # one Store serves every browser session's thread
 
     # --- paths --------------------------------------------------------------------------
@@ -155,8 +165,6 @@ class Store:
 
     def cleanup(self) -> int:
         """Remove temporary files left by writers that died; returns how many."""
-        import time
-
         n = 0
         stray = [*self.root.glob(".*.tmp"), *self.root.glob("headlines/.*.tmp")]
         for p in [*stray, *self.runs_dir.glob("*/.*.tmp")]:
@@ -268,6 +276,16 @@ class Store:
                     found[f"runs/{exp.name}/{e.name}"] = (st.st_mtime_ns, st.st_size)
         return found
 
+    def _stamp(self) -> tuple | None:
+        """The modification times of runs/ and its experiment folders; None if one changed
+        too recently to be trusted."""
+        try:
+            folders = [os.stat(self.runs_dir), *(e.stat() for e in os.scandir(self.runs_dir))]
+        except FileNotFoundError:
+            return ()
+        times = tuple(f.st_mtime_ns for f in folders)
+        return None if time.time_ns() - max(times) < RECENT_S * 1e9 else times
+
     def _sync(self) -> pd.DataFrame:
         with self._lock:
             return self._sync_locked()
@@ -275,7 +293,16 @@ class Store:
     def _sync_locked(self) -> pd.DataFrame:
         import pandas as pd
 
+        stamp = self._stamp()  # before the scan: a change during it shows up next time
+        if (
+            self._index is not None
+            and stamp is not None
+            and stamp == self._stamp_seen
+            and time.monotonic() - self._scanned_at < FULL_SCAN_S
+        ):
+            return self._index  # a rerun of a page with 10,000 runs skips 10,000 stats
         current = self._scan()
+        self._stamp_seen, self._scanned_at = stamp, time.monotonic()
         if self._index is not None and current == self._signature:
             return self._index
         index = self._read_index()
