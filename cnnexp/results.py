@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cnnexp.runspec import RunSpec
 from cnnexp.store import Store
+
+if TYPE_CHECKING:  # pandas loads when a table is first built: Home imports the experiments
+    import pandas as pd  # (their titles and headline lines) without it
 
 FINISHED = ("done", "diverged")  # outcomes of the config itself, served from the cache
 
@@ -42,6 +44,8 @@ class Results:
     @cached_property
     def runs(self) -> pd.DataFrame:
         """One row per finished planned run, in plan order, with `label` and config columns."""
+        import pandas as pd
+
         rows = []
         for s in self.specs:
             r = self.records.get(s.run_id)

@@ -20,31 +20,53 @@ import json
 import os
 import platform
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.dataset as pads
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from cnnexp.config import ConfigError
 
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+# pandas and pyarrow are imported by the methods that read or write tables, not here: Home
+# (headlines and run counts) and the sidebar then paint without loading them (bench/ui.py).
+
 SCHEMA_VERSION = 1
 RUN_KEY = b"cnnexp.run"
-CORE = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("table", pa.string()),
-        ("epoch", pa.int64()),
-        ("split", pa.string()),
-        ("metric", pa.string()),
-        ("value", pa.float64()),
-    ]
-)
+
+
+@cache
+def core_schema() -> pa.Schema:
+    """The columns every run file shares, with one Arrow type each."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("run_id", pa.string()),
+            ("table", pa.string()),
+            ("epoch", pa.int64()),
+            ("split", pa.string()),
+            ("metric", pa.string()),
+            ("value", pa.float64()),
+        ]
+    )
+
+
 TMP_MAX_AGE_S = 3600  # stray temporary files older than this are from dead writers
+# Between full scans (a stat of every run file), the folders' modification times say whether
+# anything changed: every write, replace and delete renames or unlinks a file in its
+# experiment's folder. A folder changed less than RECENT_S ago is not trusted (a second change
+# in the same clock tick leaves the time as it was); a file edited in place by hand is seen
+# at the next full scan, at most FULL_SCAN_S later.
+RECENT_S = 2.0
+FULL_SCAN_S = 30.0
 
 
 def default_root() -> Path:
@@ -61,6 +83,8 @@ class Store:
         self._index: pd.DataFrame | None = None
         self._signature: dict[str, tuple[int, int]] = {}
         self._warned: set[tuple[str, int]] = set()
+        self._stamp_seen: tuple | None = None
+        self._scanned_at = 0.0
         self._lock = threading.RLock()  # one Store serves every browser session's thread
 
     # --- paths --------------------------------------------------------------------------
@@ -89,6 +113,10 @@ class Store:
         """Write one run atomically; a run with the same id is replaced whole. Blobs (bytes
         too large or too opaque for a table, e.g. trained weights) go to files beside it,
         written first: a run file on disk means its blobs are whole."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         record = {**record, "schema_version": SCHEMA_VERSION}
         frames = [
             pd.DataFrame(metrics, columns=["epoch", "split", "metric", "value"]).assign(
@@ -137,8 +165,6 @@ class Store:
 
     def cleanup(self) -> int:
         """Remove temporary files left by writers that died; returns how many."""
-        import time
-
         n = 0
         stray = [*self.root.glob(".*.tmp"), *self.root.glob("headlines/.*.tmp")]
         for p in [*stray, *self.runs_dir.glob("*/.*.tmp")]:
@@ -157,7 +183,7 @@ class Store:
             "experiment": experiment,
             "config": config,
             "headline": headline,
-            "saved_at": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +198,15 @@ class Store:
                 out[p.stem] = json.loads(p.read_text())
             except (OSError, ValueError):
                 continue
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Saved run files per experiment, from the folder listing alone (no table is read):
+        what Home shows beside each experiment."""
+        out: dict[str, int] = {}
+        for rel in self._scan():
+            exp = rel.split("/")[1]
+            out[exp] = out.get(exp, 0) + 1
         return out
 
     # --- reading --------------------------------------------------------------------------
@@ -200,11 +235,17 @@ class Store:
         self, name: str, run_ids: Iterable[str], columns: list[str] | None = None
     ) -> pd.DataFrame:
         """The rows of table `name` of these runs, all-empty columns dropped."""
+        import pandas as pd
+        import pyarrow as pa
+        import pyarrow.dataset as pads
+        import pyarrow.parquet as pq
+
         files = self._files(run_ids)
         if not files:
             return pd.DataFrame(columns=columns or ["run_id"])
         if columns is not None:  # fixed columns: one multithreaded scan over all files
-            schema = pa.schema([CORE.field(c) for c in columns] + [CORE.field("table")])
+            core = core_schema()
+            schema = pa.schema([core.field(c) for c in columns] + [core.field("table")])
             dataset = pads.dataset(files, format="parquet", schema=schema)
             t = dataset.to_table(columns=columns, filter=pads.field("table") == name)
             return t.to_pandas()
@@ -235,12 +276,33 @@ class Store:
                     found[f"runs/{exp.name}/{e.name}"] = (st.st_mtime_ns, st.st_size)
         return found
 
+    def _stamp(self) -> tuple | None:
+        """The modification times of runs/ and its experiment folders; None if one changed
+        too recently to be trusted."""
+        try:
+            folders = [os.stat(self.runs_dir), *(e.stat() for e in os.scandir(self.runs_dir))]
+        except FileNotFoundError:
+            return ()
+        times = tuple(f.st_mtime_ns for f in folders)
+        return None if time.time_ns() - max(times) < RECENT_S * 1e9 else times
+
     def _sync(self) -> pd.DataFrame:
         with self._lock:
             return self._sync_locked()
 
     def _sync_locked(self) -> pd.DataFrame:
+        import pandas as pd
+
+        stamp = self._stamp()  # before the scan: a change during it shows up next time
+        if (
+            self._index is not None
+            and stamp is not None
+            and stamp == self._stamp_seen
+            and time.monotonic() - self._scanned_at < FULL_SCAN_S
+        ):
+            return self._index  # a rerun of a page with 10,000 runs skips 10,000 stats
         current = self._scan()
+        self._stamp_seen, self._scanned_at = stamp, time.monotonic()
         if self._index is not None and current == self._signature:
             return self._index
         index = self._read_index()
@@ -276,6 +338,8 @@ class Store:
         return index
 
     def _read_record(self, rel: str, sig: tuple[int, int]) -> dict | None:
+        import pyarrow.parquet as pq
+
         path = self.root / rel
         try:
             record = json.loads(pq.read_metadata(path).metadata[RUN_KEY])
@@ -295,6 +359,8 @@ class Store:
         return row
 
     def _read_index(self) -> pd.DataFrame:
+        import pandas as pd
+
         path = self.root / "index.parquet"
         try:
             return pd.read_parquet(path)
@@ -302,6 +368,9 @@ class Store:
             return pd.DataFrame(columns=["_file", "_mtime_ns", "_size"])
 
     def _write_index(self, index: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             table = pa.Table.from_pandas(_json_safe(index), preserve_index=False)
@@ -321,11 +390,14 @@ def _json_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 def _with_core_types(table: pa.Table) -> pa.Table:
     """Give the shared columns one Arrow type in every file, so files can be scanned together."""
-    for field in CORE:
+    import pyarrow as pa
+
+    core = core_schema()
+    for field in core:
         if field.name not in table.column_names:
             table = table.append_column(field, pa.nulls(len(table), field.type))
     fields = [
-        CORE.field(n) if n in CORE.names else f
+        core.field(n) if n in core.names else f
         for n, f in zip(table.column_names, table.schema, strict=True)
     ]
     return table.cast(pa.schema(fields))

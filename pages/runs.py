@@ -4,6 +4,7 @@ Every choice is in the URL. Logic lives in cnnexp.analysis and cnnexp.run_figure
 
 import json
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -71,9 +72,7 @@ if text:
     view = view[hay.str.contains(text, case=False, regex=False)]
 
 varies = analysis.varying(view, all_settings)
-numeric = [
-    c for c in [*varies, "test_acc"] if pd.to_numeric(view[c], errors="coerce").notna().any()
-]
+numeric = analysis.numeric(view, [*varies, "test_acc"])
 # Streamlit's chart selections report points, boxes and lassos but not a parallel-coordinates
 # axis range (Plotly's Parcoords sends no selection event), so ranges are set here instead.
 linked_ranges = url.ranges(numeric, problems)
@@ -110,7 +109,7 @@ by = g2.multiselect(
     help="By default every setting that varies here; pick fewer to pool more runs",
 )
 view = view.sort_values("ended_at", ascending=False).reset_index(drop=True)
-linked = url.run_ids(set(view["run_id"]), problems)
+linked = set(url.run_ids(set(view["run_id"]), problems))
 
 # --- the table -----------------------------------------------------------------------------
 pct = {
@@ -126,14 +125,14 @@ if grouped:
     rows = analysis.group(view, by)
     table = rows.assign(**{c: rows[c] * 100 for c in ("mean", "lo", "hi")})
     shown = [*by, "n", "mean", "lo", "hi", "duration_s"]
-    default_rows = [i for i, ids in enumerate(rows["run_ids"]) if set(ids) & set(linked)]
+    default_rows = [i for i, ids in enumerate(rows["run_ids"]) if not linked.isdisjoint(ids)]
     noun = "configurations"
 else:
     rows = view
     table = view.assign(test_acc=view["test_acc"] * 100) if "test_acc" in view else view
     anywhere = analysis.varying(runs, all_settings)  # stable columns while filtering
     shown = ["experiment", *anywhere, *[c for c in RUN_COLUMNS if c not in anywhere], "ended_at"]
-    default_rows = [i for i, rid in enumerate(view["run_id"]) if rid in set(linked)]
+    default_rows = np.flatnonzero(view["run_id"].isin(linked)).tolist()
     noun = "runs"
 if problems:
     st.warning("**Some values in this link were ignored.**", icon=":material/link_off:")

@@ -1,6 +1,7 @@
 """cnnexp.analysis on synthetic stores: grouping over seeds, varying settings, importance."""
 
 import numpy as np
+import pandas as pd
 
 from cnnexp import analysis
 from cnnexp.stats import mean_ci
@@ -109,3 +110,16 @@ def test_an_accuracy_interval_stays_within_0_and_1():
     g = analysis.group(runs, ["model"])
     assert g["n"].iloc[0] == 2 and g["mean"].iloc[0] == 0.7
     assert g["lo"].iloc[0] == 0.0 and g["hi"].iloc[0] == 1.0  # the raw t-interval is ±4.0
+
+
+def test_numeric_columns_are_those_holding_a_number_or_numeric_text():
+    runs = pd.DataFrame(
+        {
+            "width": [4, 8, 4],
+            "model": ["cnn", "mlp", "cnn"],
+            "lr": ["0.1", None, "x"],  # text of a number counts, as the range filter reads it
+            "none": [None, None, None],
+            "stride": pd.Series([1, "a", None], dtype=object),
+        }
+    )
+    assert analysis.numeric(runs, [*runs.columns, "absent"]) == ["width", "lr", "stride"]

@@ -2,6 +2,7 @@
 results folder and with saved runs; a tiny run launched from the Baseline page trains in the
 worker process and its results appear."""
 
+import re
 import time
 
 import pytest
@@ -120,6 +121,42 @@ def test_pages_that_show_saved_results_do_not_import_torch(saved):
     )
     assert p.returncode == 0, p.stderr[-3000:]
     assert p.stdout.strip().splitlines()[-1] == "False"
+
+
+NO_TABLES = """
+import sys
+sys.path.insert(0, {root!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=60)
+at.run()
+assert not at.exception, at.exception
+print(" | ".join(c.value for c in at.caption))
+print(sorted(m for m in ("pandas", "pyarrow", "sklearn", "torch") if m in sys.modules))
+"""
+
+
+def test_home_paints_without_loading_pandas_or_pyarrow(saved):
+    """Home's first paint (app.py's sidebar included) reads headlines and counts run files:
+    importing pandas and pyarrow would add about a second to a fresh server's first page."""
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+
+    code = NO_TABLES.format(root=str(ROOT), app=str(ROOT / "app.py"))
+    # A viewer: no run queue in the sidebar (a launcher's starts on a thread, or in line
+    # under AppTest, and that one does read tables).
+    env = {**cli_env(saved), "CNNEXP_MODE": "viewer"}
+    p = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    captions, loaded = p.stdout.strip().splitlines()[-2:]
+    assert loaded == "[]"
+    # Counted from the folder listing, they add up to the store's runs table.
+    shown = [int(n) for n in re.findall(r"(\d+) saved run\(s\)", captions)]
+    assert len(shown) == len(experiments.REGISTRY), captions
+    assert sum(shown) == len(Store(saved).runs()) > 0, captions
 
 
 WITHOUT_TORCH = """

@@ -233,3 +233,28 @@ def test_the_bundle_seeds_blobs_with_their_runs(tmp_path):
     shipped.save(record(3, "equivariance"), metrics(), blobs={"weights": blob_of(3)})
     assert bundle.seed(tmp_path / "results", tmp_path / "bundle") == 2
     assert Store(tmp_path / "results").blob("equivariance", "r00003", "weights") == blob_of(3)
+
+
+def test_a_reader_between_full_scans_still_sees_every_write_and_delete(results, monkeypatch):
+    """Between full scans the store trusts its folders' modification times; what another
+    writer saves, replaces or deletes changes them, so the next read sees it."""
+    import cnnexp.store as store_module
+
+    monkeypatch.setattr(store_module, "RECENT_S", 0.05)  # trust folder times sooner
+    reader, writer = Store(results), Store(results)
+    writer.save(record(1), metrics())
+    time.sleep(0.1)
+    assert list(reader.runs()["run_id"]) == ["r00001"]
+    time.sleep(0.1)
+    assert list(reader.runs()["run_id"]) == ["r00001"]  # from the folder times alone
+    writer.save(record(2, experiment="scaling"), metrics())  # a new experiment folder
+    writer.save(record(3), metrics())
+    time.sleep(0.1)
+    assert sorted(reader.runs()["run_id"]) == ["r00001", "r00002", "r00003"]
+    writer.save(record(1, status="failed"), metrics())  # replaced whole
+    writer.delete(["r00003"])
+    time.sleep(0.1)
+    runs = reader.runs()
+    assert sorted(runs["run_id"]) == ["r00001", "r00002"]
+    assert runs.set_index("run_id").loc["r00001", "status"] == "failed"
+    assert reader.counts() == {"baseline": 1, "scaling": 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,12 +61,43 @@ def store() -> Store:
 
 def runner() -> LocalRunner:
     workers = os.environ.get("CNNEXP_WORKERS")  # validated by runner.default_workers
-    return _runner(
+    r = _runner(
         results_root(),
         os.environ.get("CNNEXP_DEVICE", "auto"),
         int(workers) if workers and workers.isdigit() else None,
         os.environ.get("CNNEXP_BACKEND", "local"),
     )
+    _started.add(results_root())
+    return r
+
+
+_started: set[str] = set()  # results folders whose runner this process has started
+_starting = threading.Lock()
+_start_ended = threading.Event()
+
+
+def _start_runner() -> bool:
+    """Start the runner on a thread, once: it imports the training machinery (and pandas),
+    which the first page a server shows should not wait for; queued runs a previous server
+    left behind still resume right away. True when runner() may be called in line now:
+    under AppTest (a thread would outlive the test's temporary results folder), or once the
+    thread has ended (then runner() returns the runner, or raises what went wrong)."""
+    from streamlit import config
+
+    if config.get_option("global.appTest") or _start_ended.is_set():
+        return True
+    if _starting.acquire(blocking=False):  # never released: one start per process
+        threading.Thread(target=_start_in_background, name="cnnexp-start", daemon=True).start()
+    return False
+
+
+def _start_in_background() -> None:
+    try:
+        runner()
+    except Exception:  # noqa: BLE001 - the next page calls runner() in line and shows it
+        pass
+    finally:
+        _start_ended.set()
 
 
 def backend_line(r: LocalRunner) -> str:
@@ -87,4 +119,7 @@ def backend_line(r: LocalRunner) -> str:
 
 
 def show_backend() -> None:
-    st.sidebar.caption(backend_line(runner()))
+    if results_root() in _started or _start_runner():
+        st.sidebar.caption(backend_line(runner()))
+    else:
+        st.sidebar.caption("Backend: starting…")
