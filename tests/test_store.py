@@ -137,6 +137,17 @@ WRITER = textwrap.dedent("""
 """)
 
 
+def _kill_once_writing(proc, results, pattern: str = "*.parquet", extra_s: float = 0.5):
+    """SIGKILL a writer once it has saved something (a loaded machine may take many seconds to
+    start Python), plus a moment so the kill lands mid-write of a later run."""
+    end = time.time() + 120
+    while not any(results.rglob(pattern)) and time.time() < end and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(extra_s)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def _writers(results, ranges):
     code = WRITER.format(root=str(ROOT))
     return [
@@ -155,9 +166,7 @@ def test_concurrent_writers_lose_nothing(results):
 
 def test_a_killed_writer_leaves_no_half_file(results):
     (proc,) = _writers(results, [(0, 100000)])
-    time.sleep(2.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_once_writing(proc, results)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any unreadable file would warn
         runs = Store(results).runs()
@@ -214,9 +223,7 @@ def test_a_killed_writer_leaves_no_run_with_a_half_blob(results):
     proc = subprocess.Popen(
         [sys.executable, "-c", BLOB_WRITER.format(root=str(ROOT)), str(results)], cwd=ROOT
     )
-    time.sleep(3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _kill_once_writing(proc, results)
     store = Store(results)
     runs = store.runs()
     assert len(runs) > 0
