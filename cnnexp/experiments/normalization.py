@@ -226,14 +226,17 @@ def landscape_by_run(cfg: Config, results: Results):
 
 def drift_by_run(cfg: Config, results: Results):
     """Covariate shift, measured: how far each block's output spread moves from one epoch
-    to the next, |std_e − std_(e−1)| / std_(e−1), averaged over blocks and epochs per run."""
+    to the next, |std_e − std_(e−1)| / std_(e−1), averaged over blocks and epochs per run.
+    From epoch 1 on: at epoch 0 BatchNorm's running statistics (used in eval mode, where the
+    statistics are taken) are not yet estimated, and that first jump is not a shift."""
     t = _where(results.table("activations"), **_main(cfg))
     if t.empty:
         return t
-    s = t[t["stat"] == "std"].sort_values("epoch")
+    s = t[(t["stat"] == "std") & (t["epoch"] >= 1)].sort_values("epoch")
     g = s.groupby(["run_id", "layer"])["value"]
     s = s.assign(drift=(g.diff().abs() / g.shift()).to_numpy())
-    return s.groupby(["run_id", "norm", "seed"], as_index=False)["drift"].mean()
+    per_run = s.groupby(["run_id", "norm", "seed"], as_index=False)["drift"].mean()
+    return per_run.dropna(subset=["drift"])  # one epoch: no change to measure
 
 
 def _why(cfg: Config, results: Results) -> dict:
@@ -390,53 +393,66 @@ def _compare(a: dict, b: dict) -> int:
 def _explain_why(h: dict) -> list[str]:
     """What the two measures say about the two explanations of why BatchNorm helps."""
     why = h.get("why", {})
-    if not {"none", "batch"} <= why.keys():
+    if not {"none", "batch"} <= why.keys() or h["final_acc"]["batch"]["mean"] is None:
         return []
     none, bn = why["none"], why["batch"]
-    if None in (none["beta"]["mean"], bn["beta"]["mean"], none["drift"]["mean"]):
-        return []
     acc = _compare(h["final_acc"]["batch"], h["final_acc"]["none"])
-    smooth = _compare(bn["beta"], none["beta"])  # −1: BatchNorm smoother
-    shift = _compare(bn["drift"], none["drift"])  # −1: BatchNorm shifts less
     out = [
-        f"Why normalization helps, measured over the main comparison: from epoch to epoch, "
-        f"block outputs' spread moves by {_pct(none['drift'])} without normalization and "
-        f"{_pct(bn['drift'])} with BatchNorm (covariate shift); along the gradient, the "
-        f"gradient changes by {_num(none['beta'])} without and {_num(bn['beta'])} with "
-        f"BatchNorm per unit of distance (effective β-smoothness; the loss varies by "
-        f"{_num(none['loss_range'])} and {_num(bn['loss_range'])})."
+        {
+            1: "Why does BatchNorm help? Here it ends more accurate than no normalization.",
+            0: "Why would BatchNorm help? Here it ends within no normalization's interval.",
+            -1: "Here BatchNorm ends less accurate than no normalization.",
+        }[acc]
     ]
-    helped = {
-        1: "BatchNorm ends more accurate than no normalization",
-        0: "BatchNorm and no normalization end within each other's intervals",
-        -1: "BatchNorm ends less accurate than no normalization",
-    }[acc]
-    if smooth < 0:
-        land = (
-            "its landscape is smoother, as Santurkar et al. found (VGG on CIFAR-10): the "
-            "gradient predicts the loss nearby better, which allows larger steps"
+    if none["beta"]["mean"] is not None and bn["beta"]["mean"] is not None:
+        out.append(
+            f"Along the gradient, the gradient changes by {_num(none['beta'])} without and "
+            f"{_num(bn['beta'])} with BatchNorm per unit of distance moved (effective "
+            f"β-smoothness; lower is smoother), and the loss varies by "
+            f"{_num(none['loss_range'])} and {_num(bn['loss_range'])}."
         )
-    elif smooth > 0:
-        land = (
-            "yet its landscape is rougher, not smoother — the opposite of Santurkar et al.'s "
-            "finding (deep VGG trained with SGD); at these settings smoothness does not "
-            "explain what BatchNorm does"
+        out.append(_LANDSCAPE_VERDICT[_compare(bn["beta"], none["beta"]), acc > 0])
+    if none["drift"]["mean"] is not None and bn["drift"]["mean"] is not None:
+        out.append(
+            f"From one epoch to the next, block outputs' spread moves by "
+            f"{_pct(none['drift'])} without normalization and {_pct(bn['drift'])} with "
+            f"BatchNorm (internal covariate shift)."
         )
-    else:
-        land = "the intervals of β overlap: these runs cannot tell the two landscapes apart"
-    ics = {
-        -1: "BatchNorm does hold its block outputs steadier",
-        0: "BatchNorm's block outputs drift about as much as without it",
-        1: "BatchNorm's block outputs drift more, not less, than without it",
-    }[shift]
-    out.append(f"{helped}; {land}. {ics}.")
+        out.append(_SHIFT_VERDICT[_compare(bn["drift"], none["drift"]), acc > 0])
     out.append(
-        "Both measures move together with the normalization layer, so these runs show "
-        "which explanation the numbers are consistent with, not which one causes the gain: "
+        "Both measures change together with the normalization layer, so these runs show "
+        "which explanation the numbers are consistent with, not which one causes a gain: "
         "Santurkar et al. separated them by adding noise after BatchNorm (shift back, "
         "benefit kept)."
     )
     return out
+
+
+# (BatchNorm's β against none's: −1 smoother, 0 overlapping, +1 rougher; BatchNorm helped?)
+_LANDSCAPE_VERDICT = {
+    (-1, True): "BatchNorm is both smoother and more accurate: the pairing Santurkar et al. "
+    "report (VGG on CIFAR-10).",
+    (-1, False): "BatchNorm's landscape is smoother, as Santurkar et al. found, but that buys "
+    "no accuracy at these settings.",
+    (1, True): "BatchNorm ends more accurate although its landscape is rougher, not smoother "
+    "— the opposite of Santurkar et al.'s finding (deep VGG trained with SGD): here "
+    "smoothness does not explain the gain.",
+    (1, False): "BatchNorm's landscape is rougher, not smoother — the opposite of Santurkar "
+    "et al.'s finding — and it does not end more accurate.",
+    (0, True): "The intervals of β overlap: these runs cannot tell the two landscapes apart.",
+    (0, False): "The intervals of β overlap: these runs cannot tell the two landscapes apart.",
+}
+# (BatchNorm's drift against none's: −1 steadier, 0 overlapping, +1 more; BatchNorm helped?)
+_SHIFT_VERDICT = {
+    (-1, True): "BatchNorm holds its block outputs steadier and ends more accurate: "
+    "consistent with the covariate-shift account as well.",
+    (-1, False): "BatchNorm holds its block outputs steadier, without an accuracy gain.",
+    (1, True): "BatchNorm's block outputs drift more, not less, yet it ends more accurate: "
+    "less covariate shift cannot be what helps here.",
+    (1, False): "BatchNorm's block outputs drift more, not less.",
+    (0, True): "The intervals of the drift overlap: no difference in shift can be read here.",
+    (0, False): "The intervals of the drift overlap: no difference in shift can be read here.",
+}
 
 
 def _pct(ci: dict) -> str:
