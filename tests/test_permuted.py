@@ -129,7 +129,9 @@ def test_size_explanation_states_the_numbers_and_flips():
     }
     text = permuted.explain(cfg, shrinking)
     assert "With 100 training images the gap is 15.0 points" in text
-    assert "appears at 100 images" in text and "gap shrinks" in text
+    assert "large gap (at least 10 points with the whole 95% interval) shows for " in text
+    assert "cnn_flatten at 100 images (15.0 points)" in text and "gap shrinks" in text
+    assert "It does not for cnn_flatten at 4,000 images (4.0 points)" in text
     growing = {
         "gap_by_n_train": [
             {"n_train": 100, **_ci(0.005, -0.01, 0.02)},
@@ -137,7 +139,8 @@ def test_size_explanation_states_the_numbers_and_flips():
         ]
     }
     text = permuted.explain(cfg, growing)
-    assert "No size here shows a large gap" in text and "does not shrink" in text
+    assert "no model and size here shows the textbook's large gap" in text
+    assert "does not shrink" in text
     overlapping = {
         "gap_by_n_train": [{"n_train": 100, **_ci(0.04, -0.5, 0.6)}, growing["gap_by_n_train"][1]]
     }
