@@ -72,6 +72,7 @@ if "gap" in headline and headline["gap"]["mean"] is not None:
 st.markdown(exp.explain(cfg, headline))
 if "gap_by_size" in charts:
     export.chart(charts["gap_by_size"], "permuted-gap-by-size")
+st.caption(exp.budget_text(cfg))
 left, right = st.columns(2)
 export.chart(charts["accuracy"], "permuted-accuracy", left)
 export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)

@@ -47,6 +47,11 @@ def test_an_mlp_on_permuted_pixels_is_the_same_function_class():
 
 def test_plan_has_both_conditions_for_every_model_and_seed():
     cfg = parse(permuted.Config, {"seeds": 2, "n_trains": ()})
+    assert permuted.budget_text(cfg) == (
+        "Step budget (batches of 64; each size trains at least 150 steps): 100 images × 75 "
+        "epochs = 150 steps; 300 images × 30 epochs = 150 steps; 4,000 images × 8 epochs = "
+        "504 steps."
+    )
     labels = [s.label for s in permuted.plan(cfg)]
     assert labels.count("mlp · original") == labels.count("cnn_flatten · permuted") == 2
     assert len(labels) == 8
@@ -102,6 +107,11 @@ def test_size_sweep_sizes_and_step_budget():
     assert permuted.epochs_for(cfg, 0) == cfg.epochs
     assert permuted.epochs_for(cfg, 100) == 75  # 2 batches of 64 → 75 epochs for 150 steps
     assert permuted.epochs_for(cfg, 300) == 30
+    assert permuted.budget_text(cfg) == (
+        "Step budget (batches of 64; each size trains at least 150 steps): 100 images × 75 "
+        "epochs = 150 steps; 300 images × 30 epochs = 150 steps; 4,000 images × 8 epochs = "
+        "504 steps."
+    )
     labels = [s.label for s in permuted.plan(cfg)]
     assert labels.count("cnn_flatten · permuted · 100 images") == cfg.seeds
 

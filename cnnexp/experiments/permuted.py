@@ -184,6 +184,19 @@ def epochs_for(cfg: Config, n_train: int) -> int:
     return max(cfg.epochs, math.ceil(cfg.sweep_steps / batches))
 
 
+def budget_text(cfg: Config) -> str:
+    """The training each size gets, in epochs and optimisation steps, for the page to state."""
+    parts = []
+    for n in sizes(cfg):
+        k = images(cfg.dataset, n)
+        steps = epochs_for(cfg, n) * len(data.batch_slices(k, cfg.batch_size))
+        parts.append(f"{k:,} images × {epochs_for(cfg, n)} epochs = {steps:,} steps")
+    return (
+        f"Step budget (batches of {cfg.batch_size}; each size trains at least "
+        f"{cfg.sweep_steps} steps): " + "; ".join(parts) + "."
+    )
+
+
 def _setup(cfg: Config, model: str, n_train: int | None = None) -> TrainSetup:
     n_train = cfg.n_train if n_train is None else n_train
     width = cfg.mlp_width if model == "mlp" else cfg.cnn_width
