@@ -119,11 +119,27 @@ def test_cli_tiny_sweep_end_to_end(results):
     runs = Store(results).runs("normalization")
     acts = Store(results).table("activations", runs["run_id"][:1])
     assert set(acts["epoch"]) == {0, 1, 2} and set(acts["layer"]) == {1, 2}
+
+
+def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
+    out = json.loads(
+        cli(
+            results,
+            "run",
+            "normalization",
+            *("--dataset", "digits", "--epochs", "2", "--width", "4", "--norms", "none,batch"),
+            *("--seeds", "2", "--json"),
+        ).stdout
+    )
+    h = out["headline"]
+    from cnnexp.store import Store
+
+    runs = Store(results).runs("normalization")
     # The landscape, probed during training: every measure at every checkpoint of a run.
     land = Store(results).table("landscape", runs["run_id"][:1])
     assert len(land) == normalization.LANDSCAPE_POINTS * 3
     assert land["epochs_done"].min() == 0 and 1.5 < land["epochs_done"].max() <= 2
-    for n in ("none", "batch", "group"):
+    for n in ("none", "batch"):
         assert h["why"][n]["beta"]["n"] == 2 and h["why"][n]["beta"]["mean"] > 0
         assert h["why"][n]["drift"]["n"] == 2
     assert "β-smoothness" in normalization.explain(parse(normalization.Config, out["config"]), h)
@@ -131,7 +147,7 @@ def test_cli_tiny_sweep_end_to_end(results):
     at = open_page("pages/normalization.py", {**query_for(out["config"]), "seeds": "2"})
     assert not at.exception, at.exception
     assert "Why it helps" in [t.label for t in at.tabs]
-    assert len(at.get("plotly_chart")) >= 9  # main 3, activations 2, landscape 2, drift, sweeps
+    assert len(at.get("plotly_chart")) == 8  # main 3, activations 2, landscape 2, drift
     assert any(
         "Internal covariate shift" in m.value or "β-smoothness" in m.value for m in at.markdown
     )
