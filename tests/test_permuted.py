@@ -47,11 +47,6 @@ def test_an_mlp_on_permuted_pixels_is_the_same_function_class():
 
 def test_plan_has_both_conditions_for_every_model_and_seed():
     cfg = parse(permuted.Config, {"seeds": 2, "n_trains": ()})
-    assert permuted.budget_text(cfg) == (
-        "Step budget (batches of 64; each size trains at least 150 steps): 100 images × 75 "
-        "epochs = 150 steps; 300 images × 30 epochs = 150 steps; 4,000 images × 8 epochs = "
-        "504 steps."
-    )
     labels = [s.label for s in permuted.plan(cfg)]
     assert labels.count("mlp · original") == labels.count("cnn_flatten · permuted") == 2
     assert len(labels) == 8
