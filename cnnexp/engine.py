@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -169,6 +170,41 @@ def predict(model: nn.Module, x: torch.Tensor, precision: str = "fp32") -> torch
         )
 
 
+class StepHook(Protocol):
+    """Called before optimisation step `step` (0 to total − 1) with the model and the batch it
+    is about to train on; `loss()` is that batch's training loss at the current weights (a
+    graph to differentiate). A hook measures and decides itself at which steps to do so."""
+
+    def __call__(
+        self, step: int, total: int, model: nn.Module, loss: Callable[[], torch.Tensor]
+    ) -> None: ...
+
+
+def _at_step(
+    hook: StepHook,
+    step: int,
+    total: int,
+    model: nn.Module,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    precision: str,
+) -> None:
+    """Run a step hook so that it cannot change the run: the forward passes it makes in
+    train mode would move BatchNorm's running statistics, so every buffer is put back."""
+
+    def loss() -> torch.Tensor:
+        with _autocast(xb.device, precision):
+            return F.cross_entropy(model(xb).float(), yb)
+
+    buffers = [b.detach().clone() for b in model.buffers()]
+    try:
+        hook(step, total, model, loss)
+    finally:
+        with torch.no_grad():
+            for b, saved in zip(model.buffers(), buffers, strict=True):
+                b.copy_(saved)
+
+
 def train(
     setup: TrainSetup,
     data: DeviceData,
@@ -178,6 +214,7 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     epoch_hook: Callable[[int, nn.Module, DeviceData], None] | None = None,
     build: Callable[[], nn.Module] | None = None,
+    step_hook: StepHook | None = None,
 ) -> TrainResult:
     """Train setup's model on data with `seed` (weights, order and augmentation all follow it).
 
@@ -186,7 +223,7 @@ def train(
     ends it as 'cancelled'. epoch_hook(epoch, model, data) runs before training (epoch 0) and
     after every epoch, for measurements inside the network. build() makes a model the
     blueprint cannot describe (dilated stacks), seeded like any other; setup then only gives
-    the training settings.
+    the training settings. step_hook, see StepHook.
     """
     device = data.x_train.device
     torch.manual_seed(seed)
@@ -197,7 +234,9 @@ def train(
     fmt = memory_format(setup, device)
     n = len(data.y_train)
     slices = batch_slices(n, setup.batch_size)
-    opt, sched = _optimizer(setup, model, setup.epochs * len(slices))
+    total = setup.epochs * len(slices)
+    opt, sched = _optimizer(setup, model, total)
+    step = 0
     evals = eval_epochs(setup.epochs)
     if epoch_hook is not None:
         epoch_hook(0, model, data)
@@ -218,6 +257,9 @@ def train(
             if setup.augment_flip:
                 xb = transforms.random_flip(xb, gen)
             xb = xb.contiguous(memory_format=fmt)
+            if step_hook is not None:
+                _at_step(step_hook, step, total, model, xb, yb, data.precision)
+            step += 1
             with _autocast(device, data.precision):
                 out = model(xb)
                 loss = F.cross_entropy(out.float(), yb)
@@ -290,12 +332,19 @@ def run_training(
     ctx: RunContext,
     prepare: Callable[[ImageSet], ImageSet] | None = None,
     epoch_hook: Callable[[int, nn.Module, DeviceData], None] | None = None,
+    step_hook: StepHook | None = None,
 ) -> tuple[TrainResult, DeviceData, RunOutput]:
     """The common per-run work: load data, train, and fill a RunOutput with the standard
     metrics and summary. Experiments add their own measurements to the output."""
     dd = load_device_data(setup, seed, ctx, prepare)
     result = train(
-        setup, dd, seed, on_epoch=ctx.on_epoch, should_stop=ctx.should_stop, epoch_hook=epoch_hook
+        setup,
+        dd,
+        seed,
+        on_epoch=ctx.on_epoch,
+        should_stop=ctx.should_stop,
+        epoch_hook=epoch_hook,
+        step_hook=step_hook,
     )
     layers = setup.layers()
     final = result.final

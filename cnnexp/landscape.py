@@ -8,6 +8,7 @@ gradient predicts the loss nearby). The parameters are restored afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 
 
 def probe(params: Sequence, loss: Callable[[], object], step_sizes: Sequence[float]) -> dict:
@@ -41,3 +42,31 @@ def probe(params: Sequence, loss: Callable[[], object], step_sizes: Sequence[flo
         "grad_change": max(changes),
         "beta": max(betas),
     }
+
+
+MEASURES = ("loss_range", "grad_change", "beta")
+
+
+@cache
+def checkpoints(total: int, points: int) -> frozenset[int]:
+    """`points` steps spread evenly over 0 … total − 1: the first step, the last, and between."""
+    if points <= 0 or total <= 0:
+        return frozenset()
+    if points == 1 or total == 1:
+        return frozenset({0})
+    return frozenset(round(i * (total - 1) / (points - 1)) for i in range(points))
+
+
+def recorder(rows: list[dict], step_sizes: Sequence[float], points: int):
+    """An engine step hook that probes the landscape at `points` checkpoints of training and
+    appends one tidy row per measure: {step, progress (0 to 1), measure, value}."""
+
+    def hook(step: int, total: int, model, loss) -> None:
+        if step not in checkpoints(total, points):
+            return
+        r = probe(list(model.parameters()), loss, step_sizes)
+        rows.extend(
+            {"step": step, "progress": step / total, "measure": m, "value": r[m]} for m in MEASURES
+        )
+
+    return hook

@@ -32,7 +32,8 @@ MEASURES = {
     "(CNN drop − MLP drop), against the number of training images",
     "normalization": "none, batch, layer, group, instance in the same CNN; batch-size, "
     "learning-rate and depth sweeps; activation statistics over training; BatchNorm train vs "
-    "eval mode",
+    "eval mode; why it helps: covariate shift against loss-landscape smoothness (Santurkar "
+    "et al. 2018) probed during training",
     "baseline": "one model on one dataset: learning curves and test accuracy",
 }
 
@@ -91,7 +92,8 @@ def _equivariance(h: dict) -> str:
 
 
 def _permuted(h: dict) -> str:
-    parts = [f"{m} drops {_points(h[m]['drop'])}" for m in ("mlp", "cnn", "local") if m in h]
+    models = ("mlp", "cnn_flatten", "cnn_gap", "cnn", "local")  # "cnn": bundles before v2
+    parts = [f"{m} drops {_points(h[m]['drop'])}" for m in models if m in h]
     if "gap" in h:
         parts.append(f"gap {_points(h['gap'])}")
     for row in h.get("gap_by_n_train", []):
@@ -106,6 +108,15 @@ def _normalization(h: dict) -> str:
         parts.append(
             f"BatchNorm in train mode at test time {modes['train']['mean']:.1%} "
             f"vs eval {modes['eval']['mean']:.1%}"
+        )
+    why = h.get("why", {})
+    if {"none", "batch"} <= why.keys() and None not in (
+        why["none"]["beta"]["mean"],
+        why["batch"]["beta"]["mean"],
+    ):
+        parts.append(
+            f"effective β-smoothness (lower is smoother) batch {why['batch']['beta']['mean']:.3g} "
+            f"vs none {why['none']['beta']['mean']:.3g}"
         )
     return "; ".join(parts)
 

@@ -24,6 +24,16 @@ batch-size sweep scales the learning rate linearly with the batch (lr × B / bas
 keeps the epochs fixed. The published shape to compare with (Wu & He 2018, ResNet-50 on
 ImageNet): BatchNorm's error grows from 23.6% at 32 images per GPU to 34.7% at 2, GroupNorm's
 stays near 24%.
+
+**Why does it help?** Two explanations compete (the tab *Why it helps*). The original one:
+normalization reduces *internal covariate shift*, the drift of each layer's input
+distribution as the layers before it learn, measured here as how much each block's output
+spread moves from one epoch to the next. Santurkar et al. (NeurIPS 2018) argued instead that
+BatchNorm makes the *loss landscape smoother*: at a few checkpoints during training, step
+along the current gradient by ½, 1, 2 and 4 times the learning rate on the same batch and
+record how much the loss varies (loss-landscape variation) and how much the gradient changes
+per unit of distance moved (effective β-smoothness: the smaller, the better the gradient
+predicts the loss nearby, and the larger the steps that are safe).
 """
 
 cfg = page.start(exp, EXPLANATION)
@@ -42,14 +52,36 @@ def sweep_charts(names: list[str], hint: str) -> None:
         export.chart(charts[name], f"normalization-{name.replace('_', '-')}")
 
 
-tab_main, tab_batch, tab_lr, tab_deep, tab_inside = st.tabs(
-    ["Main comparison", "Batch size", "Learning rate", "Deeper stack", "Inside the network"]
+tab_main, tab_why, tab_batch, tab_lr, tab_deep, tab_inside = st.tabs(
+    [
+        "Main comparison",
+        "Why it helps",
+        "Batch size",
+        "Learning rate",
+        "Deeper stack",
+        "Inside the network",
+    ]
 )
 with tab_main:
     left, right = st.columns(2)
     export.chart(charts["final_accuracy"], "normalization-final-accuracy", left)
     export.chart(charts["train_loss"], "normalization-train-loss", right)
     export.chart(charts["test_accuracy"], "normalization-test-accuracy")
+with tab_why:
+    if "landscape_beta" in charts:
+        left, right = st.columns(2)
+        export.chart(charts["landscape_beta"], "normalization-landscape-beta", left)
+        export.chart(charts["landscape_loss_range"], "normalization-landscape-loss", right)
+        st.caption(
+            f"Probed at {exp.LANDSCAPE_POINTS} evenly spaced steps of training (the first is "
+            "before any update), on the batch about to be trained on, in train mode; "
+            f"steps of {', '.join(f'{m:g}' for m in exp.LANDSCAPE_STEPS)} × the peak learning "
+            "rate along the raw gradient. Means over seeds with 95% intervals."
+        )
+    if "drift" in charts:
+        export.chart(charts["drift"], "normalization-drift")
+    if "landscape_beta" not in charts and "drift" not in charts:
+        st.info("No finished runs of the main comparison yet.", icon=":material/hourglass:")
 with tab_batch:
     sweep_charts(
         ["batch_size"],

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnexp import stats
+from cnnexp import data, stats
 from cnnexp.experiments import permuted as exp
 from ui import export, page
 
@@ -26,6 +26,11 @@ The **training-set-size sweep** repeats both conditions on fewer images (class-b
 seed; small sets get more epochs, up to a minimum step budget, so that few images do not also
 mean an undertrained model): the main chart shows the gap against the number of images.
 
+**Datasets**: mnist5k is raw 28×28 digits; shapes are generated glyphs at random positions;
+digits are 8×8 and already averaged down; mnist, fashion_mnist and cifar10 are the full
+torchvision sets, read from the data folder (`--data-dir` or `CNNEXP_DATA`). The explanation
+above the charts says, from the numbers on screen, which of them show the textbook's large gap.
+
 The strength sweep shuffles pixels only within b×b tiles: b = 1 leaves the image intact,
 larger tiles take locality away step by step.
 """
@@ -34,11 +39,17 @@ cfg = page.start(exp, EXPLANATION)
 
 results, headline = page.saved_results(exp, cfg)
 charts = exp.charts(cfg, results)
-export.chart(charts["samples"], "permuted-samples")
-st.caption(
-    "The same test images as each model sees them. One permutation moves every image's pixels "
-    "alike; the labels stay put."
-)
+if "samples" in charts:
+    export.chart(charts["samples"], "permuted-samples")
+    st.caption(
+        "The same test images as each model sees them. One permutation moves every image's "
+        "pixels alike; the labels stay put."
+    )
+else:
+    try:
+        data.check_available(cfg.dataset)
+    except data.DataError as e:  # a full dataset whose files are not on this server
+        st.warning(f"{e} Saved results, if any, are shown below.", icon=":material/folder_off:")
 if headline is None:
     st.stop()
 
@@ -61,6 +72,7 @@ if "gap" in headline and headline["gap"]["mean"] is not None:
 st.markdown(exp.explain(cfg, headline))
 if "gap_by_size" in charts:
     export.chart(charts["gap_by_size"], "permuted-gap-by-size")
+st.caption(exp.budget_text(cfg))
 left, right = st.columns(2)
 export.chart(charts["accuracy"], "permuted-accuracy", left)
 export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)

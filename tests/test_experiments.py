@@ -60,7 +60,7 @@ PINNED_RUN_IDS = {
     "scaling": (1, 18, "9491acf4a491c9a4"),
     "equivariance": (2, 12, "ae64cede3ad2f1d9"),
     "permuted": (2, 30, "de16e6df0b01f1ad"),
-    "normalization": (1, 27, "a197cf16d4351244"),
+    "normalization": (2, 27, "08188833aecc0d65"),
     "receptive_field": (1, 12, "26a551830d268ced"),
 }
 

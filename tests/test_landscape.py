@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from cnnexp import landscape
+from cnnexp import data, landscape
 
 
 def test_a_quadratic_has_beta_equal_to_its_curvature():
@@ -28,3 +28,62 @@ def test_a_sharper_landscape_reads_less_smooth():
     assert flat["beta"] == pytest.approx(2.0)
     # w⁴ at 1: g = 4, a step of 0.4 to w = 0.6 where g = 0.864: (4 − 0.864) / 0.4
     assert sharp["beta"] == pytest.approx(7.84)
+
+
+def test_checkpoints_spread_over_training_from_the_first_step_to_the_last():
+    assert landscape.checkpoints(100, 5) == {0, 25, 50, 74, 99}
+    assert landscape.checkpoints(3, 8) == {0, 1, 2}  # fewer steps than points: every step
+    assert landscape.checkpoints(10, 1) == {0}
+    assert landscape.checkpoints(10, 0) == frozenset()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from cnnexp import engine
+
+    return engine.DeviceData.from_images(data.load("digits"), torch.device("cpu"))
+
+
+def _bn_setup():
+    from cnnexp.config import TrainSetup
+
+    # BatchNorm: the probe's forward passes in train mode would move its running statistics.
+    return TrainSetup(dataset="digits", model="cnn", width=4, norm="batch", epochs=2, lr=3e-3)
+
+
+def test_probing_during_training_leaves_the_run_unchanged(digits):
+    from cnnexp import engine
+
+    setup = _bn_setup()
+    plain = engine.train(setup, digits, seed=1)
+    rows: list[dict] = []
+    probed = engine.train(
+        setup, digits, seed=1, step_hook=landscape.recorder(rows, [1e-3, 4e-3], points=4)
+    )
+
+    def strip(h):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in h]
+
+    assert strip(probed.history) == strip(plain.history)
+    a, b = plain.model.state_dict(), probed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # weights and running statistics alike
+    total = setup.epochs * len(data.batch_slices(len(digits.y_train), setup.batch_size))
+    assert sorted({r["step"] for r in rows}) == sorted(landscape.checkpoints(total, 4))
+    assert {r["measure"] for r in rows} == set(landscape.MEASURES)
+    assert all(r["value"] > 0 for r in rows)
+    assert rows[0]["progress"] == 0.0
+
+
+def test_a_hook_that_moves_batchnorm_statistics_is_undone(digits):
+    """The engine puts buffers back itself: a hook cannot leak a change into the run."""
+    from cnnexp import engine
+
+    setup = _bn_setup()
+    plain = engine.train(setup, digits, seed=2)
+
+    def meddle(step, total, model, loss):
+        for _ in range(3):
+            loss()  # train-mode forward passes: running mean and variance move
+
+    meddled = engine.train(setup, digits, seed=2, step_hook=meddle)
+    assert meddled.history[-1]["test_loss"] == plain.history[-1]["test_loss"]

@@ -10,7 +10,9 @@ import torch
 from cnnexp import activations, models
 from cnnexp.config import ConfigError, TrainSetup, parse
 from cnnexp.experiments import normalization
+from tests.test_app import open_page
 from tests.test_cli import cli
+from ui.settings import query_for
 
 # The axes each variant averages over, for a (N, C, H, W) batch, and its group shape.
 AXES = {
@@ -117,3 +119,72 @@ def test_cli_tiny_sweep_end_to_end(results):
     runs = Store(results).runs("normalization")
     acts = Store(results).table("activations", runs["run_id"][:1])
     assert set(acts["epoch"]) == {0, 1, 2} and set(acts["layer"]) == {1, 2}
+
+
+def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
+    out = json.loads(
+        cli(
+            results,
+            "run",
+            "normalization",
+            *("--dataset", "digits", "--epochs", "2", "--width", "4", "--norms", "none,batch"),
+            *("--seeds", "2", "--json"),
+        ).stdout
+    )
+    h = out["headline"]
+    from cnnexp.store import Store
+
+    runs = Store(results).runs("normalization")
+    # The landscape, probed during training: every measure at every checkpoint of a run.
+    land = Store(results).table("landscape", runs["run_id"][:1])
+    assert len(land) == normalization.LANDSCAPE_POINTS * 3
+    assert land["epochs_done"].min() == 0 and 1.5 < land["epochs_done"].max() <= 2
+    for n in ("none", "batch"):
+        assert h["why"][n]["beta"]["n"] == 2 and h["why"][n]["beta"]["mean"] > 0
+        assert h["why"][n]["drift"]["n"] == 2
+    assert "β-smoothness" in normalization.explain(parse(normalization.Config, out["config"]), h)
+    # The page shows both measures on its own tab.
+    at = open_page("pages/normalization.py", {**query_for(out["config"]), "seeds": "2"})
+    assert not at.exception, at.exception
+    assert "Why it helps" in [t.label for t in at.tabs]
+    assert len(at.get("plotly_chart")) == 8  # main 3, activations 2, landscape 2, drift
+    assert any(
+        "Internal covariate shift" in m.value or "β-smoothness" in m.value for m in at.markdown
+    )
+
+
+def _ci(mean, lo, hi):
+    return {"mean": mean, "ci95": [lo, hi], "n": 3}
+
+
+def test_the_why_explanation_follows_the_numbers():
+    def h(bn_beta, bn_drift, bn_acc=0.95):
+        return {
+            "final_acc": {
+                "none": _ci(0.90, 0.89, 0.91),
+                "batch": _ci(bn_acc, bn_acc - 0.01, bn_acc + 0.01),
+            },
+            "why": {
+                "none": {
+                    "beta": _ci(10, 9, 11),
+                    "loss_range": _ci(0.1, 0.09, 0.11),
+                    "drift": _ci(0.2, 0.18, 0.22),
+                },
+                "batch": {"beta": bn_beta, "loss_range": _ci(0.05, 0.04, 0.06), "drift": bn_drift},
+            },
+        }
+
+    cfg = parse(normalization.Config, {"norms": ("none", "batch")})
+    smooth, rough, same = _ci(3, 2, 4), _ci(30, 25, 35), _ci(10, 8, 12)
+    steady, shifty = _ci(0.05, 0.04, 0.06), _ci(0.5, 0.4, 0.6)
+    text = normalization.explain(cfg, h(smooth, steady))
+    assert "both smoother and more accurate" in text and "consistent with the covariate" in text
+    text = normalization.explain(cfg, h(rough, shifty))
+    assert (
+        "the opposite of Santurkar et al.'s finding" in text and "does not explain the gain" in text
+    )
+    assert "less covariate shift cannot be what helps here" in text
+    text = normalization.explain(cfg, h(same, steady, bn_acc=0.80))
+    assert "ends less accurate" in text and "cannot tell the two landscapes apart" in text
+    assert "without an accuracy gain" in text
+    assert "changes by 10 (95% CI 9–11) without and 10 (95% CI 8–12) with" in text

@@ -102,6 +102,11 @@ def test_size_sweep_sizes_and_step_budget():
     assert permuted.epochs_for(cfg, 0) == cfg.epochs
     assert permuted.epochs_for(cfg, 100) == 75  # 2 batches of 64 → 75 epochs for 150 steps
     assert permuted.epochs_for(cfg, 300) == 30
+    assert permuted.budget_text(cfg) == (
+        "Step budget (batches of 64; each size trains at least 150 steps): 100 images × 75 "
+        "epochs = 150 steps; 300 images × 30 epochs = 150 steps; 4,000 images × 8 epochs = "
+        "504 steps."
+    )
     labels = [s.label for s in permuted.plan(cfg)]
     assert labels.count("cnn_flatten · permuted · 100 images") == cfg.seeds
 
@@ -129,7 +134,9 @@ def test_size_explanation_states_the_numbers_and_flips():
     }
     text = permuted.explain(cfg, shrinking)
     assert "With 100 training images the gap is 15.0 points" in text
-    assert "appears at 100 images" in text and "gap shrinks" in text
+    assert "large gap (at least 10 points with the whole 95% interval) shows for " in text
+    assert "cnn_flatten at 100 images (15.0 points)" in text and "gap shrinks" in text
+    assert "It does not for cnn_flatten at 4,000 images (4.0 points)" in text
     growing = {
         "gap_by_n_train": [
             {"n_train": 100, **_ci(0.005, -0.01, 0.02)},
@@ -137,7 +144,8 @@ def test_size_explanation_states_the_numbers_and_flips():
         ]
     }
     text = permuted.explain(cfg, growing)
-    assert "No size here shows a large gap" in text and "does not shrink" in text
+    assert "no model and size here shows the textbook's large gap" in text
+    assert "does not shrink" in text
     overlapping = {
         "gap_by_n_train": [{"n_train": 100, **_ci(0.04, -0.5, 0.6)}, growing["gap_by_n_train"][1]]
     }
@@ -158,3 +166,51 @@ def test_head_explanation_flips_with_the_drops():
         cfg, h(0.05, 0.20)
     )
     assert "does not lose more" in permuted.explain(cfg, h(0.20, 0.05))
+
+
+def test_regimes_say_which_model_and_size_show_the_large_gap():
+    cfg = parse(permuted.Config, {"dataset": "shapes", "models": ("mlp", "cnn_flatten", "cnn_gap")})
+    h = {
+        "gaps": {
+            "cnn_flatten": [
+                {"n_train": 300, **_ci(0.04, 0.02, 0.06)},
+                {"n_train": 4000, **_ci(0.02, 0.01, 0.03)},
+            ],
+            "cnn_gap": [
+                {"n_train": 300, **_ci(0.25, 0.20, 0.30)},
+                {"n_train": 4000, **_ci(0.12, 0.05, 0.19)},
+            ],
+        }
+    }
+    text = permuted.explain(cfg, h)
+    assert (
+        "On shapes, the textbook's large gap (at least 10 points with the whole 95% interval) "
+        "shows for cnn_gap at 300 images (25.0 points)." in text
+    )
+    assert (
+        "It does not for cnn_flatten at 300 images (4.0 points); cnn_flatten at 4,000 images "
+        "(2.0 points)" in text
+    )
+    assert "or one seed): cnn_gap at 4,000 images (12.0 points)." in text
+    assert "glyphs sit at random positions" in text
+    none_large = {"gaps": {"cnn_flatten": h["gaps"]["cnn_flatten"]}}
+    assert "no model and size here shows the textbook's large gap" in permuted.explain(
+        cfg, none_large
+    )
+
+
+def test_page_offers_shapes_and_warns_when_a_full_dataset_is_missing(
+    results, tmp_path, monkeypatch
+):
+    from tests.test_app import open_page
+
+    at = open_page("pages/permuted.py", {"dataset": "shapes"})
+    assert not at.exception, at.exception
+    assert [s for s in at.selectbox if s.label == "Dataset"][0].value == "shapes"
+    assert at.get("plotly_chart"), "the sample images as each model sees them"
+    monkeypatch.setenv("CNNEXP_DATA", str(tmp_path / "no-data"))
+    at = open_page("pages/permuted.py", {"dataset": "mnist"})
+    assert not at.exception, at.exception
+    assert any("missing train-images-idx3-ubyte" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]

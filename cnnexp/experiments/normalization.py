@@ -5,6 +5,12 @@ repeat it across batch sizes (with the learning rate scaled linearly with the ba
 learning rates, and at a deeper stack. Inside the network, each block's output statistics
 are recorded over training, and for BatchNorm the accuracy with batch statistics (train
 mode) is set against the running statistics used at test time.
+
+Why does normalization help? Two explanations are measured side by side: less internal
+covariate shift (how much each block's output statistics drift from epoch to epoch), and a
+smoother loss landscape (Santurkar et al., NeurIPS 2018): at checkpoints during training, a
+step along the gradient by a few multiples of the learning rate, and how much the loss and
+the gradient change there (cnnexp/landscape.py).
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "normalization"
 TITLE = "Normalization variants"
-VERSION = 1
+VERSION = 2  # 2: loss-landscape probes during training (a new table; the same training)
 SUMMARY = (
     "Batch, layer, group, instance or no normalization: accuracy, batch size, learning rate, depth."
 )
 NORMS: tuple[str, ...] = ("none", "batch", "layer", "group", "instance")
 PROBE_IMAGES = 256  # test images whose activations are measured every epoch
+LANDSCAPE_POINTS = 8  # checkpoints over training where the loss landscape is probed
+# Step sizes along the gradient, in multiples of the peak learning rate (Santurkar et al.
+# step up to a few times the learning rate). Each checkpoint costs 1 + 4 passes on one batch.
+LANDSCAPE_STEPS = (0.5, 1.0, 2.0, 4.0)
 TINY = {
     "dataset": "digits",
     "epochs": 2,
@@ -164,18 +174,26 @@ def plan(cfg: Config) -> list[RunSpec]:
 
 
 def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
-    from cnnexp import activations, engine
+    from cnnexp import activations, engine, landscape
 
     setup = TrainSetup.model_validate(spec.config)
     rows: list[dict] = []
+    probes: list[dict] = []
 
     def measure(epoch: int, model, dd) -> None:
         rows.extend(
             {"epoch": epoch, **r} for r in activations.block_stats(model, dd.x_test[:PROBE_IMAGES])
         )
 
-    result, dd, out = engine.run_training(setup, spec.seed, ctx, epoch_hook=measure)
+    steps = [m * setup.lr for m in LANDSCAPE_STEPS]
+    probe = landscape.recorder(probes, steps, LANDSCAPE_POINTS)
+    result, dd, out = engine.run_training(
+        setup, spec.seed, ctx, epoch_hook=measure, step_hook=probe
+    )
     out.tables["activations"] = rows
+    # Checkpoints on the epoch axis of the other charts (0: before training; "epoch" is the
+    # store's whole-number column, so a fractional one gets its own name).
+    out.tables["landscape"] = [{**r, "epochs_done": r["progress"] * setup.epochs} for r in probes]
     if setup.norm == "batch" and result.status == "done":
         out.summary["test_acc_train_mode"] = activations.train_mode_accuracy(
             result.model, dd.x_test, dd.y_test, setup.batch_size
@@ -197,9 +215,48 @@ def _main(cfg: Config) -> dict:
     return {"depth": cfg.depth, "batch_size": cfg.batch_size, "lr": cfg.lr}
 
 
+def landscape_by_run(cfg: Config, results: Results):
+    """Each main-comparison run's landscape measures averaged over its checkpoints: one row
+    per run and measure, with its norm and seed."""
+    t = _where(results.table("landscape"), **_main(cfg))
+    if t.empty:
+        return t
+    return t.groupby(["run_id", "norm", "seed", "measure"], as_index=False)["value"].mean()
+
+
+def drift_by_run(cfg: Config, results: Results):
+    """Covariate shift, measured: how far each block's output spread moves from one epoch
+    to the next, |std_e − std_(e−1)| / std_(e−1), averaged over blocks and epochs per run.
+    From epoch 1 on: at epoch 0 BatchNorm's running statistics (used in eval mode, where the
+    statistics are taken) are not yet estimated, and that first jump is not a shift."""
+    t = _where(results.table("activations"), **_main(cfg))
+    if t.empty:
+        return t
+    s = t[(t["stat"] == "std") & (t["epoch"] >= 1)].sort_values("epoch")
+    g = s.groupby(["run_id", "layer"])["value"]
+    s = s.assign(drift=(g.diff().abs() / g.shift()).to_numpy())
+    per_run = s.groupby(["run_id", "norm", "seed"], as_index=False)["drift"].mean()
+    return per_run.dropna(subset=["drift"])  # one epoch: no change to measure
+
+
+def _why(cfg: Config, results: Results) -> dict:
+    """The two explanations' measures per variant, each a mean over seeds with its interval."""
+    land, drift = landscape_by_run(cfg, results), drift_by_run(cfg, results)
+    out: dict = {}
+    for n in cfg.norms:
+        row = {}
+        for m in ("loss_range", "beta"):
+            vals = [] if land.empty else land[(land["norm"] == n) & (land["measure"] == m)]["value"]
+            row[m] = stats.mean_ci(vals)
+        row["drift"] = stats.mean_ci([] if drift.empty else drift[drift["norm"] == n]["drift"])
+        out[n] = row
+    return out
+
+
 def summarize(cfg: Config, results: Results) -> dict:
     runs = results.runs
     out: dict = {"final_acc": {n: _acc(runs, n, **_main(cfg)) for n in cfg.norms}}
+    out["why"] = _why(cfg, results)
     if cfg.batch_sizes:
         out["batch_size"] = [
             {
@@ -323,7 +380,91 @@ def explain(cfg: Config, h: dict) -> str:
             f"{cfg.batch_size} with its own statistics (train mode) scores "
             f"{modes['train']['mean']:.1%}."
         )
-    return " ".join(out)
+    return " ".join(out + _explain_why(h))
+
+
+def _compare(a: dict, b: dict) -> int:
+    """−1 if a is clearly below b (the intervals do not overlap), +1 if clearly above, else 0."""
+    if a["ci95"] is None or b["ci95"] is None:
+        return 0
+    return -1 if a["ci95"][1] < b["ci95"][0] else 1 if a["ci95"][0] > b["ci95"][1] else 0
+
+
+def _explain_why(h: dict) -> list[str]:
+    """What the two measures say about the two explanations of why BatchNorm helps."""
+    why = h.get("why", {})
+    if not {"none", "batch"} <= why.keys() or h["final_acc"]["batch"]["mean"] is None:
+        return []
+    none, bn = why["none"], why["batch"]
+    acc = _compare(h["final_acc"]["batch"], h["final_acc"]["none"])
+    out = [
+        {
+            1: "Why does BatchNorm help? Here it ends more accurate than no normalization.",
+            0: "Why would BatchNorm help? Here it ends within no normalization's interval.",
+            -1: "Here BatchNorm ends less accurate than no normalization.",
+        }[acc]
+    ]
+    if none["beta"]["mean"] is not None and bn["beta"]["mean"] is not None:
+        out.append(
+            f"Along the gradient, the gradient changes by {_num(none['beta'])} without and "
+            f"{_num(bn['beta'])} with BatchNorm per unit of distance moved (effective "
+            f"β-smoothness; lower is smoother), and the loss varies by "
+            f"{_num(none['loss_range'])} and {_num(bn['loss_range'])}."
+        )
+        out.append(_LANDSCAPE_VERDICT[_compare(bn["beta"], none["beta"]), acc > 0])
+    if none["drift"]["mean"] is not None and bn["drift"]["mean"] is not None:
+        out.append(
+            f"From one epoch to the next, block outputs' spread moves by "
+            f"{_pct(none['drift'])} without normalization and {_pct(bn['drift'])} with "
+            f"BatchNorm (internal covariate shift)."
+        )
+        out.append(_SHIFT_VERDICT[_compare(bn["drift"], none["drift"]), acc > 0])
+    out.append(
+        "Both measures change together with the normalization layer, so these runs show "
+        "which explanation the numbers are consistent with, not which one causes a gain: "
+        "Santurkar et al. separated them by adding noise after BatchNorm (shift back, "
+        "benefit kept)."
+    )
+    return out
+
+
+# (BatchNorm's β against none's: −1 smoother, 0 overlapping, +1 rougher; BatchNorm helped?)
+_LANDSCAPE_VERDICT = {
+    (-1, True): "BatchNorm is both smoother and more accurate: the pairing Santurkar et al. "
+    "report (VGG on CIFAR-10).",
+    (-1, False): "BatchNorm's landscape is smoother, as Santurkar et al. found, but that buys "
+    "no accuracy at these settings.",
+    (1, True): "BatchNorm ends more accurate although its landscape is rougher, not smoother "
+    "— the opposite of Santurkar et al.'s finding (deep VGG trained with SGD): here "
+    "smoothness does not explain the gain.",
+    (1, False): "BatchNorm's landscape is rougher, not smoother — the opposite of Santurkar "
+    "et al.'s finding — and it does not end more accurate.",
+    (0, True): "The intervals of β overlap: these runs cannot tell the two landscapes apart.",
+    (0, False): "The intervals of β overlap: these runs cannot tell the two landscapes apart.",
+}
+# (BatchNorm's drift against none's: −1 steadier, 0 overlapping, +1 more; BatchNorm helped?)
+_SHIFT_VERDICT = {
+    (-1, True): "BatchNorm holds its block outputs steadier and ends more accurate: "
+    "consistent with the covariate-shift account as well.",
+    (-1, False): "BatchNorm holds its block outputs steadier, without an accuracy gain.",
+    (1, True): "BatchNorm's block outputs drift more, not less, yet it ends more accurate: "
+    "less covariate shift cannot be what helps here.",
+    (1, False): "BatchNorm's block outputs drift more, not less.",
+    (0, True): "The intervals of the drift overlap: no difference in shift can be read here.",
+    (0, False): "The intervals of the drift overlap: no difference in shift can be read here.",
+}
+
+
+def _pct(ci: dict) -> str:
+    return stats.describe_ci(ci)
+
+
+def _num(ci: dict) -> str:
+    if ci["mean"] is None:
+        return "—"
+    if ci["ci95"] is None:
+        return f"{ci['mean']:.3g}"
+    return f"{ci['mean']:.3g} (95% CI {ci['ci95'][0]:.3g}–{ci['ci95'][1]:.3g})"
 
 
 def _where(df, **kv):
@@ -440,8 +581,48 @@ def charts(cfg: Config, results: Results) -> dict:
             x_title="epoch",
             y_title="mean",
         )
+    return out | _why_charts(cfg, results)
+
+
+LANDSCAPE_TITLES = {
+    "beta": ("Effective β-smoothness over training", "max ‖∇L(θ − ηg) − g‖ / ‖ηg‖"),
+    "loss_range": ("Loss-landscape variation over training", "loss max − min along −g"),
+}
+
+
+def _why_charts(cfg: Config, results: Results) -> dict:
+    """The two explanations' measures: landscape over training, and drift per variant."""
+    from cnnexp import figures
+
+    order, out = list(cfg.norms), {}
+    land = _where(results.table("landscape"), **_main(cfg))
+    for m, (title, y_title) in [] if land.empty else LANDSCAPE_TITLES.items():
+        out[f"landscape_{m}"] = figures.points_ci(
+            land[land["measure"] == m],
+            "epochs_done",
+            "value",
+            "norm",
+            colour_order=order,
+            title=title,
+            x_title="epoch (checkpoint of training)",
+            y_title=y_title,
+            percent=False,
+        )
+    drift = drift_by_run(cfg, results)
+    if not drift.empty:
+        out["drift"] = figures.dots_ci(
+            drift,
+            "norm",
+            "drift",
+            "norm",
+            x_order=order,
+            colour_order=order,
+            title="Covariate shift: epoch-to-epoch change of block outputs' spread",
+            x_title="normalization",
+            y_title="mean |Δstd| / std per epoch",
+        )
     return out
 
 
 def tables(cfg: Config, results: Results) -> dict:
-    return results.tidy("activations")
+    return results.tidy("activations", "landscape")
