@@ -67,7 +67,13 @@ with theory_tab:
         )
         left, right = st.columns([2, 3])
         table = pd.DataFrame(rows)[["layer", "layer_is", "side", "jump"]]
-        left.dataframe(table, hide_index=True, width="stretch")
+        left.dataframe(
+            table.rename(
+                columns={"layer_is": "what", "side": "field side (px)", "jump": "jump (px)"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
         export.chart(field_probe.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
 
 # Saved results before the effective field, which takes a few seconds on a first view.
