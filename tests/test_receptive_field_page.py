@@ -33,13 +33,13 @@ def test_saved_runs_and_the_instant_parts_render(saved):
     assert "chance is 50%" in text  # the trained explanation
     # squares, effective map, depth sweep, accuracy, the trained runs' effective fields
     assert len(at.get("plotly_chart")) == 5
-    assert at.dataframe[0].value["side"].tolist() == [3, 5, 7, 9]
+    assert at.dataframe[0].value["field side (px)"].tolist() == [3, 5, 7, 9]
 
 
 def test_probe_settings_from_a_link_change_the_table(results):
     at = open_page(PAGE, {"rf_depth": "3", "rf_dilation": "2", "rf_pool_every": "1"})
     assert not at.exception, at.exception
-    assert at.dataframe[0].value["side"].tolist() == [5, 6, 14, 16, 32, 36]
+    assert at.dataframe[0].value["field side (px)"].tolist() == [5, 6, 14, 16, 32, 36]
 
 
 def test_an_even_kernel_is_refused_with_the_reason(results):
