@@ -347,6 +347,13 @@ def run_training(
         step_hook=step_hook,
     )
     layers = setup.layers()
+    extra = {"params": architecture.count_params(layers), "flops": architecture.count_flops(layers)}
+    return result, dd, run_output(result, dd, **extra)
+
+
+def run_output(result: TrainResult, dd: DeviceData, **extra) -> RunOutput:
+    """A trained run's RunOutput: its metrics and the standard summary, with `extra` figures
+    (parameters, FLOPs, field, ...) placed before the training-set size."""
     final = result.final
     summary = {
         "test_acc": final.get("test_acc"),
@@ -355,15 +362,13 @@ def run_training(
         "train_loss": final.get("train_loss"),
         "train_seconds": result.train_seconds,
         "epochs_run": len(result.history),
-        "params": architecture.count_params(layers),
-        "flops": architecture.count_flops(layers),
+        **extra,
         "n_train_images": len(dd.y_train),
     }
-    out = RunOutput(
+    return RunOutput(
         status=result.status,
         metrics=history_to_metrics(result.history),
         summary=summary,
         device=str(dd.x_train.device),
         precision=dd.precision,
     )
-    return result, dd, out

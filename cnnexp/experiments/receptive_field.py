@@ -370,24 +370,11 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
         should_stop=ctx.should_stop,
         build=lambda: task_net(layers, c["width"]),
     )
-    final = result.final
-    summary = {
-        "test_acc": final.get("test_acc"),
-        "train_acc": final.get("train_acc"),
-        "test_loss": final.get("test_loss"),
-        "train_loss": final.get("train_loss"),
-        "train_seconds": result.train_seconds,
-        "epochs_run": len(result.history),
-        "params": sum(p.numel() for p in result.model.parameters()),
-        "field": theoretical(layers)[-1]["side"],
-        "n_train_images": len(dd.y_train),
-    }
-    out = RunOutput(
-        status=result.status,
-        metrics=engine.history_to_metrics(result.history),
-        summary=summary,
-        device=str(dd.x_train.device),
-        precision=dd.precision,
+    out = engine.run_output(
+        result,
+        dd,
+        params=sum(p.numel() for p in result.model.parameters()),
+        field=theoretical(layers)[-1]["side"],
     )
     if result.status == "done":  # for the trained effective field (trained_effective)
         buffer = io.BytesIO()
