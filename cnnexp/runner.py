@@ -36,6 +36,9 @@ from cnnexp.store import Store, versions
 
 CANCEL_GRACE_S = 10.0  # a run that ignores its cancel flag this long is killed with its worker
 KEEP_FINISHED = 500  # finished run states kept in memory; older ones live only in the store
+# Workers train at a lower CPU priority than the dashboard: on a shared machine a visitor's page
+# is drawn first and training takes the cycles left over (alone, it still gets every core).
+WORKER_NICENESS = 10
 # What one GPU worker needs: its CUDA context (~0.5 GiB) and room for a small model, its
 # batches and a dataset held on the device. A guess on the safe side: a run that needs more
 # fails out of memory and is retried alone.
@@ -252,6 +255,7 @@ def _worker_main(
     import torch
 
     torch.set_num_threads(threads)  # the pool shares the cores; never oversubscribe them
+    lower_priority()
     if memory_limit_mb:
         _limit_memory(memory_limit_mb)
     store = Store(root)
@@ -291,6 +295,12 @@ def _worker_main(
             record = alone_failure(record)
         record = save(store, record, out)
         events.send(("end", seq, record["status"], record.get("error")))
+
+
+def lower_priority() -> None:
+    """Lower this process's CPU priority by WORKER_NICENESS (where the OS allows it)."""
+    with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
+        os.nice(WORKER_NICENESS)
 
 
 def _limit_memory(mb: int) -> None:
