@@ -371,6 +371,8 @@ class LocalRunner:
         self._seq = 0
         self._closed = False
         self._last_sync = 0.0
+        self._wake = threading.Event()  # set by submit and close: an idle loop looks at once
+        self.idle_look_s = 0.5  # with every worker idle, how often to look for others' runs
         self._sync()  # pick up runs a previous server left behind, before the first page asks
         self._thread = threading.Thread(target=self._loop, name="cnnexp-runner", daemon=True)
         self._thread.start()
@@ -416,6 +418,7 @@ class LocalRunner:
                 if s.run_id in queued:
                     self._states[s.run_id] = state_for(s, owner)
                     self._states.move_to_end(s.run_id)
+        self._wake.set()
         return [s.run_id for s in todo if s.run_id in queued]
 
     def snapshot(self) -> dict[str, RunState]:
@@ -455,6 +458,7 @@ class LocalRunner:
         if self._closed:
             return
         self._closed = True
+        self._wake.set()
         self._thread.join(timeout=5)
         for slot in self._slots:
             if slot.proc is not None and slot.proc.is_alive():
@@ -637,12 +641,14 @@ class LocalRunner:
                 self._wait()
 
     def _wait(self) -> None:
-        """Sleep until a worker says something, 50 ms at most."""
+        """Sleep until a worker says something (50 ms at most) or, with every worker idle, until
+        a run is submitted here (idle_look_s at most: runs queued by other processes are claimed
+        on the next look). An idle server then asks the queue twice a second, not twenty times."""
         pipes = [s.events for s in self._slots if s.run_id is not None and s.events is not None]
         if pipes:
             mp_connection.wait(pipes, timeout=0.05)
-        else:
-            time.sleep(0.05)
+        elif self._wake.wait(self.idle_look_s):
+            self._wake.clear()
 
     def _drain(self, slot: _Slot) -> bool:
         """Apply the events a worker sent; True if there were any."""
