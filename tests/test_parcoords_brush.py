@@ -1,0 +1,22 @@
+"""ui/parcoords_brush.py: what a browser reports as brushed ranges is read as data."""
+
+from ui.parcoords_brush import ranges_of
+
+LABELS = {"width": "width", "test acc": "test_acc"}
+
+
+def test_brushed_ranges_are_read_by_column_in_order():
+    raw = {"width": [32, 8.5], "test acc": [0.5, 0.9]}
+    assert ranges_of(raw, LABELS) == {"width": (8.5, 32.0), "test_acc": (0.5, 0.9)}
+
+
+def test_anything_else_a_browser_sends_is_dropped():
+    raw = {
+        "width": [[1, 2], [5, 6]],  # several ranges on one axis
+        "test acc": ["nan", 1],
+        "unknown axis": [0, 1],
+        "<b>x</b>": [0, 1],
+    }
+    assert ranges_of(raw, LABELS) == {}
+    for junk in (None, [], "width", 7, {"width": "0,1"}, {"width": [1]}, {"width": [1, "x"]}):
+        assert ranges_of(junk, LABELS) == {}
