@@ -54,7 +54,7 @@ def ranges_of(raw: object, labels: dict[str, str]) -> dict[str, tuple[float, flo
         col = labels.get(label) if isinstance(label, str) else None
         if col is None or not isinstance(rng, list | tuple) or len(rng) != 2:
             continue
-        if isinstance(rng[0], list | tuple):  # several ranges on one axis: their hull
+        if isinstance(rng[0], list | tuple):  # several ranges on one axis (our charts allow one)
             continue
         try:
             lo, hi = sorted(float(v) for v in rng)
