@@ -16,19 +16,31 @@ from cnnexp.figures import PALETTE, _error_y, _seeds, layout
 MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
 
 
-def parallel(runs: pd.DataFrame, columns: list[str], target: str = analysis.TARGET) -> go.Figure:
+def parallel(
+    runs: pd.DataFrame,
+    columns: list[str],
+    target: str = analysis.TARGET,
+    ranges: dict[str, tuple[float, float]] | None = None,
+) -> go.Figure:
     """One line per run through every column and the target, coloured by the target.
-    Text settings get an axis with their values in sorted order."""
+    Text settings get an axis with their values in sorted order; `ranges` (by column) are
+    drawn as brushes on their numeric axes, one brush per axis."""
     codes = analysis.encode(runs, columns)
+    ranges = ranges or {}
     dims = []
     for c in columns:
-        dim = {"label": c, "values": codes[c]}
+        dim = {"label": c, "values": codes[c], "multiselect": False}
         if not pd.to_numeric(runs[c], errors="coerce").notna().all():
             labels = sorted(analysis._key(runs[c]).unique())
             dim.update(tickvals=list(range(len(labels))), ticktext=labels)
+        elif c in ranges:
+            dim["constraintrange"] = list(ranges[c])
         dims.append(dim)
     acc = runs[target].astype(float)
-    dims.append({"label": target.replace("_", " "), "values": acc})
+    dim = {"label": target.replace("_", " "), "values": acc, "multiselect": False}
+    if target in ranges:
+        dim["constraintrange"] = list(ranges[target])
+    dims.append(dim)
     fig = go.Figure(
         go.Parcoords(
             line={"color": acc, "colorscale": "Viridis", "showscale": True},

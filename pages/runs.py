@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnexp import analysis, experiments, figures, run_figures
-from ui import access, export, page, resources
+from ui import access, export, page, parcoords_brush, resources
 from ui import runs_view as url
 from ui.settings import query_for
 
@@ -73,20 +73,35 @@ if text:
 
 varies = analysis.varying(view, all_settings)
 numeric = analysis.numeric(view, [*varies, "test_acc"])
-# Streamlit's chart selections report points, boxes and lassos but not a parallel-coordinates
-# axis range (Plotly's Parcoords sends no selection event), so ranges are set here instead.
+# A range on a numeric setting filters everything below. It is set by the sliders here, by
+# the link, or by dragging on an axis of the parallel-coordinates chart: a brush there moves
+# the slider (Streamlit's chart selections do not report axis ranges: ui/parcoords_brush.py).
 linked_ranges = url.ranges(numeric, problems)
+axis_labels = {(c.replace("_", " ") if c == analysis.TARGET else c): c for c in numeric}
+brushed = parcoords_brush.ranges_of(
+    parcoords_brush.listen("chart-runs-parallel", key="runs_brush"), axis_labels
+)
+rebrushed = {
+    c for c in set(brushed) | set(st.session_state.get("runs_brushed", {}))
+    if brushed.get(c) != st.session_state.get("runs_brushed", {}).get(c)
+}  # fmt: skip
+st.session_state["runs_brushed"] = brushed
 with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
     chosen_ranges = {}
     for c in numeric:
         col = pd.to_numeric(view[c], errors="coerce").dropna()
         lo, hi = float(col.min()), float(col.max())
-        if (col == col.round()).all():  # integer settings slide in whole steps
+        whole = (col == col.round()).all()  # integer settings slide in whole steps
+        if whole:
             lo, hi = int(lo), int(hi)
             linked_ranges[c] = tuple(int(v) for v in linked_ranges.get(c, (lo, hi)))
         if lo == hi:
             continue
         _from_url(f"runs_range_{c}", linked_ranges.get(c, (lo, hi)))
+        if c in rebrushed:  # a new brush (or a cleared one) on this axis moves its slider
+            st.session_state[f"runs_range_{c}"] = parcoords_brush.slider_value(
+                brushed.get(c), lo, hi, whole
+            )
         got = st.slider(c, lo, hi, key=f"runs_range_{c}")
         if got != (lo, hi):
             chosen_ranges[c] = got
@@ -236,11 +251,11 @@ def parallel_view() -> None:
         return
     few, n = analysis.downsample(done, MAX_DOTS)
     st.caption(
-        f"{len(few):,} of {n:,} finished runs · one line per run. Drag on an axis to highlight "
-        "a range; to filter the table, set the range under *Ranges* above (Streamlit does not "
-        "report parallel-coordinates ranges back to the page)."
+        f"{len(few):,} of {n:,} finished runs · one line per run. Drag along a numeric axis to "
+        "filter the table and charts to that range (the slider under *Ranges* follows; click "
+        "the axis to clear it); on a text axis a drag only highlights."
     )
-    export.chart(run_figures.parallel(few, cols), "runs-parallel")
+    export.chart(run_figures.parallel(few, cols, ranges=chosen_ranges), "runs-parallel")
 
 
 def scatter_view() -> None:

@@ -1,6 +1,6 @@
 """ui/parcoords_brush.py: what a browser reports as brushed ranges is read as data."""
 
-from ui.parcoords_brush import ranges_of
+from ui.parcoords_brush import ranges_of, slider_value
 
 LABELS = {"width": "width", "test acc": "test_acc"}
 
@@ -20,3 +20,11 @@ def test_anything_else_a_browser_sends_is_dropped():
     assert ranges_of(raw, LABELS) == {}
     for junk in (None, [], "width", 7, {"width": "0,1"}, {"width": [1]}, {"width": [1, "x"]}):
         assert ranges_of(junk, LABELS) == {}
+
+
+def test_a_brush_becomes_a_slider_value_inside_the_sliders_range():
+    assert slider_value((2.5, 40.0), 4, 32, whole=True) == (4, 32)
+    assert slider_value((8.2, 15.7), 4, 32, whole=True) == (9, 15)
+    assert slider_value((8.2, 8.7), 4, 32, whole=True) == (9, 9)
+    assert slider_value((0.52, 0.91), 0.1, 0.9, whole=False) == (0.52, 0.9)
+    assert slider_value(None, 4, 32, whole=True) == (4, 32)  # a cleared brush: everything

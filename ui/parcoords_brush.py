@@ -76,3 +76,16 @@ def listen(chart_key: str, key: str, on_change: Callable[[], None] | None = None
         on_ranges_change=on_change or (lambda: None),
     )
     return result.ranges
+
+
+def slider_value(rng: tuple[float, float] | None, lo: float, hi: float, whole: bool):
+    """A brushed range as the value of a range slider over [lo, hi]: clipped to it, whole
+    numbers inward for an integer setting; the full range when the brush was cleared."""
+    if rng is None:
+        return (lo, hi)
+    a, b = max(lo, rng[0]), min(hi, rng[1])
+    if whole:
+        a, b = math.ceil(a), math.floor(b)
+        b = max(a, b)  # a brush between two whole numbers keeps the one above
+        return (int(min(a, hi)), int(min(b, hi)))
+    return (a, max(a, b))
