@@ -15,7 +15,15 @@ import os
 import time
 from pathlib import Path
 
-from cnnexp.runner import LocalRunner, _limit_memory, _Slot, alone_failure, perform, save
+from cnnexp.runner import (
+    LocalRunner,
+    _limit_memory,
+    _Slot,
+    alone_failure,
+    lower_priority,
+    perform,
+    save,
+)
 from cnnexp.runspec import RunContext, RunSpec
 
 INSTALL_HINT = (
@@ -60,6 +68,7 @@ class _Trainer:
         import torch
 
         torch.set_num_threads(threads)
+        lower_priority()  # as a local worker: a dashboard on the same machine draws first
         if memory_limit_mb:  # as in a local worker: past it, a run fails out of memory
             _limit_memory(memory_limit_mb)
 
