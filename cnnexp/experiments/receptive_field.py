@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 
 from cnnexp import stats
 from cnnexp.config import EpochFields, ExperimentFields, param
-from cnnexp.results import Results
+from cnnexp.results import Results, Work
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 # --- The analytic core -----------------------------------------------------------------------
@@ -306,6 +306,28 @@ def task_net(layers: list[Layer], width: int):
     return nn.Sequential(*mods)
 
 
+def forward_flops(layers: list[Layer], width: int, image_width: int) -> int:
+    """Forward FLOPs of one strip through task_net, counted as architecture.count_flops does:
+    2 per multiply-add of the convolutions and the head (BatchNorm, ReLU, pooling left out).
+    Every conv keeps the map's size; a 2×2 pool halves it."""
+    h, w, c_in, flops = HEIGHT, image_width, 1, 0
+    for layer in layers:
+        if layer.kind == "pool":
+            h, w = h // 2, w // 2
+            continue
+        flops += 2 * h * w * width * c_in * layer.kernel**2
+        c_in = width
+    return flops + 2 * width * 2
+
+
+def work(config: dict) -> Work:
+    """What a run trains, for results.estimate_seconds: its real stack on its strips (the
+    blueprint behind the other experiments' estimates cannot describe a dilated stack)."""
+    layers = task_stack(config["stack"], config["depth"])
+    flops = forward_flops(layers, config["width"], config["image_width"])
+    return Work(flops, config["n_train"], config["epochs"], "cnn")
+
+
 def spec_for(cfg: Config, stack_name: str, distance: int, seed: int) -> RunSpec:
     run = {
         "stack": stack_name,
@@ -374,6 +396,7 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
         result,
         dd,
         params=sum(p.numel() for p in result.model.parameters()),
+        flops=forward_flops(layers, c["width"], c["image_width"]),
         field=theoretical(layers)[-1]["side"],
     )
     if result.status == "done":  # for the trained effective field (trained_effective)
