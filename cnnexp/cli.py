@@ -53,7 +53,10 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type[Config]) -> None
             dest=p.name,
             metavar=_metavar(p),
             default=None,
-            help=f"{p.help} (allowed: {p.allowed()}; default: {_flag_value(p.default)})",
+            # argparse formats help with %: a "95%" in a field's help must be escaped
+            help=f"{p.help} (allowed: {p.allowed()}; default: {_flag_value(p.default)})".replace(
+                "%", "%%"
+            ),
         )
 
 

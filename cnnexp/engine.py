@@ -29,11 +29,14 @@ EVAL_BATCH = 1000
 MAX_EVALS = 16  # test-set passes per run: runs of hundreds of tiny epochs stay cheap
 
 
-def eval_epochs(epochs: int) -> set[int]:
-    """The epochs after which the test set is evaluated: all of them, or MAX_EVALS evenly spaced."""
-    if epochs <= MAX_EVALS:
+def eval_epochs(epochs: int, most: int = MAX_EVALS) -> set[int]:
+    """The epochs after which the test set is evaluated: all of them, or `most` evenly spaced
+    (the last always: it gives the run's final accuracy)."""
+    if epochs <= most:
         return set(range(1, epochs + 1))
-    return {round(1 + i * (epochs - 1) / (MAX_EVALS - 1)) for i in range(MAX_EVALS)}
+    if most <= 1:
+        return {epochs}
+    return {round(1 + i * (epochs - 1) / (most - 1)) for i in range(most)}
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -215,6 +218,7 @@ def train(
     epoch_hook: Callable[[int, nn.Module, DeviceData], None] | None = None,
     build: Callable[[], nn.Module] | None = None,
     step_hook: StepHook | None = None,
+    evals: int = MAX_EVALS,
 ) -> TrainResult:
     """Train setup's model on data with `seed` (weights, order and augmentation all follow it).
 
@@ -223,7 +227,8 @@ def train(
     ends it as 'cancelled'. epoch_hook(epoch, model, data) runs before training (epoch 0) and
     after every epoch, for measurements inside the network. build() makes a model the
     blueprint cannot describe (dilated stacks), seeded like any other; setup then only gives
-    the training settings. step_hook, see StepHook.
+    the training settings. step_hook, see StepHook. evals: at most this many test-set passes
+    (eval_epochs); evaluating never changes the training, so it only saves time.
     """
     device = data.x_train.device
     torch.manual_seed(seed)
@@ -237,7 +242,7 @@ def train(
     total = setup.epochs * len(slices)
     opt, sched = _optimizer(setup, model, total)
     step = 0
-    evals = eval_epochs(setup.epochs)
+    eval_at = eval_epochs(setup.epochs, evals)
     if epoch_hook is not None:
         epoch_hook(0, model, data)
     result = TrainResult(model, "done")
@@ -272,7 +277,7 @@ def train(
         if result.status == "cancelled":
             break
         stats = [loss_sum / n, correct / n]
-        if epoch in evals:
+        if epoch in eval_at:
             stats += evaluate(model, data.x_test, data.y_test, data.precision)
         # The one host sync of the epoch: every number below is read in a single transfer.
         tl, ta, vl, va = [*torch.stack(stats).tolist(), None, None][:4]
@@ -333,6 +338,7 @@ def run_training(
     prepare: Callable[[ImageSet], ImageSet] | None = None,
     epoch_hook: Callable[[int, nn.Module, DeviceData], None] | None = None,
     step_hook: StepHook | None = None,
+    evals: int = MAX_EVALS,
 ) -> tuple[TrainResult, DeviceData, RunOutput]:
     """The common per-run work: load data, train, and fill a RunOutput with the standard
     metrics and summary. Experiments add their own measurements to the output."""
@@ -345,6 +351,7 @@ def run_training(
         should_stop=ctx.should_stop,
         epoch_hook=epoch_hook,
         step_hook=step_hook,
+        evals=evals,
     )
     layers = setup.layers()
     extra = {"params": architecture.count_params(layers), "flops": architecture.count_flops(layers)}

@@ -86,41 +86,99 @@ class Results:
         return max(times) if times else None
 
 
-def _work(config: dict) -> float | None:
-    """Forward FLOPs × training images × epochs of a run config (None if it trains nothing)."""
+@dataclass(frozen=True)
+class Work:
+    """What one run trains: the unit of the time estimate is flops × images × epochs."""
+
+    flops: int  # forward FLOPs of one image through the run's real model
+    images: int  # training images
+    epochs: int
+    model: str  # the family whose past speed is comparable (cnn, mlp, local)
+
+    @property
+    def units(self) -> float:
+        return float(self.flops) * self.images * self.epochs
+
+
+def setup_work(config: dict) -> Work | None:
+    """The Work of a run whose config holds a TrainSetup's model and dataset fields (the
+    experiments built on engine.run_training); None for any other config."""
     from cnnexp import architecture, data
     from cnnexp.config import TrainSetup
 
+    if not {"model", "dataset"} <= config.keys():
+        return None
     try:
         setup = TrainSetup(**{k: v for k, v in config.items() if k in TrainSetup.model_fields})
     except Exception:
         return None
     images = setup.n_train or data.info(setup.dataset).n_train
-    return architecture.count_flops(setup.layers()) * images * setup.epochs
+    return Work(architecture.count_flops(setup.layers()), images, setup.epochs, setup.model)
+
+
+def work_of(experiment: str, config: dict) -> Work | None:
+    """A run's work: its experiment's own `work(config)` where it defines one (a model the
+    blueprint cannot describe, generated data), else `setup_work`; None when neither can say."""
+    from cnnexp import experiments
+
+    own = getattr(experiments.REGISTRY.get(experiment), "work", None)
+    return own(config) if own is not None else setup_work(config)
+
+
+def _past_flops(past: pd.DataFrame) -> pd.Series:
+    """Forward FLOPs per image of each past run: as recorded, else, for runs of an
+    experiment with its own `work` saved before they recorded it, from the saved config."""
+    import json
+
+    from cnnexp import experiments
+
+    flops = past["flops"].astype(float) if "flops" in past else past["duration_s"] * float("nan")
+    own = {n for n, m in experiments.REGISTRY.items() if hasattr(m, "work")}
+    if "experiment" not in past or "config_json" not in past:
+        return flops
+    flops = flops.copy()
+    for i in past.index[flops.isna() & past["experiment"].isin(own)]:
+        w = work_of(past.at[i, "experiment"], json.loads(past.at[i, "config_json"]))
+        flops.at[i] = w.flops if w is not None else float("nan")
+    return flops
 
 
 def estimate_seconds(specs: list[RunSpec], past: pd.DataFrame) -> float | None:
     """Expected wall time of `specs`, from how fast comparable past runs went.
 
-    The rate is seconds per unit of work (forward FLOPs × images × epochs), the median over
-    finished past runs of the same model family and batch size — small batches cost more per
-    image — else the same family, else any. None when nothing has run yet: a first run of its
-    kind has no honest estimate.
+    The rate is seconds per unit of work (forward FLOPs of the run's real model × training
+    images × epochs), the median over finished past runs, taken from the most alike that
+    exist: the same experiment, model family and batch size (small batches cost more per
+    image), then the same experiment and family, the same experiment, the same family and
+    batch size elsewhere, the same family, any. None when a run's work cannot be told (see
+    `work_of`) or nothing has run yet: a first run of its kind has no honest estimate.
     """
-    need = {"status", "duration_s", "flops", "n_train_images", "epochs_run", "model"}
+    need = {"status", "duration_s", "n_train_images", "epochs_run"}
     if past.empty or not need <= set(past.columns):
         return None
-    past = past[past["status"].isin(FINISHED) & (past["epochs_run"] > 0) & (past["flops"] > 0)]
-    rate = past["duration_s"] / (past["flops"] * past["n_train_images"] * past["epochs_run"])
+    flops = _past_flops(past)
+    ok = past["status"].isin(FINISHED) & (past["epochs_run"] > 0) & (flops > 0)
+    rate = past["duration_s"] / (flops * past["n_train_images"] * past["epochs_run"])
+    ok &= rate.notna()
+    past, rate = past[ok], rate[ok]
     total = 0.0
     for s in specs:
-        work = _work(s.config)
+        work = work_of(s.experiment, s.config)
         if work is None:
-            continue
-        family = past["model"] == s.config.get("model")
-        batch = past["batch_size"] == s.config.get("batch_size") if "batch_size" in past else family
-        pool = next((p for p in (rate[family & batch], rate[family], rate) if len(p)), None)
+            return None
+        pool = next((p for p in _pools(past, rate, s, work) if len(p)), None)
         if pool is None:
             return None
-        total += float(pool.median()) * work
+        total += float(pool.median()) * work.units
     return total
+
+
+def _pools(past: pd.DataFrame, rate: pd.Series, spec: RunSpec, work: Work):
+    """Rates of past runs from the most alike to any, in the order `estimate_seconds` takes."""
+    every = rate.notna()  # all True (unusable rates were dropped): "any past run"
+    experiment = past["experiment"] == spec.experiment if "experiment" in past else ~every
+    family = past["model"] == work.model if "model" in past else ~every
+    batch = past["batch_size"] == spec.config.get("batch_size") if "batch_size" in past else every
+    here = experiment & family
+    for mask in (here & batch, here, experiment, family & batch, family, every):
+        yield rate[mask]

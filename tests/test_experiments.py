@@ -59,7 +59,7 @@ PINNED_RUN_IDS = {
     "baseline": (1, 1, "5235459595129745"),
     "scaling": (1, 18, "9491acf4a491c9a4"),
     "equivariance": (2, 12, "ae64cede3ad2f1d9"),
-    "permuted": (2, 30, "de16e6df0b01f1ad"),
+    "permuted": (2, 30, "c7b9aa0334d26186"),
     "normalization": (2, 27, "08188833aecc0d65"),
     "receptive_field": (1, 12, "26a551830d268ced"),
 }

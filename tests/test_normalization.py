@@ -10,6 +10,8 @@ import torch
 from cnnexp import activations, models
 from cnnexp.config import ConfigError, TrainSetup, parse
 from cnnexp.experiments import normalization
+from cnnexp.results import Results
+from cnnexp.store import Store
 from tests.test_app import open_page
 from tests.test_cli import cli
 from ui.settings import query_for
@@ -114,11 +116,21 @@ def test_cli_tiny_sweep_end_to_end(results):
     assert [r["batch_size"] for r in h["batch_size"]] == [4, 16]
     assert [r["lr"] for r in h["lr"]] == [0.001, 0.01]
     assert h["batchnorm_modes"]["train"]["n"] == 2
-    from cnnexp.store import Store
-
     runs = Store(results).runs("normalization")
     acts = Store(results).table("activations", runs["run_id"][:1])
     assert set(acts["epoch"]) == {0, 1, 2} and set(acts["layer"]) == {1, 2}
+    # Every run probes the landscape, so every sweep point carries both explanations'
+    # measures, with seeds and intervals, on the page and in the explanation.
+    for row in [*h["batch_size"], *h["lr"]]:
+        for n in ("none", "batch", "group"):
+            assert row["why"][n]["beta"]["n"] == 2 and row["why"][n]["drift"]["n"] == 2
+    cfg = parse(normalization.Config, out["config"])
+    assert "Across the sweeps, BatchNorm's landscape (β):" in normalization.explain(cfg, h)
+    charts = normalization.charts(cfg, Results(normalization.plan(cfg), Store(results)))
+    assert {"batch_size_beta", "batch_size_drift", "lr_beta", "lr_drift"} <= set(charts)
+    at = open_page("pages/normalization.py", {**query_for(out["config"]), "seeds": "2"})
+    assert not at.exception, at.exception
+    assert sum("across this sweep" in m.value for m in at.markdown) == 2  # batch size and lr
 
 
 def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
@@ -132,8 +144,6 @@ def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
         ).stdout
     )
     h = out["headline"]
-    from cnnexp.store import Store
-
     runs = Store(results).runs("normalization")
     # The landscape, probed during training: every measure at every checkpoint of a run.
     land = Store(results).table("landscape", runs["run_id"][:1])
@@ -188,3 +198,39 @@ def test_the_why_explanation_follows_the_numbers():
     assert "ends less accurate" in text and "cannot tell the two landscapes apart" in text
     assert "without an accuracy gain" in text
     assert "changes by 10 (95% CI 9–11) without and 10 (95% CI 8–12) with" in text
+
+
+def test_the_sweeps_explanation_counts_where_batchnorm_is_smoother():
+    none = {
+        "beta": _ci(10, 9, 11),
+        "loss_range": _ci(0.1, 0.09, 0.11),
+        "drift": _ci(0.2, 0.18, 0.22),
+    }
+
+    def why(beta, drift):
+        return {
+            "none": none,
+            "batch": {"beta": beta, "loss_range": none["loss_range"], "drift": drift},
+        }
+
+    smooth, rough, same = _ci(3, 2, 4), _ci(30, 25, 35), _ci(10, 8, 12)
+    shifty, as_much = _ci(0.5, 0.4, 0.6), _ci(0.2, 0.15, 0.25)
+    h = {
+        "final_acc": {"none": _ci(0.9, 0.89, 0.91), "batch": _ci(0.9, 0.89, 0.91)},
+        "batch_size": [
+            {"batch_size": 4, "why": why(smooth, shifty)},
+            {"batch_size": 16, "why": why(smooth, as_much)},
+        ],
+        "lr": [{"lr": 0.01, "why": why(rough, as_much)}],
+        "deep": {"depth": 8, "why": why(same, as_much)},
+    }
+    text = " ".join(normalization._explain_why_sweeps(h))
+    assert (
+        "BatchNorm's landscape (β): smoother at batch 4, batch 16; rougher at lr 0.01; "
+        "not distinguishable from no normalization at depth 8." in text
+    )
+    assert (
+        "block outputs (drift): drifting more at batch 4; not distinguishable from no "
+        "normalization at batch 16, lr 0.01, depth 8." in text
+    )
+    assert normalization._explain_why_sweeps({"final_acc": {}}) == []  # no sweep: nothing said

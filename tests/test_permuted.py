@@ -11,6 +11,7 @@ from cnnexp import data, models
 from cnnexp.config import TrainSetup, parse
 from cnnexp.experiments import permuted
 from cnnexp.permutation import permute_pixels
+from cnnexp.runspec import RunContext
 from tests.test_cli import cli
 
 
@@ -103,12 +104,28 @@ def test_size_sweep_sizes_and_step_budget():
     assert permuted.epochs_for(cfg, 100) == 75  # 2 batches of 64 → 75 epochs for 150 steps
     assert permuted.epochs_for(cfg, 300) == 30
     assert permuted.budget_text(cfg) == (
-        "Step budget (batches of 64; each size trains at least 150 steps): 100 images × 75 "
-        "epochs = 150 steps; 300 images × 30 epochs = 150 steps; 4,000 images × 8 epochs = "
-        "504 steps."
+        "Step budget (batches of 64; each size of the sweep trains at least 150 steps and is "
+        "tested once, at the end): 100 images × 75 epochs = 150 steps; 300 images × 30 epochs "
+        f"= 150 steps; 4,000 images × {cfg.epochs} epochs = {cfg.epochs * 63} steps."
     )
-    labels = [s.label for s in permuted.plan(cfg)]
+    specs = permuted.plan(cfg)
+    labels = [s.label for s in specs]
     assert labels.count("cnn_flatten · permuted · 100 images") == cfg.seeds
+    # The sweep's runs are tested once, at the end; the main size's every epoch (its curves).
+    evals = {s.config["n_train"]: s.config.get("evals") for s in specs}
+    assert evals == {100: permuted.SWEEP_EVALS, 300: permuted.SWEEP_EVALS, 0: None}
+
+
+def test_a_sweep_run_is_tested_once_and_trains_as_if_tested_every_epoch():
+    from cnnexp import engine
+
+    setup = TrainSetup(dataset="digits", model="cnn", width=4, epochs=3, n_train=200)
+    dd = engine.load_device_data(setup, 0, RunContext(device="cpu"))
+    every = engine.train(setup, dd, 0)
+    once = engine.train(setup, dd, 0, evals=permuted.SWEEP_EVALS)
+    assert [h["test_acc"] is not None for h in once.history] == [False, False, True]
+    assert once.final["test_acc"] == every.final["test_acc"]  # evaluating never trains
+    assert once.final["train_loss"] == every.final["train_loss"]
 
 
 def test_cnn_names_carry_the_head_and_old_links_still_parse():

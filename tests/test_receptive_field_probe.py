@@ -1,11 +1,19 @@
 """cnnexp/experiments/field_probe.py: the instant part of the Receptive field page — the
-slider stack's field table, its effective field, the depth sweep, and the probe's cost bound."""
+slider stack's field table, its effective field, the depth sweep, and the probe's cost bound —
+and its command line (`python -m cnnexp.experiments.field_probe`)."""
+
+import json
 
 import pytest
 
 from cnnexp import policy
-from cnnexp.config import ConfigError, parse
+from cnnexp.config import ConfigError, describe, parse
 from cnnexp.experiments import field_probe as fp
+from tests.test_cli import cli
+
+
+def probe_cli(results, *args, check=True):
+    return cli(results, *args, check=check, module="cnnexp.experiments.field_probe")
 
 
 def test_field_table_follows_the_recurrence_layer_by_layer():
@@ -72,3 +80,63 @@ def test_the_worst_probe_fits_the_hosted_probe_budget():
     assert fp.budget_problem(cfg, None) is None and fp.budget_problem(cfg, hosted) is None
     refusal = fp.budget_problem(cfg, 0.01)
     assert "GFLOP" in refusal and "Lower the depth" in refusal
+
+
+def test_cli_probe_answers_at_once(results):
+    out = json.loads(probe_cli(results, "--rf-depth", "8", "--rf-seeds", "2", "--json").stdout)
+    assert out["config"]["rf_depth"] == 8 and out["gflop"] > 0
+    assert [r["side"] for r in out["field"]] == [3, 5, 7, 9, 11, 13, 15, 17]
+    e = out["effective"]
+    assert e["theoretical"] == 17 and e["effective_90"]["n"] == 2
+    assert e["effective_50"]["mean"] < e["effective_90"]["mean"] < 17
+    assert "map" not in e and "exponents" not in out  # both only when asked for
+    pooled = ("--rf-kernel", "5", "--rf-dilation", "2", "--rf-pool-every", "2")
+    out = json.loads(probe_cli(results, "--rf-depth", "3", *pooled, "--map", "--json").stdout)
+    assert [(r["side"], r["jump"]) for r in out["field"]] == [(9, 1), (17, 1), (18, 2), (34, 2)]
+    side = fp.map_size(parse(fp.Config, out["config"]).layers())
+    assert len(out["effective"]["map"]) == side and len(out["effective"]["map"][0]) == side
+    text = probe_cli(results, "--rf-depth", "3", *pooled).stdout
+    assert "theoretical field 34 px" in text and "2×2 average pool, stride 2" in text
+
+
+def test_cli_probe_sweeps_depth_on_request(results):
+    out = json.loads(probe_cli(results, "--rf-seeds", "1", "--sweep", "--json").stdout)
+    plain = out["exponents"]["plain"]
+    assert plain["depths"] == list(fp.SWEEP_DEPTHS) and plain["effective"]["n"] == 1
+    assert plain["effective"]["mean"] < plain["theoretical"]
+    assert {r["variant"] for r in out["sweep"]} == set(fp.VARIANTS)
+    text = probe_cli(results, "--rf-seeds", "1", "--sweep").stdout
+    assert "plain 3×3, depths 1, 2, 4, 8, 16" in text
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--rf-kernel", "4"], "kernel 4 is even"),
+        (["--rf-depth", "16", "--rf-kernel", "9", "--rf-dilation", "4"], "199-pixel map"),
+        (["--rf-depth", "0"], "rf_depth"),
+        (["--rf-seeds", "9"], "rf_seeds"),
+        (["--rf-depth", "many"], "rf_depth"),
+        (["--max-gflop", "0.001"], "more than --max-gflop 0.001"),
+        (["--max-gflop", "0"], "--max-gflop 0: allowed: a number > 0"),
+        (["--rf-kernel", "3", "--unknown", "1"], "unrecognized arguments"),
+    ],
+)
+def test_cli_probe_bad_input_exits_2_with_the_reason(results, flags, words):
+    p = probe_cli(results, *flags, "--json", check=False)
+    assert p.returncode == 2 and words in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and p.stdout == ""
+
+
+def test_cli_probe_every_flag_has_help(results):
+    text = "".join(probe_cli(results, "--help").stdout.split())  # argparse wraps anywhere
+    for spec in describe(fp.Config):
+        assert spec.flag in text and "".join(spec.help.split()) in text, spec.flag
+    own = {
+        "--sweep": "also sweep depth",
+        "--map": "include the effective field's map",
+        "--max-gflop": "refuse a probe",
+        "--json": "print one JSON object",
+    }
+    for flag, words in own.items():
+        assert flag in text and "".join(words.split()) in text, flag

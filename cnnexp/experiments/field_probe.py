@@ -1,7 +1,8 @@
 """The receptive-field probe: a stack chosen by sliders, its theoretical field layer by layer,
 its effective field (Luo et al., NeurIPS 2016), and a depth sweep of both.
 
-Instant: computed where it is shown (the Receptive field page), never stored. The stacks are
+Instant: computed where it is shown (the Receptive field page, or
+`python -m cnnexp.experiments.field_probe`), never stored. The stacks are
 linear (no ReLU) with two channels and PyTorch's default signed initialisation, averaged over
 DRAWS random draws of weights and input: the gradient then measures where the stack *can*
 look, without the dead zones of one particular set of ReLUs.
@@ -13,12 +14,16 @@ cnnexp/policy.py (tests/test_receptive_field_probe.py checks it).
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+
 import numpy as np
 from pydantic import model_validator
 
 from cnnexp import stats
 from cnnexp.config import Config as BaseConfig
-from cnnexp.config import param
+from cnnexp.config import ConfigError, param, parse
 from cnnexp.experiments.receptive_field import (
     Layer,
     centroid,
@@ -429,3 +434,109 @@ def sweep_chart(rows: list[dict]):
     fig.update_yaxes(type="log", tickvals=[1, 2, 5, 10, 20, 50, 100])
     fig.update_xaxes(tickvals=list(SWEEP_DEPTHS))
     return fig
+
+
+# --- python -m cnnexp.experiments.field_probe ------------------------------------------------
+def probe(cfg: Config, sweep_too: bool = False, with_map: bool = False) -> dict:
+    """What the page's probe shows, as plain values: the field table, the effective field's
+    sides (intervals over rf_seeds), optionally its map, and the depth sweep's exponents."""
+    eff = effective(cfg)
+    out = {
+        "field": field_table(cfg),
+        "effective": {k: eff[k] for k in ("theoretical", "effective_50", "effective_90")},
+    }
+    if with_map:
+        out["effective"]["map"] = eff["map"].round(6).tolist()
+    if sweep_too:
+        rows = sweep(cfg.rf_seeds)
+        out["sweep"] = rows
+        out["exponents"] = exponents(rows)
+    return out
+
+
+def cli_gflop(cfg: Config, sweep_too: bool) -> float:
+    layers = cfg.layers()
+    return cost_gflop(layers, map_size(layers), cfg.rf_seeds) + (
+        sweep_gflop(cfg.rf_seeds) if sweep_too else 0.0
+    )
+
+
+def _text(cfg: Config, out: dict) -> str:
+    lines = [f"{'layer':>5}  {'what':<26} {'side (px)':>9} {'jump (px)':>9}"]
+    lines += [
+        f"{r['layer']:>5}  {r['layer_is']:<26} {r['side']:>9} {r['jump']:>9}" for r in out["field"]
+    ]
+    e = out["effective"]
+    lines.append(
+        f"theoretical field {e['theoretical']} px; effective (mean |gradient| of the centre "
+        f"unit, {cfg.rf_seeds} seed(s) × {DRAWS} draws): 50% of the mass in "
+        f"{stats.describe_ci(e['effective_50'], scale=1, unit=' px')}, 90% in "
+        f"{stats.describe_ci(e['effective_90'], scale=1, unit=' px')}"
+    )
+    for variant, x in out.get("exponents", {}).items():
+        eff = x["effective"]
+        ci = f" (95% CI {eff['ci95'][0]:.2f}–{eff['ci95'][1]:.2f})" if eff["ci95"] else ""
+        lines.append(
+            f"{variant} 3×3, depths {', '.join(map(str, x['depths']))}: theoretical side "
+            f"∝ depth^{x['theoretical']:.2f}, effective (90%) ∝ depth^{eff['mean']:.2f}{ci}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m cnnexp.experiments.field_probe`: the Receptive field page's probe without
+    the page. Bounded like the page's: the settings' own ranges (a map of at most MAX_MAP
+    pixels, at most 5 seeds) and a compute budget, by default the laptop's probe budget."""
+    from cnnexp import policy
+    from cnnexp.cli import _jsonable, add_config_flags, config_values
+
+    laptop = policy.Caps.defaults("launch").probe_gflop
+    parser = argparse.ArgumentParser(
+        prog="python -m cnnexp.experiments.field_probe",
+        description=__doc__.split("\n\n")[0],
+    )
+    add_config_flags(parser, Config)
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also sweep depth (1 to 16) for plain, dilated and pooled 3×3 stacks and fit the "
+        "exponent of each field's growth, with an interval over the seeds (a few seconds)",
+    )
+    parser.add_argument(
+        "--map",
+        action="store_true",
+        help="include the effective field's map (mean |gradient| per input pixel) in --json",
+    )
+    parser.add_argument(
+        "--max-gflop",
+        type=float,
+        default=laptop,
+        metavar="X",
+        help=f"refuse a probe that would compute more than X GFLOP (default: {laptop:g}, the "
+        "dashboard's probe budget on a laptop)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    args = parser.parse_args(argv)
+    try:
+        cfg = parse(Config, config_values(args, Config))
+        if not args.max_gflop > 0:
+            raise ConfigError(f"--max-gflop {args.max_gflop:g}: allowed: a number > 0")
+        cost = cli_gflop(cfg, args.sweep)
+        if cost > args.max_gflop:
+            raise ConfigError(
+                f"this probe needs {cost:,.1f} GFLOP of compute, more than --max-gflop "
+                f"{args.max_gflop:g}; lower the depth, kernel or seeds, or raise --max-gflop"
+            )
+        out = probe(cfg, args.sweep, args.map)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(_jsonable({"config": cfg.canonical(), "gflop": cost, **out})))
+    else:
+        print(_text(cfg, out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

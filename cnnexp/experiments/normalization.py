@@ -215,33 +215,77 @@ def _main(cfg: Config) -> dict:
     return {"depth": cfg.depth, "batch_size": cfg.batch_size, "lr": cfg.lr}
 
 
-def landscape_by_run(cfg: Config, results: Results):
-    """Each main-comparison run's landscape measures averaged over its checkpoints: one row
-    per run and measure, with its norm and seed."""
-    t = _where(results.table("landscape"), **_main(cfg))
+def comparisons(cfg: Config) -> list[tuple[str, float | int | None, dict]]:
+    """Every comparison of the plan as (sweep, its x value, the settings that pick its runs):
+    the main one, each batch size (at its scaled rate), each learning rate, the deep stack.
+    Every run probes the landscape and records its activations, so each has both measures."""
+    out: list[tuple[str, float | int | None, dict]] = [("main", None, _main(cfg))]
+    out += [
+        ("batch_size", b, {"depth": cfg.depth, "batch_size": b, "lr": scaled_lr(cfg, b)})
+        for b in sorted(cfg.batch_sizes)
+    ]
+    out += [
+        ("lr", lr, {"depth": cfg.depth, "batch_size": cfg.batch_size, "lr": lr})
+        for lr in sorted(cfg.lrs)
+    ]
+    if cfg.deep_depth:
+        deep = {"depth": cfg.deep_depth, "batch_size": cfg.batch_size, "lr": cfg.lr}
+        out.append(("deep", cfg.deep_depth, deep))
+    return out
+
+
+SWEEP_AXES = {"batch_size": "batch_size", "lr": "lr", "deep": "depth"}  # sweep: its x column
+
+
+def _sweep_runs(cfg: Config, sweep: str) -> list[dict]:
+    return [where for name, _, where in comparisons(cfg) if name == sweep]
+
+
+def _where_any(df, wheres: list[dict]):
+    """Rows matching any of the settings in `wheres` (each a dict of column == value)."""
+    if df.empty or not wheres:
+        return df.iloc[0:0]
+    mask = False
+    for where in wheres:
+        m = True
+        for k, v in where.items():
+            m = m & (df[k] == v)
+        mask = mask | m
+    return df[mask]
+
+
+def landscape_by_run(cfg: Config, results: Results, wheres: list[dict] | None = None):
+    """Each run's landscape measures averaged over its checkpoints: one row per run and
+    measure, with its norm, seed and settings (the main comparison's runs unless `wheres`)."""
+    t = _where_any(results.table("landscape"), wheres or [_main(cfg)])
     if t.empty:
         return t
-    return t.groupby(["run_id", "norm", "seed", "measure"], as_index=False)["value"].mean()
+    keys = ["run_id", "norm", "seed", "depth", "batch_size", "lr", "measure"]
+    return t.groupby(keys, as_index=False)["value"].mean()
 
 
-def drift_by_run(cfg: Config, results: Results):
+def drift_by_run(cfg: Config, results: Results, wheres: list[dict] | None = None):
     """Covariate shift, measured: how far each block's output spread moves from one epoch
-    to the next, |std_e − std_(e−1)| / std_(e−1), averaged over blocks and epochs per run.
-    From epoch 1 on: at epoch 0 BatchNorm's running statistics (used in eval mode, where the
-    statistics are taken) are not yet estimated, and that first jump is not a shift."""
-    t = _where(results.table("activations"), **_main(cfg))
+    to the next, |std_e − std_(e−1)| / std_(e−1), averaged over blocks and epochs per run
+    (the main comparison's runs unless `wheres`). From epoch 1 on: at epoch 0 BatchNorm's
+    running statistics (used in eval mode, where the statistics are taken) are not yet
+    estimated, and that first jump is not a shift."""
+    t = _where_any(results.table("activations"), wheres or [_main(cfg)])
     if t.empty:
         return t
     s = t[(t["stat"] == "std") & (t["epoch"] >= 1)].sort_values("epoch")
     g = s.groupby(["run_id", "layer"])["value"]
     s = s.assign(drift=(g.diff().abs() / g.shift()).to_numpy())
-    per_run = s.groupby(["run_id", "norm", "seed"], as_index=False)["drift"].mean()
+    keys = ["run_id", "norm", "seed", "depth", "batch_size", "lr"]
+    per_run = s.groupby(keys, as_index=False)["drift"].mean()
     return per_run.dropna(subset=["drift"])  # one epoch: no change to measure
 
 
-def _why(cfg: Config, results: Results) -> dict:
-    """The two explanations' measures per variant, each a mean over seeds with its interval."""
-    land, drift = landscape_by_run(cfg, results), drift_by_run(cfg, results)
+def _why(cfg: Config, results: Results, where: dict | None = None) -> dict:
+    """The two explanations' measures per variant, each a mean over seeds with its interval
+    (the main comparison, or the runs `where` picks)."""
+    wheres = [where or _main(cfg)]
+    land, drift = landscape_by_run(cfg, results, wheres), drift_by_run(cfg, results, wheres)
     out: dict = {}
     for n in cfg.norms:
         row = {}
@@ -257,31 +301,18 @@ def summarize(cfg: Config, results: Results) -> dict:
     runs = results.runs
     out: dict = {"final_acc": {n: _acc(runs, n, **_main(cfg)) for n in cfg.norms}}
     out["why"] = _why(cfg, results)
-    if cfg.batch_sizes:
-        out["batch_size"] = [
-            {
-                "batch_size": b,
-                "lr": scaled_lr(cfg, b),
-                **{n: _acc(runs, n, depth=cfg.depth, batch_size=b) for n in cfg.norms},
-            }
-            for b in sorted(cfg.batch_sizes)
-        ]
-    if cfg.lrs:
-        out["lr"] = [
-            {
-                "lr": lr,
-                **{
-                    n: _acc(runs, n, depth=cfg.depth, batch_size=cfg.batch_size, lr=lr)
-                    for n in cfg.norms
-                },
-            }
-            for lr in sorted(cfg.lrs)
-        ]
-    if cfg.deep_depth:
-        out["deep"] = {
-            "depth": cfg.deep_depth,
-            **{n: _acc(runs, n, depth=cfg.deep_depth) for n in cfg.norms},
+    # Each sweep point: accuracy per variant and, under "why", both explanations' measures.
+    for sweep, x, where in comparisons(cfg)[1:]:
+        point = {
+            SWEEP_AXES[sweep]: x,
+            **({"lr": where["lr"]} if sweep == "batch_size" else {}),
+            **{n: _acc(runs, n, **where) for n in cfg.norms},
+            "why": _why(cfg, results, where),
         }
+        if sweep == "deep":
+            out["deep"] = point
+        else:
+            out.setdefault(sweep, []).append(point)
     if "batch" in cfg.norms and "test_acc_train_mode" in runs:
         bn = runs[
             (runs["norm"] == "batch")
@@ -380,7 +411,7 @@ def explain(cfg: Config, h: dict) -> str:
             f"{cfg.batch_size} with its own statistics (train mode) scores "
             f"{modes['train']['mean']:.1%}."
         )
-    return " ".join(out + _explain_why(h))
+    return " ".join(out + _explain_why(h) + _explain_why_sweeps(h))
 
 
 def _compare(a: dict, b: dict) -> int:
@@ -425,6 +456,41 @@ def _explain_why(h: dict) -> list[str]:
         "Santurkar et al. separated them by adding noise after BatchNorm (shift back, "
         "benefit kept)."
     )
+    return out
+
+
+SWEEP_WORDS = {"batch_size": ("batch size", "batch"), "lr": ("learning rate", "lr")}
+
+
+def _explain_why_sweeps(h: dict) -> list[str]:
+    """Whether BatchNorm's smoother landscape and steadier outputs hold across each sweep:
+    at how many of its points BatchNorm is clearly below, clearly above or within none's
+    interval, for β and for the drift."""
+    points = [
+        (f"{SWEEP_WORDS[k][1]} {r[k]:g}", r["why"]) for k in SWEEP_WORDS for r in h.get(k, [])
+    ]
+    if "deep" in h:
+        points.append((f"depth {h['deep']['depth']}", h["deep"]["why"]))
+    points = [(name, w) for name, w in points if {"none", "batch"} <= w.keys()]
+    out = []
+    for measure, low, high in (
+        ("beta", "smoother", "rougher"),
+        ("drift", "steadier", "drifting more"),
+    ):
+        verdicts = {-1: [], 0: [], 1: []}
+        for name, w in points:
+            a, b = w["batch"][measure], w["none"][measure]
+            if a["mean"] is not None and b["mean"] is not None:
+                verdicts[_compare(a, b)].append(name)
+        if not any(verdicts.values()):
+            continue
+        said = [
+            f"{word} at {', '.join(verdicts[k])}"
+            for k, word in ((-1, low), (1, high), (0, "not distinguishable from no normalization"))
+            if verdicts[k]
+        ]
+        what = "landscape (β)" if measure == "beta" else "block outputs (drift)"
+        out.append(f"Across the sweeps, BatchNorm's {what}: " + "; ".join(said) + ".")
     return out
 
 
@@ -581,7 +647,7 @@ def charts(cfg: Config, results: Results) -> dict:
             x_title="epoch",
             y_title="mean",
         )
-    return out | _why_charts(cfg, results)
+    return out | _why_charts(cfg, results) | _why_sweep_charts(cfg, results)
 
 
 LANDSCAPE_TITLES = {
@@ -621,6 +687,71 @@ def _why_charts(cfg: Config, results: Results) -> dict:
             x_title="normalization",
             y_title="mean |Δstd| / std per epoch",
         )
+    return out
+
+
+SWEEP_X = {  # sweep: its words and x-axis title
+    "batch_size": ("batch size", "images per batch (log); lr scaled with the batch"),
+    "lr": ("learning rate", "peak learning rate (log)"),
+}
+
+
+def _why_sweep_charts(cfg: Config, results: Results) -> dict:
+    """Both explanations' measures across each sweep that ran: effective β-smoothness (each
+    run's mean over its checkpoints) and the drift, per variant, with seeds and intervals."""
+    from cnnexp import figures
+
+    order, out = list(cfg.norms), {}
+    for sweep in ("batch_size", "lr", "deep"):
+        wheres = _sweep_runs(cfg, sweep)
+        if not wheres:
+            continue
+        land = landscape_by_run(cfg, results, wheres)
+        frames = {
+            "beta": (
+                land[land["measure"] == "beta"] if not land.empty else land,
+                "value",
+                "Effective β-smoothness",
+                "β (lower is smoother)",
+            ),
+            "drift": (
+                drift_by_run(cfg, results, wheres),
+                "drift",
+                "Covariate shift",
+                "mean |Δstd| / std per epoch",
+            ),
+        }
+        for name, (df, y, title, y_title) in frames.items():
+            if df.empty:
+                continue
+            if sweep == "deep":
+                fig = figures.dots_ci(
+                    df,
+                    "norm",
+                    y,
+                    "norm",
+                    x_order=order,
+                    colour_order=order,
+                    title=f"{title} at depth {cfg.deep_depth}",
+                    x_title="normalization",
+                    y_title=y_title,
+                    percent=False,
+                )
+            else:
+                what, x_title = SWEEP_X[sweep]
+                fig = figures.points_ci(
+                    df,
+                    SWEEP_AXES[sweep],
+                    y,
+                    "norm",
+                    log_x=True,
+                    colour_order=order,
+                    title=f"{title} against {what}",
+                    x_title=x_title,
+                    y_title=y_title,
+                    percent=False,
+                )
+            out[f"{sweep}_{name}"] = fig
     return out
 
 
