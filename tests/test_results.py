@@ -110,7 +110,8 @@ def test_receptive_field_estimate_prefers_its_own_past_runs():
     )  # no run of its own yet: the speed of other CNNs per FLOP
     # A past run of the receptive-field experiment saved before runs recorded their FLOPs:
     # its work comes from its saved config, and its speed is the one used.
-    old = ("receptive_field", None, 64, 6.0, None, 1200, 5, json.dumps(plain.config))
+    epochs = plain.config["epochs"]
+    old = ("receptive_field", None, 64, 6.0, None, 1200, epochs, json.dumps(plain.config))
     assert estimate_seconds([plain], _past(cnn=cnn, old=old)) == pytest.approx(6.0)
     pooled = next(s for s in rf.plan(parse(rf.Config, {})) if s.config["stack"] == "pooled")
     ratio = work_of("receptive_field", pooled.config).units / w.units
