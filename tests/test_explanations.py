@@ -218,7 +218,7 @@ def test_normalization_states_the_small_batch_penalty_and_whether_wu_and_he_show
     "gap, verdict",
     [
         (ci(0.04, 0.02, 0.06), "the CNN loses clearly more than the MLP, as the locality"),
-        (ci(-0.04, -0.06, -0.02), "the opposite of what the locality argument predicts"),
+        (ci(-0.04, -0.06, -0.02), "the CNN loses less than the MLP — the opposite of what"),
         (ci(0.01, -0.01, 0.03), "the interval includes zero: these runs cannot tell"),
     ],
 )
