@@ -32,6 +32,9 @@ INSTALL_HINT = (
 )
 
 
+HEAD = "node:__internal_head__"
+
+
 def _ray():
     try:
         import ray
@@ -117,7 +120,11 @@ class RayRunner(LocalRunner):
         self._num_gpus = 1 / slots if gpus and device != "cpu" else 0
         workers = kw.pop("workers", None)
         workers = workers or (gpus * slots if self._num_gpus else int(res.get("CPU", 1)))
-        self._board = ray.remote(num_cpus=0)(_Board).remote()
+        # The board lives on the head node: needing no CPU, Ray could place it on any node,
+        # and losing that node would take every run's progress with it (the node-loss test
+        # saw it: the runner's thread died on the board's ActorDiedError). A cluster does not
+        # outlive its head anyway. "node:__internal_head__" is Ray's resource of the head.
+        self._board = ray.remote(num_cpus=0, resources={HEAD: 0.001})(_Board).remote()
         self._trainer = ray.remote(num_cpus=1, num_gpus=self._num_gpus)(_Trainer)
         self._taken: dict[str, list[dict]] = {}
         self._last_take = 0.0

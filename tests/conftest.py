@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sys
 from pathlib import Path
@@ -36,3 +38,48 @@ def cli_env(results: Path) -> dict:
     env = dict(os.environ, CNNEXP_RESULTS=str(results), PYTHONPATH=str(ROOT))
     env.pop("CUDA_VISIBLE_DEVICES", None)
     return env
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock on `path` across processes (pytest-xdist's workers)."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="session")
+def tiny_saved(tmp_path_factory):
+    """trained(*names) -> a results folder holding each named experiment's TINY plan (all of
+    them by default) trained at two seeds. Each plan is trained once for the whole test run,
+    the first time a test asks for it: tests/test_experiments.py checks these runs end to end
+    and the pages (tests/test_app.py) show them as saved results. Once even under
+    pytest-xdist: its workers share the folder above their own temporary folders and take
+    turns on a lock per experiment. Tests read it; none adds or deletes runs in it."""
+    from cnnexp import experiments
+    from cnnexp.config import parse
+    from cnnexp.runner import execute
+    from cnnexp.runspec import RunContext
+    from cnnexp.store import Store
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    root = shared / "tiny-saved" / "results"
+    root.mkdir(parents=True, exist_ok=True)
+
+    def trained(*names: str) -> Path:
+        for name in names or experiments.names():
+            with _locked(root.parent / f"{name}.lock"):
+                if (root.parent / f"{name}.done").exists():
+                    continue
+                mod = experiments.get(name)
+                for spec in mod.plan(parse(mod.Config, {**mod.TINY, "seeds": 2})):
+                    execute(spec, Store(root), RunContext(device="cpu"))
+                (root.parent / f"{name}.done").touch()
+        return root
+
+    return trained

@@ -9,9 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnexp import experiments
-from cnnexp.config import parse
-from cnnexp.runner import execute
-from cnnexp.runspec import RunContext
 from cnnexp.store import Store
 from tests.conftest import ROOT, TINY
 from ui.settings import query_for
@@ -27,14 +24,10 @@ def open_page(page: str, query: dict | None = None) -> AppTest:
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory):
-    """A results folder with a few finished runs of every experiment's tiny settings."""
-    root = tmp_path_factory.mktemp("saved") / "results"
-    store = Store(root)
-    for mod in experiments.REGISTRY.values():
-        for spec in mod.plan(parse(mod.Config, {**mod.TINY, "seeds": 2})):
-            execute(spec, store, RunContext(device="cpu"))
-    return root
+def saved(tiny_saved):
+    """A results folder with finished runs of every experiment's tiny settings at two seeds
+    (trained once per test run: tests/conftest.py)."""
+    return tiny_saved()
 
 
 @pytest.mark.parametrize("page", PAGES)

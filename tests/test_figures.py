@@ -56,3 +56,24 @@ def test_error_bars_reach_from_the_mean_to_each_end_and_vanish_for_one_seed():
     assert bars["visible"] and not bars["symmetric"]
     assert list(bars["array"]) == pytest.approx([s["hi"].iloc[0] - 3.0, 0])
     assert list(bars["arrayminus"]) == pytest.approx([3.0 - s["lo"].iloc[0], 0])
+
+
+def test_a_loss_band_stops_at_zero_but_keeps_its_upper_end():
+    df = frame({"cnn": [[0.01, 0.02, 0.30], [0.01, 0.02, 0.03]]})
+    s = figures.summarise(df, ["model", "epoch"])
+    assert s["lo"].iloc[0] < 0  # three seeds this far apart: the t-interval goes below zero
+    band, _ = figures.lines_ci(df, "epoch", "model", nonnegative=True).data
+    assert list(band.y) == pytest.approx([*s["hi"], *s["lo"][::-1].clip(lower=0)])
+    raw, _ = figures.lines_ci(df, "epoch", "model").data  # not a loss: the interval as it is
+    assert min(raw.y) == pytest.approx(s["lo"].min())
+
+
+def test_dots_fit_the_axis_to_the_data_within_0_and_100_percent():
+    df = frame({"a": [[0.97, 0.98, 0.99]], "b": [[0.90, 0.95, 1.0]]})
+    s = figures.summarise(df, ["model"])
+    fig = figures.dots_ci(df, "model", "value", "model")
+    # From the lowest interval end to the highest, padded by 12%, and never past 100%.
+    low, high = s["lo"].min(), s["hi"].max()
+    assert high > 1  # b's t-interval overshoots 100%
+    pad = (high - low) * 0.12
+    assert list(fig.layout.yaxis.range) == pytest.approx([low - pad, 1.0])

@@ -207,8 +207,11 @@ def test_cancelled_before_the_first_epoch_leaves_nothing(tmp_path):
         wait_for(r, [rid], {"running"})
         r.cancel([rid])
         snap = wait_for(r, [rid], {"cancelled"}, timeout=60)
-        if snap[rid].epoch == 0:
-            assert rid not in Store(r.store.root).records([rid])
+        saved = Store(r.store.root).records([rid])
+        if snap[rid].epoch == 0:  # stopped inside its first epoch: nothing worth keeping
+            assert rid not in saved
+        else:  # a loaded machine may finish an epoch before the cancel: that epoch is kept
+            assert saved[rid]["status"] == "cancelled" and saved[rid]["epochs_run"] >= 1
     finally:
         r.close()
 

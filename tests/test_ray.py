@@ -87,9 +87,14 @@ def test_ray_run_out_of_memory_is_retried_alone_then_recorded_failed(local_ray, 
         r.close()
 
 
-# Ray's notice of a lost node has come late on a loaded 2-core machine (1 failure in 2 CI runs,
-# both runs still "running" after 90 s): one retry, a longer wait, and the cause left to find.
+# Found: the progress board (an actor needing no CPU) was sometimes placed on the node this
+# test removes; the runner's thread then died on its ActorDiedError and both runs stayed
+# "running" (4 of 8 runs on a loaded 2-core machine). The board now lives on the head node
+# (7 of 8 runs clean since; one more thread death, its actor not recorded, is still to
+# explain: the retry stays), and a dead runner thread fails this test at once with its
+# traceback instead of after a 180 s wait.
 @pytest.mark.flaky(reruns=1)
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_node_lost_mid_sweep_leaves_interrupted_runs_never_half_saved(tmp_path):
     from ray.cluster_utils import Cluster
 

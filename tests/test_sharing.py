@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnexp import bundle, experiments, export
+from cnnexp.results import Results
 from cnnexp.store import Store
 from tests.conftest import ROOT, TINY, cli_env
 from tests.test_app import open_page
@@ -162,6 +163,10 @@ def test_hostile_link_values_are_refused_visibly_and_change_nothing(results, tmp
         assert f"({key})" in said, key
     assert "unknown_key" not in said  # unknown keys are simply ignored
     assert at.selectbox(key="dataset").value == "mnist5k"  # the defaults stand in
+    # The values are data: shown as literal text, never as markdown or HTML of the page.
+    assert "<script>alert(1)</script>" in " ".join(t.value for t in at.text)
+    rendered = [*at.markdown, *at.warning, *at.error, *at.info, *at.caption, *at.title]
+    assert not any("<script>" in e.value or "DROP TABLE" in e.value for e in rendered)
     # Every setting, refused or not, is exactly what a link without values shows: nothing of
     # the hostile values reached a widget, so nothing of them can reach a launch.
     assert settings_shown(at) == settings_shown(open_page("pages/baseline.py"))
@@ -285,3 +290,20 @@ def test_a_fresh_results_folder_is_seeded_from_the_bundle(tmp_path):
     assert set(shipped) == {f"{name}.json" for name in experiments.names()}, sorted(shipped)
     copied = {p.name: p.read_bytes() for p in (results / "headlines").glob("*.json")}
     assert copied == shipped
+
+
+def test_the_bundled_headlines_are_the_summaries_of_the_bundled_defaults():
+    """Home shows these files: each must be its experiment's summary of the bundled runs at
+    the settings bundled last (the page's defaults), not a stale or hand-edited copy."""
+    shipped = Store(ROOT / "bundle")
+    files = shipped.headlines()
+    last = {mod.NAME: (mod, cfg, specs) for mod, cfg, specs in bundle.plans()}
+    assert set(files) == set(last) == set(experiments.names())
+    for name, (mod, cfg, specs) in last.items():
+        saved = files[name]
+        assert saved["config"] == json.loads(json.dumps(cfg.canonical())), name
+        now = mod.summarize(cfg, Results(specs, shipped))
+        # NaN-safe: compare the JSON text the store writes
+        assert json.dumps(saved["headline"], sort_keys=True) == json.dumps(
+            json.loads(json.dumps(now, default=str)), sort_keys=True
+        ), f"{name}: bundle/headlines/{name}.json is not the summary of its bundled runs"
