@@ -43,7 +43,8 @@ def read_metrics(root: str, files: tuple[tuple[str, int], ...]) -> pd.DataFrame:
 
 
 def metrics_of(runs: pd.DataFrame) -> pd.DataFrame:
-    files = tuple(zip(runs["run_id"], runs["_mtime_ns"].astype(int), strict=True))
+    times = runs["_mtime_ns"].astype(int).tolist()
+    files = tuple(zip(runs["run_id"].tolist(), times, strict=True))
     return read_metrics(str(store.root), files)
 
 
