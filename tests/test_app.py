@@ -147,7 +147,8 @@ def test_home_paints_without_loading_pandas_pydantic_or_torch(saved):
 
     from tests.conftest import cli_env
 
-    heavy = ("numpy", "pandas", "plotly", "pyarrow", "pydantic", "scipy", "sklearn", "torch")
+    # Not plotly: AppTest imports it itself (the catalog does not: tests/test_catalog.py).
+    heavy = ("numpy", "pandas", "pyarrow", "pydantic", "scipy", "sklearn", "torch")
     code = NO_TABLES.format(root=str(ROOT), app=str(ROOT / "app.py"), heavy=heavy)
     # A viewer: no run queue in the sidebar (a launcher's starts on a thread, or in line
     # under AppTest, and that one does read tables).
