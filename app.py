@@ -6,6 +6,7 @@ cnnexp library.
 
 import streamlit as st
 
+from cnnexp import catalog
 from ui import access, resources
 
 st.set_page_config(
@@ -14,18 +15,7 @@ st.set_page_config(
 
 pages = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Experiments": [
-        st.Page(
-            "pages/scaling.py", title="Parameter scaling", icon=":material/stacked_line_chart:"
-        ),
-        st.Page("pages/equivariance.py", title="Equivariance", icon=":material/open_with:"),
-        st.Page("pages/permuted.py", title="Permuted pixels", icon=":material/shuffle:"),
-        st.Page("pages/normalization.py", title="Normalization", icon=":material/equalizer:"),
-        st.Page(
-            "pages/receptive_field.py", title="Receptive field", icon=":material/center_focus_weak:"
-        ),
-        st.Page("pages/baseline.py", title="Baseline", icon=":material/model_training:"),
-    ],
+    "Experiments": [st.Page(e.page, title=e.nav, icon=e.icon) for e in catalog.ENTRIES.values()],
     "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],
 }
 

@@ -16,10 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from cnnexp import experiments
-from cnnexp.config import parse
-from cnnexp.results import FINISHED, Results
-from cnnexp.runspec import RunContext, RunSpec
+from cnnexp.runspec import RunSpec
 from cnnexp.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +43,11 @@ def default_dir() -> Path | None:
 
 
 def plans() -> list[tuple[object, object, list[RunSpec]]]:
+    # The experiments are imported here, not at the top: a fresh server seeds its results
+    # folder (seed) before its first page, which should not wait for their configs.
+    from cnnexp import experiments
+    from cnnexp.config import parse
+
     out = []
     for name, values in SETTINGS:
         mod = experiments.get(name)
@@ -57,7 +59,9 @@ def plans() -> list[tuple[object, object, list[RunSpec]]]:
 def make(out: Path, device: str = "auto", log=print) -> int:
     """Train every bundled run not yet saved in `out`; save each plan's headline. Returns how
     many runs were trained."""
+    from cnnexp.results import FINISHED, Results
     from cnnexp.runner import execute
+    from cnnexp.runspec import RunContext
 
     store, trained = Store(out), 0
     for mod, cfg, specs in plans():

@@ -18,12 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cnnexp import architecture, data
 from cnnexp.data import DatasetName
+from cnnexp.errors import ConfigError  # defined apart so the store can raise it lightly
 
 C = TypeVar("C", bound="Config")
-
-
-class ConfigError(ValueError):
-    """Bad input. The message names the field, the value given and what is allowed."""
 
 
 class Config(BaseModel):

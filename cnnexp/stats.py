@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import numpy as np
-
 
 def mean_ci(values: Iterable[float]) -> dict:
     """{"mean", "ci95": [lo, hi] or None, "n"} over the finite values given."""
+    import numpy as np  # here, not at the top: Home describes saved intervals without numpy
+
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
     n = len(v)
     if n == 0:

@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cnnexp.config import ConfigError
+from cnnexp.errors import ConfigError  # not cnnexp.config: Home loads the store, not pydantic
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnexp import experiments
+from cnnexp import catalog  # not cnnexp.experiments: their configs cost the first paint
 from ui import page, resources
 
 page.require_app()
@@ -17,25 +17,24 @@ st.markdown(
     "disagree with the textbook."
 )
 
-PAGES = {name: f"pages/{name}.py" for name in experiments.names()}
 headlines = resources.store().headlines()
 counts = resources.store().counts()  # a folder listing: Home reads no table (first paint)
 
 cols = st.columns(2)
-for i, (name, mod) in enumerate(experiments.REGISTRY.items()):
+for i, e in enumerate(catalog.ENTRIES.values()):
     with cols[i % 2].container(border=True):
-        st.subheader(mod.TITLE)
-        st.write(mod.SUMMARY)
-        h = headlines.get(name)
-        n = counts.get(name, 0)
+        st.subheader(e.title)
+        st.write(e.summary)
+        h = headlines.get(e.name)
+        n = counts.get(e.name, 0)
         if h is not None:
-            st.markdown(f":material/insights: {mod.headline_text(h['headline'])}")
+            st.markdown(f":material/insights: {e.headline_text(h['headline'])}")
             st.caption(
                 f"latest headline saved {h['saved_at'][:16].replace('T', ' ')} UTC · "
                 f"{n} saved run(s)"
             )
         else:
             st.caption(f"No headline saved yet · {n} saved run(s)")
-        st.page_link(PAGES[name], label=f"Open {mod.TITLE}", icon=":material/arrow_forward:")
+        st.page_link(e.page, label=f"Open {e.title}", icon=":material/arrow_forward:")
 
 st.page_link("pages/runs.py", label="Compare saved runs", icon=":material/table_chart:")

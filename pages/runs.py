@@ -34,6 +34,20 @@ def _from_url(key: str, value) -> None:
         st.session_state[key] = value
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def read_metrics(root: str, files: tuple[tuple[str, int], ...]) -> pd.DataFrame:
+    """The per-epoch metrics of these (run id, file time) pairs in the results folder `root`.
+    Cached: changing the series or the colouring reads no file again; a run saved anew has
+    another file time, so it is read afresh."""
+    return resources.store().metrics([rid for rid, _ in files])
+
+
+def metrics_of(runs: pd.DataFrame) -> pd.DataFrame:
+    times = runs["_mtime_ns"].astype(int).tolist()
+    files = tuple(zip(runs["run_id"].tolist(), times, strict=True))
+    return read_metrics(str(store.root), files)
+
+
 def delete(run_ids: list[str]) -> None:
     """The one place the page deletes runs: the access module checks the role on the server."""
     access.delete_runs(store, run_ids)
@@ -218,7 +232,7 @@ def curves_view() -> None:
         key="runs_colour",
         help="configuration groups seeds of identical settings into a mean line and a 95% band",
     )
-    metrics = store.metrics(few["run_id"])
+    metrics = metrics_of(few)
     split, metric = SERIES[series]
     curves = metrics[(metrics["split"] == split) & (metrics["metric"] == metric)].merge(
         few[["run_id", "configuration", "run", *differs]], on="run_id"
@@ -341,7 +355,7 @@ def detail_view() -> None:
             icon=":material/open_in_new:",
             query_params=query_for({k: v for k, v in config.items() if k != "seed"}),
         )
-    metrics = store.metrics([rid])
+    metrics = metrics_of(selected[selected["run_id"] == rid])
     if len(metrics):
         metrics = metrics.assign(series=metrics["split"] + " " + metrics["metric"])
         acc = metrics[metrics["metric"] == "acc"]

@@ -126,19 +126,23 @@ at = AppTest.from_file({app!r}, default_timeout=60)
 at.run()
 assert not at.exception, at.exception
 print(" | ".join(c.value for c in at.caption))
-print(sorted(m for m in ("pandas", "pyarrow", "sklearn", "torch") if m in sys.modules))
+print(sorted(m for m in {heavy!r} if m in sys.modules))
 """
 
 
-def test_home_paints_without_loading_pandas_or_pyarrow(saved):
-    """Home's first paint (app.py's sidebar included) reads headlines and counts run files:
-    importing pandas and pyarrow would add about a second to a fresh server's first page."""
+def test_home_paints_without_loading_pandas_pydantic_or_torch(saved):
+    """Home's first paint (app.py's sidebar and navigation included) reads headlines and counts
+    run files, and takes the experiments' titles from cnnexp.catalog: importing pandas and
+    pyarrow would add about a second to a fresh server's first page, the experiment modules
+    (pydantic, numpy, their configs) a few tenths more."""
     import subprocess
     import sys
 
     from tests.conftest import cli_env
 
-    code = NO_TABLES.format(root=str(ROOT), app=str(ROOT / "app.py"))
+    # Not plotly: AppTest imports it itself (the catalog does not: tests/test_catalog.py).
+    heavy = ("numpy", "pandas", "pyarrow", "pydantic", "scipy", "sklearn", "torch")
+    code = NO_TABLES.format(root=str(ROOT), app=str(ROOT / "app.py"), heavy=heavy)
     # A viewer: no run queue in the sidebar (a launcher's starts on a thread, or in line
     # under AppTest, and that one does read tables).
     env = {**cli_env(saved), "CNNEXP_MODE": "viewer"}

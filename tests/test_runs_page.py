@@ -110,3 +110,39 @@ def test_every_view_renders_with_a_selection(store):
         at = open_runs({"runs": rid, "view": view, "colour": "depth", "facet": "width"})
         assert not at.exception, (view, at.exception)
         assert at.get("plotly_chart"), view
+
+
+def test_curves_are_read_once_and_again_when_a_run_is_saved_anew(store, monkeypatch):
+    import base64
+    import json
+    import time
+
+    import numpy as np
+
+    from cnnexp.store import Store
+
+    reads = []  # the run ids each real read of metrics asked for
+    real = Store.metrics
+    monkeypatch.setattr(
+        Store, "metrics", lambda self, ids: reads.append(list(ids)) or real(self, ids)
+    )
+    write_runs(store, n_seeds=1)
+    rec = store.records([store.runs()["run_id"].iloc[0]]).popitem()[1]
+    at = open_runs({"group": "off", "runs": rec["run_id"]})
+
+    def drawn() -> list[float]:
+        fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+        ys = [t["y"] for t in fig["data"]]  # Plotly sends arrays as base64 of their bytes
+        return [y for a in ys for y in np.frombuffer(base64.b64decode(a["bdata"]), a["dtype"])]
+
+    assert drawn() == [0.5] and reads == [[rec["run_id"]]]
+    at.selectbox(key="runs_colour").set_value("run").run()  # a rerun: no file read again
+    assert drawn() == [0.5] and not at.exception and len(reads) == 1
+    time.sleep(0.01)  # a new file time, as any later save has
+    record = {k: rec[k] for k in ("run_id", "experiment", "seed", "label", "status", "test_acc")}
+    store.save(
+        {**record, "config": json.loads(rec["config_json"])},
+        [{"epoch": 1, "split": "test", "metric": "acc", "value": 0.75}],
+    )
+    at.run()
+    assert drawn() == [0.75] and len(reads) == 2

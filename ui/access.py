@@ -24,7 +24,7 @@ import time
 
 import streamlit as st
 
-from cnnexp import data, policy
+from cnnexp import policy
 from cnnexp.runspec import RunSpec
 from ui import resources
 
@@ -123,6 +123,8 @@ def can_see_paths() -> bool:
 
 # --- server-side actions ----------------------------------------------------------------------
 def _train_images(specs: list[RunSpec]) -> int:
+    from cnnexp import data  # numpy: app.py's sidebar imports this module on every first paint
+
     return max(
         (
             int(s.config.get("n_train") or data.info(s.config["dataset"]).n_train)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from cnnexp.config import Config
-from cnnexp.results import Results
 from ui import resources
+
+if TYPE_CHECKING:  # Home imports this module: its first paint loads no config machinery
+    from cnnexp.config import Config
+    from cnnexp.results import Results
 
 
 def require_app() -> None:

@@ -72,6 +72,7 @@ def runner() -> LocalRunner:
 
 
 _started: set[str] = set()  # results folders whose runner this process has started
+START_AFTER_S = 5.0  # the longest the runner's start waits for the first page to be drawn
 _starting = threading.Lock()
 _start_ended = threading.Event()
 
@@ -87,11 +88,18 @@ def _start_runner() -> bool:
     if config.get_option("global.appTest") or _start_ended.is_set():
         return True
     if _starting.acquire(blocking=False):  # never released: one start per process
-        threading.Thread(target=_start_in_background, name="cnnexp-start", daemon=True).start()
+        page = threading.current_thread()  # the script thread painting the first page
+        threading.Thread(
+            target=_start_in_background, args=(page,), name="cnnexp-start", daemon=True
+        ).start()
     return False
 
 
-def _start_in_background() -> None:
+def _start_in_background(page: threading.Thread) -> None:
+    # Its imports hold the interpreter's lock for a second or more: started while the first
+    # page is still drawn, they slowed Home's first paint (bench/ui.py). So they wait until
+    # that page's script has ended (its thread ends with it), or START_AFTER_S at most.
+    page.join(timeout=START_AFTER_S)
     try:
         runner()
     except Exception:  # noqa: BLE001 - the next page calls runner() in line and shows it

@@ -8,6 +8,10 @@ Every experiment module provides:
                                     pages showing saved results never pay for it)
     summarize(cfg, results) -> dict the headline figures, shared by the CLI's --json, the page
                                     and the tests
+    headline_text(h) -> str         a headline in one line (Home, the README)
+
+TITLE, SUMMARY and headline_text are the experiment's entry in cnnexp/catalog.py, which Home and
+the navigation read without importing these modules.
 
 Bump VERSION when a change alters the numbers a run produces: old results then stop being
 served as cached.

@@ -5,16 +5,15 @@ The end-to-end proof of the engine, and the template the other experiments follo
 
 from __future__ import annotations
 
-from cnnexp import stats
+from cnnexp import catalog, stats
 from cnnexp.architecture import count_params
 from cnnexp.config import SeedFields, TrainSetup, setup_fields
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "baseline"
-TITLE = "Baseline"
+TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
 VERSION = 1
-SUMMARY = "Train one model on one dataset: learning curves and test accuracy over seeds."
 TINY = {"dataset": "digits", "epochs": 1, "width": 4}  # settings for fast tests and smoke runs
 
 
@@ -45,11 +44,6 @@ def summarize(cfg: Config, results: Results) -> dict:
         "test_acc": stats.mean_ci(runs["test_acc"] if len(runs) else []),
         "train_seconds": {"mean": float(runs["train_seconds"].mean()) if len(runs) else None},
     }
-
-
-def headline_text(h: dict) -> str:
-    """One line for Home."""
-    return f"{h['model']} on {h['dataset']}: test accuracy {stats.describe_ci(h['test_acc'])}"
 
 
 def charts(cfg: Config, results: Results) -> dict:

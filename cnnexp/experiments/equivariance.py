@@ -16,15 +16,14 @@ from typing import Literal
 import numpy as np
 from pydantic import model_validator
 
-from cnnexp import data, stats
+from cnnexp import catalog, data, stats
 from cnnexp.config import EpochFields, ExperimentFields, TrainSetup, param
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "equivariance"
-TITLE = "Equivariance vs invariance"
+TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
 VERSION = 2  # 2: weights in a file beside the run, no probe mode
-SUMMARY = "Shift the input: where do convolution, padding, strides and pooling keep up, and does the answer survive?"
 TINY = {
     "dataset": "digits",
     "epochs": 2,
@@ -174,11 +173,6 @@ def summarize(cfg: Config, results: Results) -> dict:
             ]
             consistency[name] = stats.mean_ci(mine["consistency"] if len(mine) else [])
     return {"shift_accuracy": shift_acc, "consistency": consistency}
-
-
-def headline_text(h: dict) -> str:
-    parts = [f"{m} {c['mean']:.1%}" for m, c in h["consistency"].items() if c["mean"] is not None]
-    return "consistency under shifts: " + ", ".join(parts)
 
 
 def explain_trained(cfg: Config, h: dict) -> str:

@@ -19,18 +19,15 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from cnnexp import stats
+from cnnexp import catalog, stats
 from cnnexp.config import EpochFields, ExperimentFields, Norm, TrainSetup, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "normalization"
-TITLE = "Normalization variants"
+TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
 VERSION = 2  # 2: loss-landscape probes during training (a new table; the same training)
-SUMMARY = (
-    "Batch, layer, group, instance or no normalization: accuracy, batch size, learning rate, depth."
-)
 NORMS: tuple[str, ...] = ("none", "batch", "layer", "group", "instance")
 PROBE_IMAGES = 256  # test images whose activations are measured every epoch
 LANDSCAPE_POINTS = 8  # checkpoints over training where the loss landscape is probed
@@ -325,11 +322,6 @@ def summarize(cfg: Config, results: Results) -> dict:
             "train": stats.mean_ci(bn["test_acc_train_mode"]),
         }
     return out
-
-
-def headline_text(h: dict) -> str:
-    parts = [f"{n} {c['mean']:.1%}" for n, c in h["final_acc"].items() if c["mean"] is not None]
-    return "test accuracy: " + ", ".join(parts)
 
 
 def explain(cfg: Config, h: dict) -> str:

@@ -20,16 +20,15 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from cnnexp import data, stats
+from cnnexp import catalog, data, stats
 from cnnexp.config import EpochFields, ExperimentFields, TrainSetup, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "permuted"
-TITLE = "Permuted pixels"
+TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
 VERSION = 2
-SUMMARY = "Scramble every image's pixels the same way and retrain: what does each model lose?"
 TINY = {
     "dataset": "digits",
     "epochs": 2,
@@ -357,15 +356,6 @@ def summarize(cfg: Config, results: Results) -> dict:
             for b in sorted(blocks(cfg), key=lambda b: b or 10**6)
         ]
     return out
-
-
-def headline_text(h: dict) -> str:
-    parts = [
-        f"{m} loses {h[m]['drop']['mean'] * 100:.1f} points"
-        for m in ("mlp", *CNNS, "cnn", "local")
-        if m in h and h[m]["drop"]["mean"] is not None
-    ]
-    return "scrambled pixels: " + ", ".join(parts) if parts else "no finished runs"
 
 
 def explain(cfg: Config, h: dict) -> str:

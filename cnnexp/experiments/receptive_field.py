@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from cnnexp import stats
+from cnnexp import catalog, stats
 from cnnexp.config import EpochFields, ExperimentFields, param
 from cnnexp.results import Results, Work
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
@@ -168,9 +168,8 @@ def depth_exponent(
 # --- The trained part: a task that needs range ----------------------------------------------
 
 NAME = "receptive_field"
-TITLE = "Receptive field"
+TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
 VERSION = 1
-SUMMARY = "How far does a unit see, in theory and in fact, and when is that too short for the task?"
 TINY = {
     "stacks": ("plain", "dilated"),
     "distances": (9, 15),
@@ -477,15 +476,6 @@ def summarize(cfg: Config, results: Results) -> dict:
         "stops_at": {st: stops_at(rows) for st, rows in accuracy.items()},
         "works_above": WORKS,
     }
-
-
-def headline_text(h: dict) -> str:
-    parts = []
-    for st, field in h["field"].items():
-        stop = h["stops_at"][st]
-        where = f"fails from distance {stop}" if stop is not None else "works at every distance"
-        parts.append(f"{st} (field {field}) {where}")
-    return "; ".join(parts)
 
 
 def needs(distance: int) -> int:

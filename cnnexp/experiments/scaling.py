@@ -17,18 +17,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from cnnexp import architecture, data, stats
+from cnnexp import architecture, catalog, data, stats
 from cnnexp.config import ExperimentFields, TrainSetup, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "scaling"
-TITLE = "Parameter scaling"
+TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
 VERSION = 1
-SUMMARY = (
-    "Fully connected vs locally connected vs convolutional: parameters, compute, accuracy and data."
-)
 FAMILIES = ("mlp", "local", "cnn")
 SIDES = (8, 16, 32, 64, 128, 256, 512)  # image sides of the analytic chart
 TINY = {
@@ -364,23 +361,6 @@ def _ratios(families: dict) -> dict:
         ]
         out[f] = min(p["params"] for p in ok) / best["params"] if ok else None
     return out
-
-
-def headline_text(h: dict) -> str:
-    if "families" not in h:
-        a = h["analytic"]
-        return (
-            f"one layer: fully connected {a['fc']['params']:,} parameters, locally connected "
-            f"{a['local']['params']:,}, convolution {a['conv']['params']:,}"
-        )
-    best = {
-        f: max(
-            (p["test_acc"]["mean"] for p in ps if p["test_acc"]["mean"] is not None), default=None
-        )
-        for f, ps in h["families"].items()
-    }
-    parts = [f"{f} {v:.1%}" for f, v in best.items() if v is not None]
-    return "best test accuracy: " + ", ".join(parts)
 
 
 # --- what the numbers say ------------------------------------------------------------------

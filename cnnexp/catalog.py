@@ -1,0 +1,150 @@
+"""The experiments as Home and the navigation show them: name, title, one-line summary, page,
+icon, and how a saved headline reads in one line.
+
+Imports nothing heavy (the standard library and cnnexp.stats): a fresh server's first page
+(Home, app.py's navigation) reads this instead of the experiment modules, which load pydantic,
+numpy and their configs. Each experiment module takes its TITLE, SUMMARY and headline_text
+from here (`identity`), so there is one copy of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cnnexp.stats import describe_ci  # light: stats loads numpy only where it computes
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str  # the registry name: experiment module, page file, URL path, CLI subcommand
+    title: str  # the page's title and Home's heading
+    nav: str  # the shorter title in the sidebar's navigation
+    icon: str  # a Material icon for the navigation
+    summary: str  # one line: what the page measures
+    headline_text: Callable[[dict], str]  # a saved headline (experiment.summarize) in a line
+
+    @property
+    def page(self) -> str:
+        return f"pages/{self.name}.py"
+
+
+# --- how each experiment's headline reads --------------------------------------------------
+def _scaling(h: dict) -> str:
+    if "families" not in h:
+        a = h["analytic"]
+        return (
+            f"one layer: fully connected {a['fc']['params']:,} parameters, locally connected "
+            f"{a['local']['params']:,}, convolution {a['conv']['params']:,}"
+        )
+    best = {
+        f: max(
+            (p["test_acc"]["mean"] for p in ps if p["test_acc"]["mean"] is not None), default=None
+        )
+        for f, ps in h["families"].items()
+    }
+    parts = [f"{f} {v:.1%}" for f, v in best.items() if v is not None]
+    return "best test accuracy: " + ", ".join(parts)
+
+
+def _equivariance(h: dict) -> str:
+    parts = [f"{m} {c['mean']:.1%}" for m, c in h["consistency"].items() if c["mean"] is not None]
+    return "consistency under shifts: " + ", ".join(parts)
+
+
+# The permuted experiment's models in the order its headline names them: the MLP, its CNNs
+# (permuted.CNNS), then names older results used.
+PERMUTED_ORDER = ("mlp", "cnn_flatten", "cnn_gap", "cnn", "local")
+
+
+def _permuted(h: dict) -> str:
+    parts = [
+        f"{m} loses {h[m]['drop']['mean'] * 100:.1f} points"
+        for m in PERMUTED_ORDER
+        if m in h and h[m]["drop"]["mean"] is not None
+    ]
+    return "scrambled pixels: " + ", ".join(parts) if parts else "no finished runs"
+
+
+def _normalization(h: dict) -> str:
+    parts = [f"{n} {c['mean']:.1%}" for n, c in h["final_acc"].items() if c["mean"] is not None]
+    return "test accuracy: " + ", ".join(parts)
+
+
+def _receptive_field(h: dict) -> str:
+    parts = []
+    for stack, field in h["field"].items():
+        stop = h["stops_at"][stack]
+        where = f"fails from distance {stop}" if stop is not None else "works at every distance"
+        parts.append(f"{stack} (field {field}) {where}")
+    return "; ".join(parts)
+
+
+def _baseline(h: dict) -> str:
+    return f"{h['model']} on {h['dataset']}: test accuracy {describe_ci(h['test_acc'])}"
+
+
+# --- the catalog, in the order Home and the navigation list them ---------------------------
+ENTRIES: dict[str, Entry] = {
+    e.name: e
+    for e in (
+        Entry(
+            "scaling",
+            "Parameter scaling",
+            "Parameter scaling",
+            ":material/stacked_line_chart:",
+            "Fully connected vs locally connected vs convolutional: parameters, compute, "
+            "accuracy and data.",
+            _scaling,
+        ),
+        Entry(
+            "equivariance",
+            "Equivariance vs invariance",
+            "Equivariance",
+            ":material/open_with:",
+            "Shift the input: where do convolution, padding, strides and pooling keep up, and "
+            "does the answer survive?",
+            _equivariance,
+        ),
+        Entry(
+            "permuted",
+            "Permuted pixels",
+            "Permuted pixels",
+            ":material/shuffle:",
+            "Scramble every image's pixels the same way and retrain: what does each model lose?",
+            _permuted,
+        ),
+        Entry(
+            "normalization",
+            "Normalization variants",
+            "Normalization",
+            ":material/equalizer:",
+            "Batch, layer, group, instance or no normalization: accuracy, batch size, learning "
+            "rate, depth.",
+            _normalization,
+        ),
+        Entry(
+            "receptive_field",
+            "Receptive field",
+            "Receptive field",
+            ":material/center_focus_weak:",
+            "How far does a unit see, in theory and in fact, and when is that too short for the "
+            "task?",
+            _receptive_field,
+        ),
+        Entry(
+            "baseline",
+            "Baseline",
+            "Baseline",
+            ":material/model_training:",
+            "Train one model on one dataset: learning curves and test accuracy over seeds.",
+            _baseline,
+        ),
+    )
+}
+
+
+def identity(name: str) -> tuple[str, str, Callable[[dict], str]]:
+    """(TITLE, SUMMARY, headline_text) of an experiment module, from its entry."""
+    e = ENTRIES[name]
+    return e.title, e.summary, e.headline_text
