@@ -1,9 +1,9 @@
-"""The Runs page in a real browser: narrowing a setting's range shrinks the table.
+"""The Runs page in a real browser: narrowing a setting's range shrinks the table, whether the
+range is set with its slider (the keyboard, as a user can) or dragged along an axis of the
+parallel-coordinates chart (reported by ui/parcoords_brush.py; Streamlit's own chart
+selections do not report axis brushes)."""
 
-Streamlit reports no selection event for a parallel-coordinates axis brush (Plotly's Parcoords
-sends none), so the range a user drags lives in the page's range sliders; this drives one with
-the keyboard, as a user can, and reads the run count the page states."""
-
+import contextlib
 import os
 import re
 
@@ -15,8 +15,18 @@ from tests.test_analysis import write_runs
 
 pytestmark = pytest.mark.browser
 
+# Each axis of the chart: its title and the box one drags in (plotly.js draws both per axis).
+AXES = """() => [...document.querySelectorAll('.st-key-chart-runs-parallel .y-axis')].map(a => {
+    const t = a.querySelector('.axis-title'), r = a.querySelector('.axis-brush rect.background');
+    const b = r && r.getBoundingClientRect();
+    return [t ? t.textContent : '', b ? [b.x, b.y, b.width, b.height] : null];
+})"""
 
-def test_dragging_a_range_shrinks_the_table(tmp_path):
+
+@contextlib.contextmanager
+def parallel_page(tmp_path):
+    """The Runs page over 12 runs (depth 2, 3, 4 × width 4, 8, 16, 32), one row per run, its
+    parallel-coordinates view open."""
     if CHROMIUM is None:
         if os.environ.get("CNNEXP_REQUIRE_BROWSER") == "1":
             pytest.fail("CNNEXP_REQUIRE_BROWSER=1 but no chromium is installed")
@@ -32,6 +42,12 @@ def test_dragging_a_range_shrinks_the_table(tmp_path):
         settled(page)
         assert "12 of 12 saved runs" in page.inner_text("body")
         assert page.locator(".js-plotly-plot .parcoords").count() == 1
+        yield page
+        browser.close()
+
+
+def test_a_range_slider_shrinks_the_table(tmp_path):
+    with parallel_page(tmp_path) as page:
         page.get_by_text("Ranges (0 set)").click()
         thumb = page.get_by_role("slider").first  # the first range: depth (2, 3, 4), low end
         thumb.focus()
@@ -40,4 +56,18 @@ def test_dragging_a_range_shrinks_the_table(tmp_path):
         body = page.inner_text("body")
         assert re.search(r"4 runs · 4 of 12 saved runs", body), body[:2000]
         assert "range=" in page.url
-        browser.close()
+
+
+def test_dragging_along_an_axis_filters_the_table(tmp_path):
+    with parallel_page(tmp_path) as page:
+        page.wait_for_selector(".st-key-chart-runs-parallel .axis-brush", timeout=30_000)
+        x, y, w, h = dict(page.evaluate(AXES))["depth"]  # depth 2 at the bottom, 4 at the top
+        page.mouse.move(x + w / 2, y + 2)
+        page.mouse.down()
+        page.mouse.move(x + w / 2, y + h * 0.25, steps=8)  # the top quarter: depth 4 only
+        page.mouse.up()
+        page.wait_for_timeout(500)
+        settled(page)
+        body = page.inner_text("body")
+        assert re.search(r"4 runs · 4 of 12 saved runs", body), body[:2000]
+        assert "range=depth" in page.url  # the brush is in the link, like a slider's range
