@@ -41,12 +41,14 @@ def run_panel(specs: list[RunSpec], key: str = "run") -> Results:
     if not specs:  # an instant mode (analytic, probe): nothing to train
         return results
     snapshot = runner.snapshot()
-    if any(snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE for s in specs):
-        progress([s.run_id for s in specs], key)
-    elif results.complete:
+    # Saved wins over the runner's word: a worker saves a run before it reports the end, so
+    # for a moment a saved run can still read "running" there.
+    if results.complete:
         st.caption(
             f":material/check_circle: Cached · {len(specs)} run(s) saved {_when(results.saved_at())}"
         )
+    elif any(snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE for s in specs):
+        progress([s.run_id for s in specs], key)
     else:
         _offer_launch(results, key)
     _show_outcomes(results, snapshot)

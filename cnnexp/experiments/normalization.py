@@ -459,10 +459,12 @@ def _explain_why_sweeps(h: dict) -> list[str]:
     at how many of its points BatchNorm is clearly below, clearly above or within none's
     interval, for β and for the drift."""
     points = [
-        (f"{SWEEP_WORDS[k][1]} {r[k]:g}", r["why"]) for k in SWEEP_WORDS for r in h.get(k, [])
-    ]
+        (f"{SWEEP_WORDS[k][1]} {r[k]:g}", r.get("why", {}))
+        for k in SWEEP_WORDS
+        for r in h.get(k, [])
+    ]  # a headline saved before sweeps recorded their probes has no "why": nothing to say
     if "deep" in h:
-        points.append((f"depth {h['deep']['depth']}", h["deep"]["why"]))
+        points.append((f"depth {h['deep']['depth']}", h["deep"].get("why", {})))
     points = [(name, w) for name, w in points if {"none", "batch"} <= w.keys()]
     out = []
     for measure, low, high in (
