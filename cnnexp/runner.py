@@ -625,20 +625,31 @@ class LocalRunner:
             self._evict()
 
     def _loop(self) -> None:
+        last_said = 0.0
         while not self._closed:
-            if time.time() - self._last_sync > 1.0:
-                self._last_sync = time.time()
-                self._sync()
-            moved = False
-            for slot in self._slots:
-                if slot.run_id is None:
-                    self._dispatch(slot)
-                    continue
-                moved |= self._drain(slot)
-                if slot.run_id is not None:
-                    self._check_worker(slot)
-            if not moved:
-                self._wait()
+            try:
+                self._turn()
+            except Exception as e:  # a dead loop would leave every run "running" for good
+                if time.time() - last_said > 10:  # one line per 10 s, not one per turn
+                    last_said = time.time()
+                    print(f"cnnexp runner: {type(e).__name__}: {e} (going on)", file=sys.stderr)
+                time.sleep(0.5)
+
+    def _turn(self) -> None:
+        """One look at the queue and the workers."""
+        if time.time() - self._last_sync > 1.0:
+            self._last_sync = time.time()
+            self._sync()
+        moved = False
+        for slot in self._slots:
+            if slot.run_id is None:
+                self._dispatch(slot)
+                continue
+            moved |= self._drain(slot)
+            if slot.run_id is not None:
+                self._check_worker(slot)
+        if not moved:
+            self._wait()
 
     def _wait(self) -> None:
         """Sleep until a worker says something (50 ms at most) or, with every worker idle, until

@@ -45,3 +45,23 @@ def test_an_idle_runner_looks_at_the_queue_a_few_times_a_second_and_a_submit_wak
         assert taken[0] - t0 < 5.0
     finally:
         runner.close()
+
+
+def test_an_error_in_one_turn_of_the_loop_does_not_stop_the_runner(tmp_path, capfd):
+    runner = LocalRunner(tmp_path / "results", device="cpu")
+    sync, failures = runner._sync, []
+
+    def flaky_sync():  # the queue's database briefly unreadable, a lost Ray actor, ...
+        if len(failures) < 2:
+            failures.append(1)
+            raise OSError("disk I/O error")
+        sync()
+
+    runner._sync = flaky_sync
+    try:
+        ids = runner.submit(specs(seed=9))
+        wait_for(runner, ids, {"done"}, timeout=60)  # the loop lived on and trained it
+        assert runner._thread.is_alive() and len(failures) == 2
+        assert "cnnexp runner: OSError: disk I/O error (going on)" in capfd.readouterr().err
+    finally:
+        runner.close()
