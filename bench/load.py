@@ -56,19 +56,32 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
-    total, todo = 0, [pid]
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    out, todo = [], [pid]
     while todo:
         p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
+        out.append(p)
         todo += _children(p)
-    return total / 1024
+    return out
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:  # the process ended while we looked
+        return ""
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    kb = (
+        int(line.split()[1])
+        for p in _tree(pid)
+        for line in _read(f"/proc/{p}/status").splitlines()
+        if line.startswith("VmRSS:")
+    )
+    return sum(kb) / 1024
 
 
 def server_pid(url: str) -> int:
@@ -108,29 +121,24 @@ class PeakMemory:
 # --- server CPU, from /proc (Linux) -----------------------------------------------------------
 def tree_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and its live descendants."""
-    total, todo, tick = 0.0, [pid], os.sysconf("SC_CLK_TCK")
-    while todo:
-        p = todo.pop()
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        todo += _children(p)
-    return total
+    total = 0
+    for p in _tree(pid):
+        fields = _read(f"/proc/{p}/stat").rsplit(")", 1)[-1].split()
+        if len(fields) > 12:
+            total += int(fields[11]) + int(fields[12])  # utime, stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def renice_clients(server: int, n: int = CLIENT_NICENESS) -> None:
-    """Lower the priority of every process this one started except the server: the browser
-    driver and Chromium. They stand in for visitors' own machines; on the server's 2 cores they
-    must not take its CPU, or the figures measure Chromium drawing N pages, not the server."""
-    spare = {server, *_children(server)}
-    todo = [c for c in _children(os.getpid()) if c != server]
-    while todo:
-        p = todo.pop()
-        if p in spare:
-            continue
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, p, n)
-        todo += _children(p)
+    """Lower the priority of every process this one started except the server's tree: the
+    browser driver and Chromium. They stand in for visitors' own machines; on the server's 2
+    cores they must not take its CPU, or the figures measure Chromium drawing N pages, not the
+    server."""
+    spare = set(_tree(server))
+    for p in _tree(os.getpid())[1:]:
+        if p not in spare:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, p, n)
 
 
 # --- one visitor ------------------------------------------------------------------------------

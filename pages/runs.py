@@ -95,10 +95,10 @@ axis_labels = {(c.replace("_", " ") if c == analysis.TARGET else c): c for c in 
 brushed = parcoords_brush.ranges_of(
     parcoords_brush.listen("chart-runs-parallel", key="runs_brush"), axis_labels
 )
+brushed_before = st.session_state.get("runs_brushed", {})
 rebrushed = {
-    c for c in set(brushed) | set(st.session_state.get("runs_brushed", {}))
-    if brushed.get(c) != st.session_state.get("runs_brushed", {}).get(c)
-}  # fmt: skip
+    c for c in brushed.keys() | brushed_before.keys() if brushed.get(c) != brushed_before.get(c)
+}
 st.session_state["runs_brushed"] = brushed
 with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
     chosen_ranges = {}
