@@ -12,7 +12,8 @@ visitors' own machines):
 It reports, per N: p50/p95 seconds to the first complete paint of a page (script run and
 every element drawn), p50/p95 seconds for the rerun after the slider change, errors, the
 server's CPU seconds per visitor (the capacity figure that does not depend on where the
-browsers run), the server's peak memory (RSS of its process tree, sampled every 0.5 s) and its memory after the
+browsers run), the browsers' CPU seconds per visitor (the rest of the machine's busy time:
+on one machine they share the cores with the server and bound what N visitors can see), the server's peak memory (RSS of its process tree, sampled every 0.5 s) and its memory after the
 round, and each time as a ratio to N = 1 measured in the same run. Rounds run in the order
 given, so memory that grows from one round to the next shows in the last column.
 
@@ -129,6 +130,13 @@ def tree_cpu_s(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, /proc/stat; not idle, not
+    waiting for the disk)."""
+    ticks = [int(v) for v in _read("/proc/stat").split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def renice_clients(server: int, n: int = CLIENT_NICENESS) -> None:
     """Lower the priority of every process this one started except the server's tree: the
     browser driver and Chromium. They stand in for visitors' own machines; on the server's 2
@@ -205,10 +213,13 @@ def pct(values: list[float], q: float) -> float:
     return values[lo] + (i - lo) * (values[hi] - values[lo])
 
 
-def round_of(url: str, pid: int, n: int) -> dict:
-    cpu0 = tree_cpu_s(pid)
+def round_of(url: str, pid: int, n: int, trainer: int | None = None) -> dict:
+    cpu0, busy0 = tree_cpu_s(pid), machine_busy_s()
+    train0 = tree_cpu_s(trainer) if trainer else 0.0
     with PeakMemory(pid) as mem:
         sessions = asyncio.run(visitors(url, pid, n))
+    server = tree_cpu_s(pid) - cpu0
+    train = tree_cpu_s(trainer) - train0 if trainer else 0.0
     paints = [t for s in sessions for t in s["paints"]]
     reruns = [s["rerun"] for s in sessions if s["rerun"] is not None]
     return {
@@ -218,7 +229,9 @@ def round_of(url: str, pid: int, n: int) -> dict:
         "rerun_p50": pct(reruns, 0.5),
         "rerun_p95": pct(reruns, 0.95),
         "errors": [e for s in sessions for e in s["errors"]],
-        "cpu_per_session_s": (tree_cpu_s(pid) - cpu0) / n,
+        "cpu_per_session_s": server / n,
+        # the rest of the machine's busy time: the browsers, their driver and this script
+        "client_cpu_per_session_s": (machine_busy_s() - busy0 - server - train) / n,
         "peak_mb": mem.peak,
         "after_mb": tree_rss_mb(pid),
     }
@@ -260,7 +273,8 @@ def run(sessions: list[int], train: bool = True, results: Path | None = None) ->
             with streamlit_server(results, env={"CNNEXP_MODE": "viewer"}) as url:
                 pid = server_pid(url)
                 asyncio.run(visitors(url, pid, 1))  # warm up: imports and caches, not measured
-                return [round_of(url, pid, n) for n in sessions]
+                busy = trainer.pid if trainer is not None else None
+                return [round_of(url, pid, n, busy) for n in sessions]
         finally:
             if trainer is not None:
                 trainer.terminate()
@@ -271,15 +285,17 @@ def report(rows: list[dict]) -> str:
     base = rows[0]
     lines = [
         f"| N | paint p50 s | paint p95 s (×N={base['n']}) | rerun p50 s | rerun p95 s "
-        f"(×N={base['n']}) | errors | server CPU s per visitor | server peak MB | MB after round |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"(×N={base['n']}) | errors | server CPU s per visitor | browsers' CPU s per visitor "
+        "| server peak MB | MB after round |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['n']} | {r['paint_p50']:.2f} | {r['paint_p95']:.2f} "
             f"({r['paint_p95'] / base['paint_p95']:.1f}×) | {r['rerun_p50']:.2f} | "
             f"{r['rerun_p95']:.2f} ({r['rerun_p95'] / base['rerun_p95']:.1f}×) | "
-            f"{len(r['errors'])} | {r['cpu_per_session_s']:.2f} | {r['peak_mb']:.0f} | "
+            f"{len(r['errors'])} | {r['cpu_per_session_s']:.2f} | "
+            f"{r['client_cpu_per_session_s']:.2f} | {r['peak_mb']:.0f} | "
             f"{r['after_mb']:.0f} |"
         )
     errors = [e for r in rows for e in r["errors"]]

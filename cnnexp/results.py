@@ -7,6 +7,8 @@ figure can colour by `model` or facet by `batch_size` without another lookup.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -125,10 +127,17 @@ def work_of(experiment: str, config: dict) -> Work | None:
     return own(config) if own is not None else setup_work(config)
 
 
+@functools.lru_cache(maxsize=4096)
+def _work_json(experiment: str, config_json: str) -> Work | None:
+    """work_of, remembered: a run's work follows from its settings alone, and the run panel
+    asks for every planned and past run on each page view (building their models to count
+    FLOPs was a third of a viewer's CPU on a page offering a launch)."""
+    return work_of(experiment, json.loads(config_json))
+
+
 def _past_flops(past: pd.DataFrame) -> pd.Series:
     """Forward FLOPs per image of each past run: as recorded, else, for runs of an
     experiment with its own `work` saved before they recorded it, from the saved config."""
-    import json
 
     from cnnexp import experiments
 
@@ -138,7 +147,7 @@ def _past_flops(past: pd.DataFrame) -> pd.Series:
         return flops
     flops = flops.copy()
     for i in past.index[flops.isna() & past["experiment"].isin(own)]:
-        w = work_of(past.at[i, "experiment"], json.loads(past.at[i, "config_json"]))
+        w = _work_json(past.at[i, "experiment"], past.at[i, "config_json"])
         flops.at[i] = w.flops if w is not None else float("nan")
     return flops
 
@@ -163,7 +172,7 @@ def estimate_seconds(specs: list[RunSpec], past: pd.DataFrame) -> float | None:
     past, rate = past[ok], rate[ok]
     total = 0.0
     for s in specs:
-        work = work_of(s.experiment, s.config)
+        work = _work_json(s.experiment, json.dumps(s.config, sort_keys=True))
         if work is None:
             return None
         pool = next((p for p in _pools(past, rate, s, work) if len(p)), None)

@@ -43,7 +43,7 @@ st.markdown(
     f"**{headline['model']}** on **{headline['dataset']}** reaches {stats.describe_ci(acc)} test accuracy."
 )
 
-charts = exp.charts(cfg, results)
+charts = page.charts(exp, cfg, results)
 tab_acc, tab_loss, tab_seeds, tab_model = st.tabs(["Accuracy", "Loss", "Per seed", "Model"])
 with tab_acc:
     export.chart(charts["accuracy"], "baseline-accuracy")

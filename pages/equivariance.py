@@ -98,7 +98,11 @@ with probe_tab:
             bind="query-params",
             help="Channels beyond the layer's width show its last channel",
         )
-        charts = shift_probe.charts(probe_cfg, frames, layer, channel, store, cfg)
+        charts = page.shared_figures(
+            "equivariance-probe",
+            (*keys, layer, channel),  # the frames follow from keys, as probe_frames' cache says
+            lambda: shift_probe.charts(probe_cfg, frames, layer, channel, store, cfg),
+        )
         export.chart(charts["maps"], "equivariance-maps")
         st.markdown(shift_probe.explain_probe(probe_cfg, probe_headline(*keys, store)))
         left, right = st.columns(2)
@@ -119,7 +123,7 @@ with trained_tab:
     results, h = page.saved_results(exp, cfg, key="trained")
     if h is not None:
         st.markdown(exp.explain_trained(cfg, h))
-        charts = exp.charts(cfg, results)
+        charts = page.charts(exp, cfg, results)
         left, right = st.columns([3, 2])
         export.chart(charts["shift_accuracy"], "equivariance-shift-accuracy", left)
         export.chart(charts["consistency"], "equivariance-consistency", right)

@@ -42,7 +42,7 @@ cfg = page.start(exp, EXPLANATION)
 
 results, headline = page.saved_or_stop(exp, cfg)
 st.markdown(exp.explain(cfg, headline))
-charts = exp.charts(cfg, results)
+charts = page.charts(exp, cfg, results)
 
 
 def sweep_charts(sweep: str, names: list[str], hint: str) -> None:

@@ -38,7 +38,7 @@ larger tiles take locality away step by step.
 cfg = page.start(exp, EXPLANATION)
 
 results, headline = page.saved_results(exp, cfg)
-charts = exp.charts(cfg, results)
+charts = page.charts(exp, cfg, results)
 if "samples" in charts:
     export.chart(charts["samples"], "permuted-samples")
     st.caption(

@@ -81,7 +81,7 @@ with task_tab:
     results, h = page.saved_results(exp, cfg)
     if h is not None:
         st.markdown(exp.explain(cfg, h))
-        charts = exp.charts(cfg, results)
+        charts = page.charts(exp, cfg, results)
         export.chart(charts["accuracy"], "receptive-field-accuracy")
 
 with effective_tab:

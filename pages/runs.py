@@ -18,6 +18,7 @@ page.require_app()
 MAX_CURVES = 60  # runs whose curves are read and drawn at once; more are downsampled
 MAX_DOTS = 5000  # runs drawn in the scatter and parallel coordinates
 MAX_IMPORTANCE = 2000  # runs the importance model is fitted on
+MAX_AXES = 8  # parallel-coordinates axes at once: past about eight their labels overlap
 SERIES = {
     "test accuracy": ("test", "acc"),
     "train accuracy": ("train", "acc"),
@@ -40,6 +41,13 @@ def read_metrics(root: str, files: tuple[tuple[str, int], ...]) -> pd.DataFrame:
     Cached: changing the series or the colouring reads no file again; a run saved anew has
     another file time, so it is read afresh."""
     return resources.store().metrics([rid for rid, _ in files])
+
+
+def say_ignored(problems: list[str]) -> None:
+    """What of the link was ignored, as literal text: a stranger's values are never markdown."""
+    if problems:
+        st.warning("**Some values in this link were ignored.**", icon=":material/link_off:")
+        st.text("\n".join(problems))
 
 
 def metrics_of(runs: pd.DataFrame) -> pd.DataFrame:
@@ -163,9 +171,7 @@ else:
     shown = ["experiment", *anywhere, *[c for c in RUN_COLUMNS if c not in anywhere], "ended_at"]
     default_rows = np.flatnonzero(view["run_id"].isin(linked)).tolist()
     noun = "runs"
-if problems:
-    st.warning("**Some values in this link were ignored.**", icon=":material/link_off:")
-    st.text("\n".join(problems))  # a stranger's text: literal, never markdown
+say_ignored(problems)
 st.caption(
     f"{len(rows):,} {noun} · {len(view):,} of {len(runs):,} saved runs · select rows to compare"
 )
@@ -257,17 +263,46 @@ def curves_view() -> None:
     )
 
 
+def choose_axes(runs: pd.DataFrame, candidates: list[str]) -> list[str]:
+    """The settings drawn as axes: at most MAX_AXES, by default those with the most distinct
+    values here; the visitor (or the link's ?axes=) may pick others."""
+    default = analysis.most_varied(runs, candidates, MAX_AXES)
+    problems: list[str] = []
+    _from_url("runs_axes", url.choose("axes", candidates, problems)[:MAX_AXES] or default)
+    say_ignored(problems)
+    kept = [c for c in st.session_state["runs_axes"] if c in candidates]  # a filter changed them
+    st.session_state["runs_axes"] = kept or default
+    cols = st.multiselect(
+        "Axes",
+        candidates,
+        key="runs_axes",
+        max_selections=MAX_AXES,
+        help=f"Settings drawn as axes, at most {MAX_AXES}; test accuracy is always the last",
+    )
+    url.write({"axes": cols if cols != default else None})
+    return cols or default
+
+
 def parallel_view() -> None:
-    cols = varies or ["experiment"]
     done = view[view["test_acc"].notna()] if "test_acc" in view else view.iloc[:0]
     if done.empty:
         st.info("No finished runs with a test accuracy in this filter.", icon=":material/info:")
         return
+    candidates = varies or ["experiment"]
+    cols = choose_axes(done, candidates)
     few, n = analysis.downsample(done, MAX_DOTS)
+    hidden = len(candidates) - len(cols)
     st.caption(
-        f"{len(few):,} of {n:,} finished runs · one line per run. Drag along a numeric axis to "
-        "filter the table and charts to that range (the slider under *Ranges* follows; click "
-        "the axis to clear it); on a text axis a drag only highlights."
+        f"{len(few):,} of {n:,} finished runs · one line per run"
+        + (
+            f" · {len(cols)} of the {len(candidates)} settings that vary here as axes "
+            f"({hidden} not shown: pick them under *Axes*, or filter by experiment)"
+            if hidden
+            else ""
+        )
+        + ". Drag along a numeric axis to filter the table and charts to that range (the "
+        "slider under *Ranges* follows; click the axis to clear it); on a text axis a drag "
+        "only highlights."
     )
     export.chart(run_figures.parallel(few, cols, ranges=chosen_ranges), "runs-parallel")
 
@@ -275,11 +310,13 @@ def parallel_view() -> None:
 def scatter_view() -> None:
     cols = [c for c in ["test_acc", "duration_s", *numeric, *all_settings] if c in view]
     cols = list(dict.fromkeys(cols))
-    c1, c2, c3, c4 = st.columns(4)
+    problems: list[str] = []  # the table's warning is drawn already: this view says its own
     _from_url("runs_x", url.one("x", cols, varies[0] if varies else cols[-1], problems))
     _from_url("runs_y", url.one("y", cols, "test_acc", problems))
     _from_url("runs_c", url.one("colour", cols, None, problems))
     _from_url("runs_f", url.one("facet", cols, None, problems))
+    say_ignored(problems)
+    c1, c2, c3, c4 = st.columns(4)
     x = c1.selectbox("x", cols, key="runs_x")
     y = c2.selectbox("y", cols, key="runs_y")
     colour = c3.selectbox("Colour by", cols, key="runs_c", index=None, placeholder="none")

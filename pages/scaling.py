@@ -55,7 +55,7 @@ st.caption(
     + "."
 )
 results, headline = page.saved_results(exp, cfg)
-charts = exp.charts(cfg, results)
+charts = page.charts(exp, cfg, results)
 left, right = analytic_charts.columns(2)
 export.chart(charts["parameters"], "scaling-parameters", left)
 export.chart(charts["flops"], "scaling-flops", right)

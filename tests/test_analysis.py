@@ -123,3 +123,11 @@ def test_numeric_columns_are_those_holding_a_number_or_numeric_text():
         }
     )
     assert analysis.numeric(runs, [*runs.columns, "absent"]) == ["width", "lr", "stride"]
+
+
+def test_most_varied_keeps_the_columns_with_most_values_in_their_order(store):
+    write_runs(store, n_seeds=2)
+    runs = store.runs()  # width: 4 values, depth: 3, seed: 2, model: 1
+    assert analysis.most_varied(runs, ["model", "depth", "seed", "width"], 2) == ["depth", "width"]
+    assert analysis.most_varied(runs, ["seed", "model"], 1) == ["seed"]
+    assert analysis.most_varied(runs, ["depth", "width"], 8) == ["depth", "width"]

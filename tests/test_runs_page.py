@@ -146,3 +146,49 @@ def test_curves_are_read_once_and_again_when_a_run_is_saved_anew(store, monkeypa
     )
     at.run()
     assert drawn() == [0.75] and len(reads) == 2
+
+
+def write_wide_runs(store, n_settings: int = 12) -> None:
+    """Runs where setting s_k takes k + 2 distinct values: more settings vary than fit as axes."""
+    for i in range(20):
+        config = {f"s{k:02d}": i % (k + 2) for k in range(n_settings)}
+        store.save(
+            {
+                "run_id": f"{i:016x}",
+                "experiment": "baseline",
+                "seed": 0,
+                "label": "cnn",
+                "status": "done",
+                "ended_at": f"2026-01-01T00:{i:02d}:00",
+                "config": config,
+                "test_acc": 0.5 + i / 100,
+            },
+            [{"epoch": 1, "split": "test", "metric": "acc", "value": 0.5}],
+        )
+
+
+def axes_drawn(at: AppTest) -> list[str]:
+    import json
+
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return [d["label"] for d in fig["data"][0]["dimensions"]]
+
+
+def test_parallel_coordinates_caps_its_axes_and_says_which(store):
+    write_wide_runs(store)
+    at = open_runs({"view": "parallel-coordinates"})
+    assert not at.exception, at.exception
+    # the 8 settings with the most distinct values (s04..s11), then the accuracy
+    assert axes_drawn(at) == [f"s{k:02d}" for k in range(4, 12)] + ["test acc"]
+    caption = " ".join(c.value for c in at.caption)
+    assert "8 of the 12 settings that vary here as axes (4 not shown" in caption
+    # the visitor picks other axes; the link keeps them
+    at.multiselect(key="runs_axes").set_value(["s00", "s01"]).run()
+    assert axes_drawn(at) == ["s00", "s01", "test acc"]
+    assert at.query_params.get("axes") == "s00,s01"
+    # a link's axes are data: unknown ones are named and ignored, literally
+    at = open_runs({"view": "parallel-coordinates", "axes": "s03,[x](https://example.org)"})
+    assert axes_drawn(at) == ["s03", "test acc"]
+    text = " ".join(t.value for t in at.text)
+    assert "'[x](https://example.org)'" in text
+    assert not any("example.org" in m.value for m in [*at.markdown, *at.warning])

@@ -22,3 +22,8 @@ def test_the_server_watches_no_files():
 def test_the_server_never_reruns_on_save_and_sends_no_usage_statistics():
     assert option("server.runOnSave") == "False"
     assert option("browser.gatherUsageStats") == "False"
+
+
+def test_the_server_runs_no_full_garbage_collection_after_each_page():
+    # gc.collect(2) after every script run was a quarter of the server's CPU per page view.
+    assert option("runner.postScriptGC") == "False"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -83,6 +84,38 @@ def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Resul
     headline = exp.summarize(cfg, results)
     remember(exp, cfg, headline, results)
     return results, headline
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _shared(kind: str, key: tuple, _build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    return _build()
+
+
+def shared_figures(kind: str, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The figures `build` makes, built once per `key` and shared by every session, not copied.
+
+    Building Plotly figures (plotly validates every property it is given) was most of the
+    server's CPU for a visitor's page view (BENCHMARKS.md, "Load test"), although every visitor
+    of the same settings gets the same figures. `key` must name everything the figures show;
+    whoever gets them must not change them (st.plotly_chart only reads a figure)."""
+    return _shared(kind, key, build)
+
+
+def saved_state(results: Results) -> tuple:
+    """What identifies the saved state of a plan's runs: each run's id, status and file
+    signature. A run saved anew changes its file, and with it the key."""
+    return tuple(
+        sorted(
+            (rid, r.get("status"), r.get("_mtime_ns"), r.get("_size"))
+            for rid, r in results.records.items()
+        )
+    )
+
+
+def charts(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
+    """exp.charts(cfg, results), shared by every session that shows the same saved runs."""
+    key = (cfg.model_dump_json(), saved_state(results))
+    return shared_figures(exp.NAME, key, lambda: exp.charts(cfg, results))
 
 
 def saved_or_stop(exp: ModuleType, cfg: Config) -> tuple[Results, dict]:
