@@ -92,11 +92,26 @@ def seed(results: Path, bundle: Path | None) -> int:
         if dst.exists():
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.name}.bundle.tmp")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)  # whole files only, as the store writes them
+        _place(src, dst)
         copied += 1
     return copied
+
+
+def _place(src: Path, dst: Path) -> None:
+    """`src` at `dst`, whole or not at all. A hard link where the two folders share a disk:
+    it writes no data (copying 200 files was a fifth of a cold server's first page), and is
+    safe because the store never writes into a saved file, it replaces it (and deleting a run
+    unlinks only its own name). A copy elsewhere, under a temporary name first."""
+    try:
+        os.link(src, dst)
+        return
+    except FileExistsError:
+        return
+    except OSError:  # another disk, or links not allowed there
+        pass
+    tmp = dst.with_name(f".{dst.name}.bundle.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)  # whole files only, as the store writes them
 
 
 if __name__ == "__main__":

@@ -100,10 +100,16 @@ numeric = analysis.numeric(view, [*varies, "test_acc"])
 # the slider (Streamlit's chart selections do not report axis ranges: ui/parcoords_brush.py).
 linked_ranges = url.ranges(numeric, problems)
 axis_labels = {(c.replace("_", " ") if c == analysis.TARGET else c): c for c in numeric}
-brushed = parcoords_brush.ranges_of(
-    parcoords_brush.listen("chart-runs-parallel", key="runs_brush"), axis_labels
-)
-brushed_before = st.session_state.get("runs_brushed", {})
+_from_url("runs_view", (url.values("view") or ["curves"])[0].replace("-", " "))
+if st.session_state["runs_view"] not in VIEWS:
+    st.session_state["runs_view"] = "curves"
+if st.session_state["runs_view"] == "parallel coordinates":
+    brushed = parcoords_brush.ranges_of(
+        parcoords_brush.listen("chart-runs-parallel", key="runs_brush"), axis_labels
+    )
+    brushed_before = st.session_state.get("runs_brushed", {})
+else:  # no chart to brush, no listener: loading it cost every other view ~0.5 s to paint
+    brushed = brushed_before = {}
 rebrushed = {
     c for c in brushed.keys() | brushed_before.keys() if brushed.get(c) != brushed_before.get(c)
 }
@@ -201,9 +207,6 @@ url.write(
 )
 
 # --- one view at a time: only what is shown is computed -------------------------------------
-_from_url("runs_view", (url.values("view") or ["curves"])[0].replace("-", " "))
-if st.session_state["runs_view"] not in VIEWS:
-    st.session_state["runs_view"] = "curves"
 shown_view = st.segmented_control("View", VIEWS, key="runs_view") or "curves"
 url.write({"view": None if shown_view == "curves" else shown_view.replace(" ", "-")})
 

@@ -71,3 +71,11 @@ def test_dragging_along_an_axis_filters_the_table(tmp_path):
         body = page.inner_text("body")
         assert re.search(r"4 runs · 4 of 12 saved runs", body), body[:2000]
         assert "range=depth" in page.url  # the brush is in the link, like a slider's range
+        # Another view has no chart to brush (nor its listener): the range stays, and is
+        # drawn again as the axis's brush on the way back.
+        for view in ("curves", "parallel coordinates"):
+            page.locator("[data-testid='stButtonGroup']").get_by_text(view, exact=True).click()
+            settled(page)
+            assert re.search(r"4 runs · 4 of 12 saved runs", page.inner_text("body")), view
+        assert "range=depth" in page.url
+        page.wait_for_selector(".st-key-chart-runs-parallel .axis-brush", timeout=30_000)

@@ -242,6 +242,24 @@ def test_the_bundle_seeds_blobs_with_their_runs(tmp_path):
     assert Store(tmp_path / "results").blob("equivariance", "r00003", "weights") == blob_of(3)
 
 
+def test_what_is_done_to_seeded_runs_never_changes_the_bundle(tmp_path):
+    # Seeded files are hard links to the bundle's where both share a disk: saving a run anew
+    # or deleting it must leave the bundle's own files as they were.
+    from cnnexp import bundle
+
+    shipped = Store(tmp_path / "bundle")
+    shipped.save(record(1), metrics())
+    shipped.save(record(2), metrics())
+    before = {p: p.read_bytes() for p in (tmp_path / "bundle" / "runs").rglob("*.parquet")}
+    assert bundle.seed(tmp_path / "results", tmp_path / "bundle") == 2
+    results = Store(tmp_path / "results")
+    results.save(record(1, test_acc=0.123), metrics())  # saved anew over the seeded file
+    results.delete(["r00002"])
+    assert {p: p.read_bytes() for p in before} == before
+    assert Store(tmp_path / "bundle").records(["r00001", "r00002"]).keys() == {"r00001", "r00002"}
+    assert results.records(["r00001"])["r00001"]["test_acc"] == 0.123
+
+
 def test_a_reader_between_full_scans_still_sees_every_write_and_delete(results, monkeypatch):
     """Between full scans the store trusts its folders' modification times; what another
     writer saves, replaces or deletes changes them, so the next read sees it."""

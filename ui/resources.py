@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,7 +73,8 @@ def runner() -> LocalRunner:
 
 
 _started: set[str] = set()  # results folders whose runner this process has started
-START_AFTER_S = 5.0  # the longest the runner's start waits for the first page to be drawn
+START_AFTER_S = 5.0  # the longest the runner's start waits for the first page's script
+DRAW_GRACE_S = 2.0  # and then for the browser to draw that page
 _starting = threading.Lock()
 _start_ended = threading.Event()
 
@@ -98,8 +100,11 @@ def _start_runner() -> bool:
 def _start_in_background(page: threading.Thread) -> None:
     # Its imports hold the interpreter's lock for a second or more: started while the first
     # page is still drawn, they slowed Home's first paint (bench/ui.py). So they wait until
-    # that page's script has ended (its thread ends with it), or START_AFTER_S at most.
+    # that page's script has ended (its thread ends with it), or START_AFTER_S at most, and
+    # then a little more: on a small machine their CPU slowed the browser drawing what the
+    # script had sent (py-spy: 0.6 s of imports right after Home's script, on 2 cores).
     page.join(timeout=START_AFTER_S)
+    time.sleep(DRAW_GRACE_S)
     try:
         runner()
     except Exception:  # noqa: BLE001 - the next page calls runner() in line and shows it
