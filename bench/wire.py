@@ -40,6 +40,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.RootContainer_pb2 import RootContainer
@@ -141,7 +142,7 @@ class Session:
         self.page = Page(time.perf_counter() - t0, *drawn)
         return self.page
 
-    async def _until_finished(self, asked) -> tuple[dict, str, str, str]:
+    async def _until_finished(self, asked: ClientState) -> tuple[dict, str, str, str]:
         elements: dict[tuple[int, ...], Element] = {}
         page_hash, page_name, query = asked.page_script_hash, asked.page_name, asked.query_string
         while True:
@@ -160,10 +161,10 @@ class Session:
                     )
                 case "delta" if msg.delta.HasField("new_element"):
                     elements[tuple(msg.metadata.delta_path)] = msg.delta.new_element
-                case "page_info_changed":  # the script set the URL's query (bound widgets)
+                case "page_info_changed":  # the script changed the URL's query
                     query = msg.page_info_changed.query_string
                 case "page_not_found":
-                    raise PageError(f"page not found: {msg.page_not_found.page_name!r}")
+                    raise PageError(f"page not found: {asked.page_name!r}")
                 case "session_event" if msg.session_event.HasField("script_compilation_exception"):
                     raise PageError(msg.session_event.script_compilation_exception.message)
                 case "script_finished" if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
@@ -188,8 +189,13 @@ class Session:
 async def session(url: str) -> AsyncIterator[Session]:
     """A new Streamlit session on the server at `url` (http://host:port)."""
     ws_url = url.replace("http", "ws", 1) + "/_stcore/stream"
-    # max_size=None: a page's chart can be one message of several MB
-    async with connect(ws_url, subprotocols=[Subprotocol("streamlit")], max_size=None) as ws:
+    async with connect(
+        ws_url,
+        subprotocols=[Subprotocol("streamlit")],  # what the frontend asks for
+        max_size=None,  # a page's chart can be one message of several MB
+        open_timeout=TIMEOUT_S,  # a busy server is slow to answer, not broken
+        ping_interval=None,  # a browser's page cannot ping: no keepalive to time out on
+    ) as ws:
         yield Session(ws)
 
 
@@ -244,7 +250,7 @@ async def visit(url: str, timeout_s: float = TIMEOUT_S) -> dict:
             rerun = await s.change(step_up(slider), slider.query_param_key, timeout_s)
             errors += [f"slider change: {e}" for e in rerun.exceptions()]
     except Exception as e:  # a timeout, a closed socket, a page that cannot run
-        errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+        errors.append(f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}")
     return {"pages": pages, "rerun": rerun, "errors": errors}
 
 

@@ -13,13 +13,27 @@ from bench.load import VISIT
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """(url, pid, the first page a fresh server sent: a link to the cached Baseline)."""
     results = tmp_path_factory.mktemp("wire") / "results"
     with wire.loaded_server(results, train=False) as (url, pid):
-        yield url, pid
+        yield url, pid, asyncio.run(_open(url, VISIT[1][1]))
+
+
+async def _open(url: str, path: str) -> wire.Page:
+    async with wire.session(url) as s:
+        return await s.open(path)
+
+
+def test_a_link_on_a_fresh_server_is_waited_for_past_its_rerun(server):
+    # A fresh server runs the linked page alone, which calls st.rerun() to run inside the
+    # app's navigation (ui/page.require_app): the page is the second run's.
+    first = server[2]
+    assert first.name == "baseline"
+    assert " reaches " in first.text()
 
 
 def test_a_visitor_receives_every_page_it_asks_for(server):
-    url, _ = server
+    url = server[0]
     visitor = asyncio.run(wire.visit(url))
     assert visitor["errors"] == []
     home, baseline, *_ = visitor["pages"]
@@ -59,7 +73,7 @@ def test_the_slider_change_reaches_the_server(server):
 
 
 def test_visitors_at_once_all_finish(server):
-    row = wire.round_of(*server, 2)
+    row = wire.round_of(*server[:2], 2)
     assert row["errors"] == []
     assert row["rerun_p50"] > 0  # both reruns were waited for
     assert row["peak_mb"] > 50  # the server's tree was found and sampled
