@@ -83,9 +83,10 @@ class Page:
         return [e for path, e in sorted(self.elements.items()) if path[0] == root]
 
     def text(self) -> str:
-        """Every body text drawn (headings, markdown, captions, alerts, plain text)."""
+        """Every body text drawn (headings, markdown, captions, alerts, plain text), in the
+        page's order."""
         bodies = []
-        for e in self.elements.values():
+        for _, e in sorted(self.elements.items()):
             inner = getattr(e, e.WhichOneof("type") or "empty")
             if "body" in inner.DESCRIPTOR.fields_by_name:
                 bodies.append(inner.body)
@@ -275,10 +276,8 @@ def round_of(url: str, pid: int, n: int) -> dict:
     reruns = [s["rerun"].seconds for s in sessions if s["rerun"] is not None]
     return {
         "n": n,
-        "paint_p50": pct(pages, 0.5),
-        "paint_p95": pct(pages, 0.95),
-        "rerun_p50": pct(reruns, 0.5),
-        "rerun_p95": pct(reruns, 0.95),
+        **{f"paint_p{q}": pct(pages, q / 100) for q in (50, 95)},
+        **{f"rerun_p{q}": pct(reruns, q / 100) for q in (50, 95)},
         "errors": [e for s in sessions for e in s["errors"]],
         "cpu_per_session_s": server / n,
         "client_cpu_per_session_s": own / n,  # all N clients: this process
@@ -318,10 +317,12 @@ def report(rows: list[dict]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sessions", type=int, nargs="+", default=[1, 5, 10, 20])
+    ap.add_argument(
+        "--sessions", type=int, nargs="+", default=[1, 5, 10, 20], help="N of each round, in order"
+    )
     ap.add_argument("--no-train", action="store_true", help="no training run beside the server")
     args = ap.parse_args()
-    import torch
+    import torch  # for its version only
 
     print(f"torch {torch.__version__} · {os.cpu_count()} CPUs · viewer mode · no browser")
     print(report(run(args.sessions, train=not args.no_train)))
