@@ -38,6 +38,8 @@ def test_a_visitor_receives_every_page_it_asks_for(server):
     assert visitor["errors"] == []
     home, baseline, *_ = visitor["pages"]
     assert [p.name for p in visitor["pages"]] == [path.split("?")[0] for _, path in VISIT]
+    headings = [e.heading.body for e in home.in_order() if e.HasField("heading")]
+    assert headings[0] == "cnnexp"  # the app's title, then its introduction
     assert "Convolutional networks are said to suit images" in home.text()
     # the seeded plan's headline ("… reaches 80% [..] test accuracy"), not "No saved runs"
     assert " reaches " in baseline.text() and "test accuracy" in baseline.text()
