@@ -22,6 +22,11 @@ times with each p95 as a ratio to the first N, errors, the server's CPU seconds 
 this process's CPU seconds per visitor (all N clients), and the server's peak memory and its
 memory after the round.
 
+Then the same rounds, in the same process, against a reference: a Streamlit app whose pages
+have the same names and draw only a title and one sidebar slider. Its ratios are the floor this
+machine and Streamlit set: N requests arriving at once queue for the server's one Python
+interpreter, so even pages that cost almost nothing show p95 ratios that grow with N.
+
     python -m bench.wire --sessions 1 5 10 20
 """
 
@@ -286,6 +291,32 @@ def round_of(url: str, pid: int, n: int) -> dict:
     }
 
 
+# The reference: bench.load.VISIT's page names, each a title and one sidebar slider.
+REFERENCE_APP = """
+import streamlit as st
+
+def page():
+    st.title("reference")
+    st.sidebar.slider("x", 0, 10, 0)
+
+names = ["baseline", "runs", "equivariance"]
+home = st.Page(page, title="home", url_path="home", default=True)
+others = [st.Page(page, title=n, url_path=n) for n in names]
+st.navigation([home, *others]).run()
+"""
+
+
+def reference_rows(sessions: list[int]) -> list[dict]:
+    """The rounds against REFERENCE_APP, with nothing else running."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Path(tmp) / "reference_app.py"
+        app.write_text(REFERENCE_APP)
+        with streamlit_server(Path(tmp) / "results", script=str(app)) as url:
+            pid = server_pid(url)
+            asyncio.run(visitors(url, 1))
+            return [round_of(url, pid, n) for n in sessions]
+
+
 @contextlib.contextmanager
 def loaded_server(results: Path | None, train: bool) -> Iterator[tuple[str, int]]:
     """bench.load's setting: a server in viewer mode over one cached baseline plan, beside a
@@ -326,6 +357,8 @@ def main() -> None:
 
     print(f"torch {torch.__version__} · {os.cpu_count()} CPUs · viewer mode · no browser")
     print(report(run(args.sessions, train=not args.no_train)))
+    print("\nReference: the same page names, each a title and one slider, nothing beside it")
+    print(report(reference_rows(args.sessions)))
 
 
 if __name__ == "__main__":

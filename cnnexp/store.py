@@ -86,6 +86,10 @@ class Store:
         self._stamp_seen: tuple | None = None
         self._scanned_at = 0.0
         self._lock = threading.RLock()  # one Store serves every browser session's thread
+        # Records already read out of the current index, by run id (None: not saved). Swapped
+        # as one tuple with the index they came from, so no thread pairs an index with
+        # another's records.
+        self._records: tuple[pd.DataFrame | None, dict[str, dict | None]] = (None, {})
 
     # --- paths --------------------------------------------------------------------------
     @property
@@ -220,10 +224,22 @@ class Store:
         return index.reset_index(drop=True)
 
     def records(self, run_ids: Iterable[str]) -> dict[str, dict]:
-        """Saved records by run id (only ids that are saved)."""
+        """Saved records by run id (only ids that are saved), each a dict of its own.
+
+        Remembered until the index changes: turning rows of a wide index into dicts was the
+        largest part of an experiment page's server time under load (bench/wire.py)."""
         index = self._sync()
-        rows = index[index["run_id"].isin(set(run_ids))]
-        return {r["run_id"]: r for r in rows.to_dict("records")}
+        seen, known = self._records
+        if seen is not index:
+            known = {}
+            self._records = (index, known)
+        wanted = list(dict.fromkeys(run_ids))
+        todo = [r for r in wanted if r not in known]
+        if todo:
+            rows = index[index["run_id"].isin(set(todo))]
+            found = {r["run_id"]: r for r in rows.to_dict("records")}
+            known.update({r: found.get(r) for r in todo})
+        return {r: dict(known[r]) for r in wanted if known.get(r) is not None}
 
     def metrics(self, run_ids: Iterable[str]) -> pd.DataFrame:
         """Tidy metrics of these runs: run_id, epoch, split, metric, value."""

@@ -94,4 +94,4 @@ with tab_model:
         "FLOPs count 2 × multiply–accumulates of convolutions and matrix products for one "
         "image; the same counts torch's FlopCounterMode reports for the built model."
     )
-export.data_downloads(exp.tables(cfg, results), "baseline")
+export.data_downloads(page.tables(exp, cfg, results), "baseline")

@@ -98,7 +98,7 @@ with probe_tab:
             bind="query-params",
             help="Channels beyond the layer's width show its last channel",
         )
-        charts = page.shared_figures(
+        charts = page.shared(
             "equivariance-probe",
             (*keys, layer, channel),  # the frames follow from keys, as probe_frames' cache says
             lambda: shift_probe.charts(probe_cfg, frames, layer, channel, store, cfg),
@@ -138,4 +138,4 @@ with trained_tab:
             )
             + "."
         )
-        export.data_downloads(exp.tables(cfg, results), "equivariance-trained")
+        export.data_downloads(page.tables(exp, cfg, results), "equivariance-trained")

@@ -143,4 +143,4 @@ with tab_inside:
             f"{modes['train']['mean']:.1%}",
             help=stats.describe_ci(modes["train"]),
         )
-export.data_downloads(exp.tables(cfg, results), "normalization")
+export.data_downloads(page.tables(exp, cfg, results), "normalization")

@@ -78,4 +78,4 @@ export.chart(charts["accuracy"], "permuted-accuracy", left)
 export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
 if "strength" in charts:
     export.chart(charts["strength"], "permuted-strength")
-export.data_downloads(exp.tables(cfg, results), "permuted")
+export.data_downloads(page.tables(exp, cfg, results), "permuted")

@@ -125,4 +125,4 @@ with task_tab:
                 "conv block's centre unit over 64 test images, with ReLUs and learned weights "
                 "(the Effective field tab uses random linear stacks)."
             )
-        export.data_downloads(exp.tables(cfg, results), "receptive-field")
+        export.data_downloads(page.tables(exp, cfg, results), "receptive-field")

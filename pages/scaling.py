@@ -65,7 +65,7 @@ if headline is not None:
     if "sample_efficiency" in charts:
         export.chart(charts["sample_efficiency"], "scaling-sample-efficiency", right)
     st.markdown(exp.explain_trained(headline))
-export.data_downloads(exp.tables(cfg, results), "scaling")
+export.data_downloads(page.tables(exp, cfg, results), "scaling")
 
 with st.expander("Formulas checked against PyTorch modules", icon=":material/fact_check:"):
     try:

@@ -283,3 +283,19 @@ def test_a_reader_between_full_scans_still_sees_every_write_and_delete(results, 
     assert sorted(runs["run_id"]) == ["r00001", "r00002"]
     assert runs.set_index("run_id").loc["r00001", "status"] == "failed"
     assert reader.counts() == {"baseline": 1, "scaling": 1}
+
+
+def test_records_follow_every_save_and_delete_and_are_each_callers_own(results):
+    store = Store(results)
+    store.save(record(1), metrics())
+    first = store.records(["r00001", "r00009"])
+    assert list(first) == ["r00001"] and first["r00001"]["test_acc"] == 0.5001
+    first["r00001"]["test_acc"] = -1  # a caller's change stays in its own copy
+    assert store.records(["r00001"])["r00001"]["test_acc"] == 0.5001
+    time.sleep(0.01)  # a new file time, as a later save has
+    store.save(record(1, test_acc=0.9), metrics())  # saved anew
+    store.save(record(9), metrics())  # asked for before it existed
+    assert store.records(["r00001", "r00009"])["r00001"]["test_acc"] == 0.9
+    assert "r00009" in store.records(["r00009"])
+    store.delete(["r00001"])
+    assert store.records(["r00001", "r00009"]).keys() == {"r00009"}

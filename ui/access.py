@@ -18,6 +18,7 @@ Settings (environment CNNEXP_<NAME>, or the same key in secrets):
 from __future__ import annotations
 
 import hmac
+import math
 import os
 import threading
 import time
@@ -40,11 +41,24 @@ class Refused(RuntimeError):
 LaunchRefused = Refused
 
 
+SECRETS_TTL_S = 10.0  # how long a read of st.secrets is reused
+_secrets_read: tuple[float, dict] = (-math.inf, {})  # (when, what)
+
+
 def _secrets() -> dict:
+    """st.secrets as a plain dict, read again at most every SECRETS_TTL_S: with no secrets
+    file, Streamlit looks for one on every access, and a page view asks several times (8% of
+    the server's CPU under load, bench/wire.py). An edited file takes effect within seconds."""
+    global _secrets_read  # noqa: PLW0603 - one value for the whole server
+    when, value = _secrets_read
+    if time.monotonic() - when < SECRETS_TTL_S:
+        return value
     try:
-        return dict(st.secrets)
+        value = dict(st.secrets)
     except Exception:  # no secrets file: the embedded default
-        return {}
+        value = {}
+    _secrets_read = (time.monotonic(), value)
+    return value
 
 
 def setting(name: str, default=None):

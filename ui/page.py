@@ -86,18 +86,20 @@ def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Resul
     return results, headline
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=128, show_spinner=False)
 def _shared(kind: str, key: tuple, _build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return _build()
 
 
-def shared_figures(kind: str, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The figures `build` makes, built once per `key` and shared by every session, not copied.
+def shared(kind: str, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """What `build` makes (figures, tables), built once per `key` and shared by every session,
+    not copied.
 
-    Building Plotly figures (plotly validates every property it is given) was most of the
-    server's CPU for a visitor's page view (BENCHMARKS.md, "Load test"), although every visitor
-    of the same settings gets the same figures. `key` must name everything the figures show;
-    whoever gets them must not change them (st.plotly_chart only reads a figure)."""
+    Building Plotly figures (plotly validates every property it is given) and the tables
+    behind a page's downloads was most of the server's CPU for a visitor's page view
+    (BENCHMARKS.md, "Load test"), although every visitor of the same settings gets the same.
+    `key` must name everything they show; whoever gets them must not change them
+    (st.plotly_chart only reads a figure; the downloads copy a table before converting it)."""
     return _shared(kind, key, build)
 
 
@@ -115,7 +117,13 @@ def saved_state(results: Results) -> tuple:
 def charts(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
     """exp.charts(cfg, results), shared by every session that shows the same saved runs."""
     key = (cfg.model_dump_json(), saved_state(results))
-    return shared_figures(exp.NAME, key, lambda: exp.charts(cfg, results))
+    return shared(f"{exp.NAME}-charts", key, lambda: exp.charts(cfg, results))
+
+
+def tables(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
+    """exp.tables(cfg, results) (the data behind the page's downloads), shared likewise."""
+    key = (cfg.model_dump_json(), saved_state(results))
+    return shared(f"{exp.NAME}-tables", key, lambda: exp.tables(cfg, results))
 
 
 def saved_or_stop(exp: ModuleType, cfg: Config) -> tuple[Results, dict]:

@@ -55,12 +55,26 @@ def run_panel(specs: list[RunSpec], key: str = "run") -> Results:
     return results
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _estimate(run_ids: tuple[str, ...], past_state: tuple, _specs, _past) -> float | None:
+    # Keyed by the runs to estimate and the saved runs' state: the estimate is the same for
+    # every visitor until a run is saved, and was half a viewer's server CPU on a page that
+    # offers a launch (its pandas work per planned run).
+    return estimate_seconds(_specs, _past)
+
+
+def estimate(specs: list[RunSpec]) -> float | None:
+    past = resources.store().runs()
+    state = (len(past), int(past["_mtime_ns"].sum())) if "_mtime_ns" in past else (len(past),)
+    return _estimate(tuple(s.run_id for s in specs), state, specs, past)
+
+
 def _offer_launch(results: Results, key: str) -> None:
     missing = results.missing
     n, total = len(missing), len(results.specs)
-    estimate = estimate_seconds(missing, resources.store().runs())
+    estimate_s = estimate(missing)
     text = (
-        f"**{n} of {total} runs to train** ({total - n} cached) · {_duration(estimate)} "
+        f"**{n} of {total} runs to train** ({total - n} cached) · {_duration(estimate_s)} "
         f"on this machine"
     )
     left, right = st.columns([4, 1], vertical_alignment="center")
