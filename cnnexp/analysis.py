@@ -110,8 +110,23 @@ def encode(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             out[c] = num.astype(float)
         else:
             key = _key(runs[c])
-            out[c] = key.map({v: i for i, v in enumerate(sorted(key.unique()))}).astype(float)
+            out[c] = key.map({v: i for i, v in enumerate(levels(runs[c]))}).astype(float)
     return pd.DataFrame(out, index=runs.index)
+
+
+def levels(col: pd.Series) -> list[str]:
+    """A text setting's distinct values in axis order: missing first, then numbers by value
+    (9 before 16, which as text it would not be), then other text alphabetically."""
+
+    def order(v: str) -> tuple:
+        if v == "—":
+            return (0, 0.0, "")
+        try:
+            return (1, float(v), "")
+        except ValueError:
+            return (2, 0.0, v)
+
+    return sorted(_key(col).unique(), key=order)
 
 
 def importance(

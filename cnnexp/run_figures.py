@@ -31,7 +31,7 @@ def parallel(
     for c in columns:
         dim = {"label": c, "values": codes[c], "multiselect": False}
         if not pd.to_numeric(runs[c], errors="coerce").notna().all():
-            labels = sorted(analysis._key(runs[c]).unique())
+            labels = analysis.levels(runs[c])
             dim.update(tickvals=list(range(len(labels))), ticktext=labels)
         elif c in ranges:
             dim["constraintrange"] = list(ranges[c])
@@ -41,14 +41,18 @@ def parallel(
     if target in ranges:
         dim["constraintrange"] = list(ranges[target])
     dims.append(dim)
+    # The colour bar stands clear of the last axis's tick labels, and the first axis's
+    # labels (drawn to its left) get the room their longest text needs.
+    bar = {"thickness": 12, "x": 1.0, "xanchor": "left", "xpad": 40}
     fig = go.Figure(
         go.Parcoords(
-            line={"color": acc, "colorscale": "Viridis", "showscale": True},
+            line={"color": acc, "colorscale": "Viridis", "showscale": True, "colorbar": bar},
             dimensions=dims,
         )
     )
+    first = max((len(str(t)) for t in dims[0].get("ticktext", [])), default=4)
     fig = layout(fig, "", height=360)
-    fig.update_layout(margin={"l": 60, "r": 40, "t": 40, "b": 20})
+    fig.update_layout(margin={"l": max(60, 7 * first + 16), "r": 90, "t": 40, "b": 20})
     return fig
 
 

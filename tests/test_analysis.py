@@ -131,3 +131,11 @@ def test_most_varied_keeps_the_columns_with_most_values_in_their_order(store):
     assert analysis.most_varied(runs, ["model", "depth", "seed", "width"], 2) == ["depth", "width"]
     assert analysis.most_varied(runs, ["seed", "model"], 1) == ["seed"]
     assert analysis.most_varied(runs, ["depth", "width"], 8) == ["depth", "width"]
+
+
+def test_a_partly_numeric_setting_is_ordered_by_value_with_missing_first():
+    col = pd.Series([16.0, None, 9.0, 23.0, 9.0])
+    assert analysis.levels(col) == ["—", "9.0", "16.0", "23.0"]
+    codes = analysis.encode(pd.DataFrame({"distance": col}), ["distance"])["distance"]
+    assert list(codes) == [2.0, 0.0, 1.0, 3.0, 1.0]  # the axis goes up with the distance
+    assert analysis.levels(pd.Series(["b", 2, "a", 10])) == ["2", "10", "a", "b"]
