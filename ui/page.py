@@ -86,7 +86,9 @@ def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Resul
     return results, headline
 
 
-@st.cache_resource(max_entries=128, show_spinner=False)
+# Bounded: the probe's figures are kept per layer and channel shown, up to a few MB each at
+# the probe's caps; 64 sets stay within a small server's memory.
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def _shared(kind: str, key: tuple, _build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return _build()
 
