@@ -122,9 +122,10 @@ def levels(col: pd.Series) -> list[str]:
         if v == "—":
             return (0, 0.0, "")
         try:
-            return (1, float(v), "")
+            number = float(v)
         except ValueError:
-            return (2, 0.0, v)
+            number = float("nan")
+        return (1, number, "") if number == number else (2, 0.0, v)  # "nan" text is text
 
     return sorted(_key(col).unique(), key=order)
 

@@ -52,7 +52,7 @@ def parallel(
     )
     first = max((len(str(t)) for t in dims[0].get("ticktext", [])), default=4)
     fig = layout(fig, "", height=360)
-    fig.update_layout(margin={"l": max(60, 7 * first + 16), "r": 90, "t": 40, "b": 20})
+    fig.update_layout(margin={"l": min(220, max(60, 7 * first + 16)), "r": 90, "t": 40, "b": 20})
     return fig
 
 

@@ -110,8 +110,13 @@ if st.session_state["runs_view"] == "parallel coordinates":
     brushed_before = st.session_state.get("runs_brushed", {})
 else:  # no chart to brush, no listener: loading it cost every other view ~0.5 s to paint
     brushed = brushed_before = {}
+# What the browser reports changed on an axis the chart drew: a new brush, or one cleared
+# there. An axis the visitor took off the chart is not reported any more, yet not cleared.
+drawn = set(st.session_state.get("runs_drawn_axes", []))
 rebrushed = {
-    c for c in brushed.keys() | brushed_before.keys() if brushed.get(c) != brushed_before.get(c)
+    c
+    for c in brushed.keys() | brushed_before.keys()
+    if c in drawn and brushed.get(c) != brushed_before.get(c)
 }
 st.session_state["runs_brushed"] = brushed
 with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
@@ -266,24 +271,43 @@ def curves_view() -> None:
     )
 
 
+def _axes_picked() -> None:
+    st.session_state["runs_axes_picked"] = True
+
+
 def choose_axes(runs: pd.DataFrame, candidates: list[str]) -> list[str]:
-    """The settings drawn as axes: at most MAX_AXES, by default those with the most distinct
-    values here; the visitor (or the link's ?axes=) may pick others."""
+    """The settings drawn as axes: at most MAX_AXES. By default those with the most distinct
+    values here, following the filters; once the visitor picks (or a link's ?axes= does),
+    their pick, less what the filters took away."""
     default = analysis.most_varied(runs, candidates, MAX_AXES)
-    problems: list[str] = []
-    _from_url("runs_axes", url.choose("axes", candidates, problems)[:MAX_AXES] or default)
-    say_ignored(problems)
-    kept = [c for c in st.session_state["runs_axes"] if c in candidates]  # a filter changed them
+    if "runs_axes" not in st.session_state:  # the link's axes, read when the widget starts
+        problems: list[str] = []
+        linked = list(dict.fromkeys(url.choose("axes", candidates, problems)))
+        if len(linked) > MAX_AXES:
+            problems.append(
+                f"`axes`: {len(linked)} given, the first {MAX_AXES} drawn; allowed: at most "
+                f"{MAX_AXES}"
+            )
+            linked = linked[:MAX_AXES]
+        say_ignored(problems)
+        if linked:
+            st.session_state["runs_axes_picked"] = True
+            st.session_state["runs_axes"] = linked
+    picked = st.session_state.get("runs_axes_picked", False)
+    kept = [c for c in st.session_state.get("runs_axes", []) if c in candidates] if picked else []
     st.session_state["runs_axes"] = kept or default
     cols = st.multiselect(
         "Axes",
         candidates,
         key="runs_axes",
         max_selections=MAX_AXES,
+        on_change=_axes_picked,
         help=f"Settings drawn as axes, at most {MAX_AXES}; test accuracy is always the last",
     )
-    url.write({"axes": cols if cols != default else None})
-    return cols or default
+    cols = cols or default
+    url.write({"axes": cols if picked and cols != default else None})
+    st.session_state["runs_drawn_axes"] = [*cols, analysis.TARGET]  # what a brush can change
+    return cols
 
 
 def parallel_view() -> None:

@@ -138,4 +138,4 @@ def test_a_partly_numeric_setting_is_ordered_by_value_with_missing_first():
     assert analysis.levels(col) == ["—", "9.0", "16.0", "23.0"]
     codes = analysis.encode(pd.DataFrame({"distance": col}), ["distance"])["distance"]
     assert list(codes) == [2.0, 0.0, 1.0, 3.0, 1.0]  # the axis goes up with the distance
-    assert analysis.levels(pd.Series(["b", 2, "a", 10])) == ["2", "10", "a", "b"]
+    assert analysis.levels(pd.Series(["b", 2, "nan", "a", 10])) == ["2", "10", "a", "b", "nan"]

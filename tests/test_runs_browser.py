@@ -79,3 +79,8 @@ def test_dragging_along_an_axis_filters_the_table(tmp_path):
             assert re.search(r"4 runs · 4 of 12 saved runs", page.inner_text("body")), view
         assert "range=depth" in page.url
         page.wait_for_selector(".st-key-chart-runs-parallel .axis-brush", timeout=30_000)
+        brush = page.evaluate(
+            """() => document.querySelector('.st-key-chart-runs-parallel .js-plotly-plot')
+                .data[0].dimensions.find(d => d.label === 'depth').constraintrange"""
+        )
+        assert brush == [4, 4], brush  # the depth range, drawn on its axis again

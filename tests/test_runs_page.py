@@ -187,8 +187,36 @@ def test_parallel_coordinates_caps_its_axes_and_says_which(store):
     assert axes_drawn(at) == ["s00", "s01", "test acc"]
     assert at.query_params.get("axes") == "s00,s01"
     # a link's axes are data: unknown ones are named and ignored, literally
-    at = open_runs({"view": "parallel-coordinates", "axes": "s03,[x](https://example.org)"})
+    at = open_runs({"view": "parallel-coordinates", "axes": "s03,s03,[x](https://example.org)"})
     assert axes_drawn(at) == ["s03", "test acc"]
     text = " ".join(t.value for t in at.text)
     assert "'[x](https://example.org)'" in text
     assert not any("example.org" in m.value for m in [*at.markdown, *at.warning])
+
+
+def test_default_axes_follow_the_filters_until_the_visitor_picks(store):
+    # baseline runs vary a0..a5, scaling runs b0..b5: 13 settings vary over both
+    for i in range(24):
+        exp, letter = ("baseline", "a") if i % 2 else ("scaling", "b")
+        store.save(
+            {
+                "run_id": f"{i:016x}",
+                "experiment": exp,
+                "seed": 0,
+                "label": "cnn",
+                "status": "done",
+                "ended_at": f"2026-01-01T00:{i:02d}:00",
+                "config": {f"{letter}{k}": (i // 2) % (k + 2) for k in range(6)},
+                "test_acc": 0.5 + i / 100,
+            },
+            [{"epoch": 1, "split": "test", "metric": "acc", "value": 0.5}],
+        )
+    at = open_runs({"view": "parallel-coordinates", "group": "off"})
+    assert len(axes_drawn(at)) == 8 + 1
+    at.multiselect(key="runs_exp").set_value(["baseline"]).run()
+    assert axes_drawn(at) == [f"a{k}" for k in range(6)] + ["test acc"]  # all six fit now
+    assert "axes" not in at.query_params  # nothing picked: the link names no axes
+    at.multiselect(key="runs_axes").set_value(["a5", "a1"]).run()  # a pick survives filters
+    at.multiselect(key="runs_exp").set_value([]).run()
+    assert axes_drawn(at) == ["a5", "a1", "test acc"]
+    assert at.query_params.get("axes") == "a5,a1"

@@ -252,6 +252,9 @@ def test_what_is_done_to_seeded_runs_never_changes_the_bundle(tmp_path):
     shipped.save(record(2), metrics())
     before = {p: p.read_bytes() for p in (tmp_path / "bundle" / "runs").rglob("*.parquet")}
     assert bundle.seed(tmp_path / "results", tmp_path / "bundle") == 2
+    for p in before:  # linked, not copied: one disk here, so the hazard is real
+        seeded = tmp_path / "results" / p.relative_to(tmp_path / "bundle")
+        assert seeded.samefile(p)
     results = Store(tmp_path / "results")
     results.save(record(1, test_acc=0.123), metrics())  # saved anew over the seeded file
     results.delete(["r00002"])
