@@ -28,6 +28,7 @@ PALETTE = [
 DASH = {"test": "solid", "train": "dot"}
 STYLES = ["solid", "dash", "dot", "dashdot"]  # for any other second grouping, in order
 METRIC_LABEL = {"acc": "accuracy", "loss": "loss", "seconds": "seconds"}
+FLAT_BELOW = 1e-6  # the top of a non-negative heatmap's colour scale when all is about zero
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -506,16 +507,24 @@ def heatmap(
     y_title: str = "",
     colourbar: str = "",
 ) -> go.Figure:
-    """A grid of `value` over (x, y)."""
+    """A grid of `value` over (x, y). A value that is never negative (an error) is coloured
+    from 0 up, and at least up to FLAT_BELOW: a map of zeros reads as zero, not as the middle
+    of a made-up range around it."""
     grid = df.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+    z = grid.to_numpy(dtype=float)
+    finite = z[np.isfinite(z)]
+    scale = {}
+    if finite.size and finite.min() >= 0:
+        scale = {"zmin": 0.0, "zmax": max(float(finite.max()), FLAT_BELOW)}
     fig = go.Figure(
         go.Heatmap(
-            z=grid.to_numpy(),
+            z=z,
             x=grid.columns,
             y=grid.index,
             colorscale="Viridis",
             colorbar={"title": colourbar},
             hovertemplate=f"{x} %{{x}}, {y} %{{y}}: %{{z:.3g}}<extra></extra>",
+            **scale,
         )
     )
     fig = layout(fig, title, x_title or x, y_title or y, height=380)

@@ -77,3 +77,13 @@ def test_dots_fit_the_axis_to_the_data_within_0_and_100_percent():
     assert high > 1  # b's t-interval overshoots 100%
     pad = (high - low) * 0.12
     assert list(fig.layout.yaxis.range) == pytest.approx([low - pad, 1.0])
+
+
+def test_an_error_map_is_coloured_from_zero_and_a_map_of_zeros_reads_as_zero():
+    grid = pd.DataFrame({"dx": [0, 1, 0, 1], "dy": [0, 0, 1, 1], "err": [0.0, 0.2, 0.1, 0.4]})
+    trace = figures.heatmap(grid, "dx", "dy", "err").data[0]
+    assert (trace.zmin, trace.zmax) == (0.0, 0.4)
+    zeros = figures.heatmap(grid.assign(err=0.0), "dx", "dy", "err").data[0]
+    assert (zeros.zmin, zeros.zmax) == (0.0, figures.FLAT_BELOW)
+    signed = figures.heatmap(grid.assign(err=[-1.0, 0.0, 0.5, 1.0]), "dx", "dy", "err").data[0]
+    assert signed.zmin is None and signed.zmax is None  # a signed value keeps plotly's range
