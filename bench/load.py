@@ -182,7 +182,8 @@ async def visit(browser, url: str, timeout_s: float = 180) -> dict:
         await settled(page, ms)
         rerun = time.perf_counter() - t0 - 0.8  # settled() waits 2 × 0.4 s once idle
     except Exception as e:  # a timeout or a crash counts as an error of this session
-        errors.append(f"{type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        first = (str(e).splitlines() or [""])[0]  # a timeout's message can be empty
+        errors.append(f"{type(e).__name__}: {first[:200]}")
     finally:
         await context.close()
     return {"paints": paints, "rerun": rerun, "errors": errors}
