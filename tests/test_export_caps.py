@@ -24,6 +24,14 @@ def fresh_counts():
 
 
 def popover_text(at) -> tuple[list[str], str]:
+    """Every chart's Download popover opened (its content is built only while open), then
+    the buttons and captions on the page."""
+    closed = [b for b in at.get("download_button") if b.proto.label == "PNG"]
+    assert not closed, "a closed popover's buttons were built"
+    for chart in at.get("plotly_chart"):  # ids end with the key: "$$ID-<hash>-chart-<name>"
+        name = chart.proto.id.split("-", 2)[2].removeprefix("chart-")
+        at.session_state[f"export-{name}"] = True
+    at.run()
     labels = [b.proto.label for b in at.get("download_button")]
     return labels, " ".join(c.value for c in at.caption)
 
@@ -75,6 +83,7 @@ def test_a_chart_over_the_points_cap_is_not_exported(results, monkeypatch, fresh
 def test_the_image_limits_are_named_on_the_buttons(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_MODE", "viewer")
     at = open_page("pages/equivariance.py", SMALL_PROBE)
+    popover_text(at)  # opens every Download popover
     png = [b for b in at.get("download_button") if b.proto.label == "PNG"]
     if export.browser() is None:
         pytest.skip("no Chrome or Chromium: no image buttons")
@@ -132,3 +141,18 @@ def test_in_a_browser_the_second_image_of_the_minute_is_refused(tmp_path):
         page.wait_for_selector("text=per person per minute; try again in", timeout=30_000)
         assert page.get_by_role("button", name="PNG", exact=True).count() == 0
         browser.close()
+
+
+def test_the_data_behind_a_page_is_offered_only_once_its_box_is_opened(tiny_saved, monkeypatch):
+    from tests.conftest import TINY
+    from ui.settings import query_for
+
+    monkeypatch.setenv("CNNEXP_RESULTS", str(tiny_saved("baseline")))
+    at = open_page("pages/baseline.py", {**query_for(TINY), "seeds": "2"})
+    assert not at.exception, at.exception
+    assert not at.get("download_button")  # closed: nothing built
+    at.session_state["data-baseline"] = True  # the visitor opens "Download the data…"
+    at.run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels.count("CSV") == labels.count("PARQUET") >= 1
+    assert any("rows ×" in m.value for m in at.markdown)

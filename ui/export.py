@@ -114,12 +114,22 @@ def _image_buttons(fig: go.Figure, name: str, caps: policy.Caps) -> None:
 
 
 def chart(fig: go.Figure, name: str, container=None) -> None:
-    """A chart, and under it a small Download popover (PNG, SVG, HTML)."""
+    """A chart, and under it a small Download popover (PNG, SVG, HTML).
+
+    The popover's content is built only while it is open (opening it reruns the page): the
+    caps' checks and three buttons for every chart on every page view were a tenth of a
+    page's server time under load (bench/wire.py)."""
     where = container or st
     where.plotly_chart(fig, key=f"chart-{name}")
     with where.popover(
-        "Download", icon=":material/download:", type="tertiary", key=f"export-{name}"
-    ):
+        "Download",
+        icon=":material/download:",
+        type="tertiary",
+        key=f"export-{name}",
+        on_change="rerun",
+    ) as menu:
+        if not menu.open:
+            return
         caps = access.caps()
         too_big = policy.chart_export_problem(caps, export.figure_points(fig))
         if too_big:  # the same words would only repeat for each format
@@ -142,7 +152,14 @@ def data_downloads(tables: dict[str, pd.DataFrame], prefix: str) -> None:
     tables = {k: v for k, v in tables.items() if v is not None and len(v)}
     if not tables:
         return
-    with st.expander("Download the data behind these charts", icon=":material/table_view:"):
+    with st.expander(
+        "Download the data behind these charts",
+        icon=":material/table_view:",
+        key=f"data-{prefix}",
+        on_change="rerun",  # built only while open, like a chart's Download popover
+    ) as box:
+        if not box.open:
+            return
         for name, df in tables.items():
             left, mid, right = st.columns([3, 1, 1], vertical_alignment="center")
             left.markdown(f"**{name}** · {len(df):,} rows × {df.shape[1]} columns")
