@@ -116,16 +116,19 @@ def saved_state(results: Results) -> tuple:
     )
 
 
+def _of_plan(exp: ModuleType, what: str, cfg: Config, results: Results) -> dict[str, Any]:
+    key = (cfg.model_dump_json(), saved_state(results))
+    return shared(f"{exp.NAME}-{what}", key, lambda: getattr(exp, what)(cfg, results))
+
+
 def charts(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
     """exp.charts(cfg, results), shared by every session that shows the same saved runs."""
-    key = (cfg.model_dump_json(), saved_state(results))
-    return shared(f"{exp.NAME}-charts", key, lambda: exp.charts(cfg, results))
+    return _of_plan(exp, "charts", cfg, results)
 
 
 def tables(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
     """exp.tables(cfg, results) (the data behind the page's downloads), shared likewise."""
-    key = (cfg.model_dump_json(), saved_state(results))
-    return shared(f"{exp.NAME}-tables", key, lambda: exp.tables(cfg, results))
+    return _of_plan(exp, "tables", cfg, results)
 
 
 def saved_or_stop(exp: ModuleType, cfg: Config) -> tuple[Results, dict]:
