@@ -7,11 +7,15 @@ cnnexp library.
 import streamlit as st
 
 from cnnexp import catalog
-from ui import access, resources
+from ui import access, resources, server_tuning
 
-st.set_page_config(
-    page_title="cnnexp · inductive biases of CNNs", page_icon=":material/grid_on:", layout="wide"
-)
+# The tab's icon: an emoji, which the browser draws itself. A Material icon's favicon is
+# fetched from fonts.gstatic.com (an offline laptop cannot reach it, and a visitor should not be
+# sent there), and an image would import numpy and PIL before Home's first paint.
+ICON = "🔬"
+
+server_tuning.tune_once()  # before the first message: see ui/server_tuning.py
+st.set_page_config(page_title="cnnexp · inductive biases of CNNs", page_icon=ICON, layout="wide")
 
 pages = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
@@ -24,4 +28,7 @@ where = f"Results: `{resources.results_root()}` · " if access.can_see_paths() e
 st.sidebar.caption(f"{where}{access.mode()} mode")
 if access.can_launch():  # a viewer never starts workers or opens the queue
     resources.show_backend()
-page.run()
+try:
+    page.run()
+finally:  # also when the page stops or reruns
+    server_tuning.freeze_new_imports()

@@ -65,6 +65,7 @@ from bench.load import (
     tree_cpu_s,
     tree_rss_mb,
 )
+from bench.ui import TUNED
 from tests.browser import streamlit_server
 
 TIMEOUT_S = 180.0
@@ -291,8 +292,11 @@ def round_of(url: str, pid: int, n: int) -> dict:
     }
 
 
-# The reference: bench.load.VISIT's page names, each a title and one sidebar slider.
-REFERENCE_APP = """
+# The reference: bench.load.VISIT's page names, each a title and one sidebar slider, on a
+# server with the dashboard's socket setting (bench.ui.TUNED).
+REFERENCE_APP = (
+    TUNED
+    + """
 import streamlit as st
 
 def page():
@@ -304,6 +308,7 @@ home = st.Page(page, title="home", url_path="home", default=True)
 others = [st.Page(page, title=n, url_path=n) for n in names]
 st.navigation([home, *others]).run()
 """
+)
 
 
 def reference_rows(sessions: list[int]) -> list[dict]:

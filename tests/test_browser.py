@@ -59,12 +59,27 @@ def test_a_shared_link_is_the_first_request_of_a_fresh_server(server, browser):
     page.close()
 
 
+def elsewhere(page) -> list[str]:
+    """Start recording what the page asks of any host but the dashboard's own: the default
+    must work offline, and a visitor's browser should not tell third parties what it opens
+    (Streamlit fetches a Material-icon favicon from fonts.gstatic.com, for one)."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if not r.url.startswith(OWN) else None)
+    return asked
+
+
+OWN = ("http://127.0.0.1:", "http://localhost:", "data:", "blob:", "about:")
+
+
 def test_home(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 2600})
+    asked = elsewhere(page)
     page.goto(server["url"] + "/")
     settled(page)
     page.screenshot(path=SHOTS / "home.png", full_page=True)
     assert "cnnexp" in page.inner_text("h1")
+    assert page.evaluate("document.querySelector('link[rel~=icon]').href").startswith("data:")
+    assert asked == []
     page.close()
 
 
@@ -73,11 +88,13 @@ def test_every_page_opens(server, browser, name):
     page = browser.new_page(viewport={"width": 1400, "height": 2600})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    asked = elsewhere(page)
     page.goto(f"{server['url']}/{name}")
     settled(page)
     assert not page.query_selector("[data-testid='stException']"), page.inner_text("body")[:2000]
     page.screenshot(path=SHOTS / f"{name}-empty.png", full_page=True)
     assert not errors
+    assert asked == []
     page.close()
 
 
@@ -98,7 +115,11 @@ def test_launch_a_tiny_run_and_see_its_chart(server, browser):
             page.get_by_role("button", name=fmt, exact=True).click()
         data = Path(download.value.path()).read_bytes()
         assert data.lstrip()[: len(magic)] == magic, (fmt, data[:40])
+        # Closing the menu reruns the page (it is built only while open); a rerun still in
+        # flight from the download can draw it open again, so the next click would close it.
+        settled(page)
         page.keyboard.press("Escape")
+        settled(page)
     from cnnexp.store import Store
 
     ids = ",".join(Store(server["results"]).runs()["run_id"])

@@ -1,9 +1,17 @@
 """.streamlit/config.toml: the settings a hosted server relies on, read as Streamlit reads them."""
 
+import gc
+import importlib
+import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import ROOT
+from ui import server_tuning
 
 
 def option(name: str) -> str:
@@ -27,3 +35,47 @@ def test_the_server_never_reruns_on_save_and_sends_no_usage_statistics():
 def test_the_server_runs_no_full_garbage_collection_after_each_page():
     # gc.collect(2) after every script run was a quarter of the server's CPU per page view.
     assert option("runner.postScriptGC") == "False"
+
+
+# --- ui/server_tuning.py ------------------------------------------------------------------
+def _no_delay(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="lists open files via /proc")
+def test_nagle_is_turned_off_on_open_connections_and_those_accepted_later(tmp_path):
+    # As Streamlit binds it: protocol 0, so asyncio leaves Nagle's algorithm on.
+    listener = socket.socket(socket.AF_INET)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    early_client = socket.create_connection(("127.0.0.1", port))
+    early, _ = listener.accept()
+    other_file = (tmp_path / "f").open("w")
+    with listener, early_client, early, other_file:
+        assert not _no_delay(early) and not _no_delay(listener)
+        open_before = len(os.listdir("/proc/self/fd"))
+        assert server_tuning.tcp_no_delay() >= 3
+        assert _no_delay(listener) and _no_delay(early) and _no_delay(early_client)
+        assert len(os.listdir("/proc/self/fd")) == open_before  # every copy was closed
+        other_file.write("still open")  # a file it looked at and left alone
+        with socket.create_connection(("127.0.0.1", port)):
+            late, _ = listener.accept()
+            with late:
+                assert _no_delay(late)  # inherited from the listening socket
+
+
+def test_the_collector_freezes_once_per_new_imports(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "cnnexp_fresh_module.py").write_text("TABLE = {i: [i] for i in range(1000)}\n")
+    try:
+        server_tuning.freeze_new_imports()  # whatever this process imported so far
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        assert server_tuning.freeze_new_imports() is False  # nothing new: no collection
+        importlib.import_module("cnnexp_fresh_module")
+        assert server_tuning.freeze_new_imports() is True
+        assert gc.get_freeze_count() > frozen + 1000  # the new module's objects, too
+    finally:
+        sys.modules.pop("cnnexp_fresh_module", None)
+        gc.unfreeze()  # leave this test process as it was

@@ -113,6 +113,31 @@ def _image_buttons(fig: go.Figure, name: str, caps: policy.Caps) -> None:
         )
 
 
+class _Sent(go.Figure):
+    """What st.plotly_chart is handed in place of a figure: the figure's dict, made once.
+
+    st.plotly_chart calls to_dict() on every view, a deep copy that re-encodes every array as
+    base64: two thirds of its time, although a shared figure (ui/page.py) never changes. It
+    only reads that dict (plotly drops the traces' uids from it, once), so one dict serves
+    every view."""
+
+    def __init__(self, fig: go.Figure) -> None:
+        super().__init__()  # empty: only to_dict is ever asked of it
+        self._as_dict = fig.to_dict()
+
+    def to_dict(self) -> dict:
+        return self._as_dict
+
+
+def sendable(fig: go.Figure) -> go.Figure:
+    """The figure's _Sent stand-in, made on its first view and kept on it. A figure must not
+    change once shown (ui/page.py's shared figures never do)."""
+    sent = getattr(fig, "_cnnexp_sent", None)
+    if sent is None:
+        sent = fig._cnnexp_sent = _Sent(fig)
+    return sent
+
+
 def chart(fig: go.Figure, name: str, container=None) -> None:
     """A chart, and under it a small Download popover (PNG, SVG, HTML).
 
@@ -120,7 +145,7 @@ def chart(fig: go.Figure, name: str, container=None) -> None:
     caps' checks and three buttons for every chart on every page view were a tenth of a
     page's server time under load (bench/wire.py)."""
     where = container or st
-    where.plotly_chart(fig, key=f"chart-{name}")
+    where.plotly_chart(sendable(fig), key=f"chart-{name}")
     with where.popover(
         "Download",
         icon=":material/download:",
