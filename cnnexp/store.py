@@ -16,6 +16,7 @@ index loses nothing. A file that cannot be read is skipped with a warning naming
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -73,6 +74,9 @@ def default_root() -> Path:
     return Path(os.environ.get("CNNEXP_RESULTS") or "results")
 
 
+_VERSIONS = itertools.count(1)  # shared by every Store: no two tables get the same number
+
+
 class Store:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_root()
@@ -90,6 +94,7 @@ class Store:
         # as one tuple with the index they came from, so no thread pairs an index with
         # another's records.
         self._records: tuple[pd.DataFrame | None, dict[str, dict | None]] = (None, {})
+        self._version = 0  # which index this is, unique in the process: see runs_and_version
 
     # --- paths --------------------------------------------------------------------------
     @property
@@ -216,7 +221,17 @@ class Store:
     # --- reading --------------------------------------------------------------------------
     def runs(self, experiment: str | None = None) -> pd.DataFrame:
         """The runs table: one row per saved run (record fields; config as columns and JSON)."""
-        index = self._sync()
+        return self._runs_of(self._sync(), experiment)
+
+    def runs_and_version(self) -> tuple[pd.DataFrame, int]:
+        """The runs table and a number that changes whenever the saved runs do (and only
+        then, in this process): a key for what is computed from the table."""
+        with self._lock:  # the number that goes with this very table
+            index = self._sync_locked()
+            return self._runs_of(index), self._version
+
+    @staticmethod
+    def _runs_of(index: pd.DataFrame, experiment: str | None = None) -> pd.DataFrame:
         if experiment is not None:
             index = index[index["experiment"] == experiment]
         if "ended_at" in index:
@@ -350,6 +365,8 @@ class Store:
             index = pd.DataFrame(
                 columns=["run_id", "experiment", "status", "_file", "_mtime_ns", "_size"]
             )
+        if index is not self._index:
+            self._version = next(_VERSIONS)
         self._index, self._signature = index, current
         return index
 

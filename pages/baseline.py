@@ -44,54 +44,60 @@ st.markdown(
 )
 
 charts = page.charts(exp, cfg, results)
-tab_acc, tab_loss, tab_seeds, tab_model = st.tabs(["Accuracy", "Loss", "Per seed", "Model"])
+tab_acc, tab_loss, tab_seeds, tab_model = page.tabs(
+    ["Accuracy", "Loss", "Per seed", "Model"], "baseline"
+)
 with tab_acc:
-    export.chart(charts["accuracy"], "baseline-accuracy")
+    if tab_acc.open:
+        export.chart(charts["accuracy"], "baseline-accuracy")
 with tab_loss:
-    export.chart(charts["loss"], "baseline-loss")
+    if tab_loss.open:
+        export.chart(charts["loss"], "baseline-loss")
 with tab_seeds:
-    cols = [
-        "seed",
-        "status",
-        "test_acc",
-        "train_acc",
-        "train_seconds",
-        "device",
-        "ended_at",
-        "run_id",
-    ]
-    per_seed = results.runs[cols].assign(
-        test_acc=lambda d: d["test_acc"] * 100, train_acc=lambda d: d["train_acc"] * 100
-    )
-    pct = st.column_config.NumberColumn(format="%.1f%%")
-    st.dataframe(
-        per_seed,
-        hide_index=True,
-        column_config={
-            "test_acc": pct,
-            "train_acc": pct,
-            "train_seconds": st.column_config.NumberColumn(format="%.1f s"),
-        },
-    )
+    if tab_seeds.open:
+        cols = [
+            "seed",
+            "status",
+            "test_acc",
+            "train_acc",
+            "train_seconds",
+            "device",
+            "ended_at",
+            "run_id",
+        ]
+        per_seed = results.runs[cols].assign(
+            test_acc=lambda d: d["test_acc"] * 100, train_acc=lambda d: d["train_acc"] * 100
+        )
+        pct = st.column_config.NumberColumn(format="%.1f%%")
+        st.dataframe(
+            per_seed,
+            hide_index=True,
+            column_config={
+                "test_acc": pct,
+                "train_acc": pct,
+                "train_seconds": st.column_config.NumberColumn(format="%.1f s"),
+            },
+        )
 with tab_model:
-    layers = TrainSetup(**setup_fields(cfg)).layers()
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "layer": i,
-                    "kind": layer.kind,
-                    "output": " × ".join(map(str, layer.out_shape)),
-                    "parameters": layer.params,
-                    "FLOPs": layer.flops,
-                }
-                for i, layer in enumerate(layers)
-            ]
-        ),
-        hide_index=True,
-    )
-    st.caption(
-        "FLOPs count 2 × multiply–accumulates of convolutions and matrix products for one "
-        "image; the same counts torch's FlopCounterMode reports for the built model."
-    )
+    if tab_model.open:
+        layers = TrainSetup(**setup_fields(cfg)).layers()
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "layer": i,
+                        "kind": layer.kind,
+                        "output": " × ".join(map(str, layer.out_shape)),
+                        "parameters": layer.params,
+                        "FLOPs": layer.flops,
+                    }
+                    for i, layer in enumerate(layers)
+                ]
+            ),
+            hide_index=True,
+        )
+        st.caption(
+            "FLOPs count 2 × multiply–accumulates of convolutions and matrix products for one "
+            "image; the same counts torch's FlopCounterMode reports for the built model."
+        )
 export.data_downloads(page.tables(exp, cfg, results), "baseline")

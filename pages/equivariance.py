@@ -35,7 +35,9 @@ probe_cfg = settings_panel(shift_probe.Config, exclude=("seed",))
 store = resources.store()
 
 
-@st.cache_data(show_spinner="Probing the layer stack…", max_entries=32)
+# Shared, not copied: st.cache_data unpickled the frames for every view (bench/wire.py).
+# Nothing changes them; the downloads copy a table before converting it.
+@st.cache_resource(show_spinner="Probing the layer stack…", max_entries=32, ttl=3600)
 def probe_frames(probe_json: str, trained_json: str, _store=None) -> dict:
     return shift_probe.probe_frames(
         shift_probe.Config.model_validate_json(probe_json),
@@ -44,7 +46,7 @@ def probe_frames(probe_json: str, trained_json: str, _store=None) -> dict:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def probe_headline(probe_json: str, trained_json: str, _store=None) -> dict:
     return shift_probe.probe_headline(
         shift_probe.Config.model_validate_json(probe_json),
@@ -53,89 +55,91 @@ def probe_headline(probe_json: str, trained_json: str, _store=None) -> dict:
     )
 
 
-probe_tab, trained_tab = st.tabs(
-    ["Probe: a layer stack, no training", "Trained models on shifted digits"]
+probe_tab, trained_tab = page.tabs(
+    ["Probe: a layer stack, no training", "Trained models on shifted digits"], "equivariance"
 )
 with probe_tab:
-    try:
-        if probe_cfg is None:  # the settings panel has said what is wrong
-            raise ConfigError("The probe's settings cannot run; see the message above.")
-        probe_cfg = probe_cfg.model_copy(update={"seed": cfg.seed})
-        budget = access.probe_problem(
-            probe_cfg.image_size,
-            probe_cfg.channels,
-            probe_cfg.kernel,
-            probe_cfg.depth,
-            probe_cfg.colour,
-        )
-        if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
-            raise ConfigError(budget)
-        keys = (probe_cfg.model_dump_json(), cfg.model_dump_json())
-        frames = probe_frames(*keys, store)
-    except ConfigError as e:
-        st.warning(str(e), icon=":material/model_training:")
-    except ImportError:
-        st.info(
-            "The probe computes with PyTorch, which is not installed on this server.",
-            icon=":material/info:",
-        )
-    else:
-        depth = int(frames["equivariance"]["layer"].max())
-        c1, c2 = st.columns(2)
-        layer = c1.select_slider(
-            "Layer shown",
-            list(range(1, depth + 1)),
-            value=depth,
-            key="view_layer",
-            bind="query-params",
-        )
-        channel = c2.slider(
-            "Channel shown",
-            0,
-            63,
-            0,
-            key="view_channel",
-            bind="query-params",
-            help="Channels beyond the layer's width show its last channel",
-        )
-        charts = page.shared(
-            "equivariance-probe",
-            (*keys, layer, channel),  # the frames follow from keys, as probe_frames' cache says
-            lambda: shift_probe.charts(probe_cfg, frames, layer, channel, store, cfg),
-        )
-        export.chart(charts["maps"], "equivariance-maps")
-        st.markdown(shift_probe.explain_probe(probe_cfg, probe_headline(*keys, store)))
-        left, right = st.columns(2)
-        export.chart(charts["equivariance_error"], "equivariance-error", left)
-        export.chart(charts["error_map"], "equivariance-error-map", right)
-        left, right = st.columns(2)
-        if "invariance" in charts:
-            export.chart(charts["invariance"], "equivariance-invariance", left)
-        if "downsampling" in charts:
-            export.chart(charts["downsampling"], "equivariance-downsampling", right)
-        st.caption(
-            f"The probe is exact for one set of random weights (seed {probe_cfg.seed}), so its curves carry no "
-            "interval; change the first seed to draw other weights."
-        )
-        export.data_downloads(frames, "equivariance-probe")
+    if probe_tab.open:
+        try:
+            if probe_cfg is None:  # the settings panel has said what is wrong
+                raise ConfigError("The probe's settings cannot run; see the message above.")
+            probe_cfg = probe_cfg.model_copy(update={"seed": cfg.seed})
+            budget = access.probe_problem(
+                probe_cfg.image_size,
+                probe_cfg.channels,
+                probe_cfg.kernel,
+                probe_cfg.depth,
+                probe_cfg.colour,
+            )
+            if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
+                raise ConfigError(budget)
+            keys = (probe_cfg.model_dump_json(), cfg.model_dump_json())
+            frames = probe_frames(*keys, store)
+        except ConfigError as e:
+            st.warning(str(e), icon=":material/model_training:")
+        except ImportError:
+            st.info(
+                "The probe computes with PyTorch, which is not installed on this server.",
+                icon=":material/info:",
+            )
+        else:
+            depth = int(frames["equivariance"]["layer"].max())
+            c1, c2 = st.columns(2)
+            layer = c1.select_slider(
+                "Layer shown",
+                list(range(1, depth + 1)),
+                value=depth,
+                key="view_layer",
+                bind="query-params",
+            )
+            channel = c2.slider(
+                "Channel shown",
+                0,
+                63,
+                0,
+                key="view_channel",
+                bind="query-params",
+                help="Channels beyond the layer's width show its last channel",
+            )
+            charts = page.shared(
+                "equivariance-probe",
+                (*keys, layer, channel),  # the frames follow from keys, as probe_frames' cache says
+                lambda: shift_probe.charts(probe_cfg, frames, layer, channel, store, cfg),
+            )
+            export.chart(charts["maps"], "equivariance-maps")
+            st.markdown(shift_probe.explain_probe(probe_cfg, probe_headline(*keys, store)))
+            left, right = st.columns(2)
+            export.chart(charts["equivariance_error"], "equivariance-error", left)
+            export.chart(charts["error_map"], "equivariance-error-map", right)
+            left, right = st.columns(2)
+            if "invariance" in charts:
+                export.chart(charts["invariance"], "equivariance-invariance", left)
+            if "downsampling" in charts:
+                export.chart(charts["downsampling"], "equivariance-downsampling", right)
+            st.caption(
+                f"The probe is exact for one set of random weights (seed {probe_cfg.seed}), so its curves carry no "
+                "interval; change the first seed to draw other weights."
+            )
+            export.data_downloads(frames, "equivariance-probe")
 
 with trained_tab:
-    results, h = page.saved_results(exp, cfg, key="trained")
-    if h is not None:
-        st.markdown(exp.explain_trained(cfg, h))
-        charts = page.charts(exp, cfg, results)
-        left, right = st.columns([3, 2])
-        export.chart(charts["shift_accuracy"], "equivariance-shift-accuracy", left)
-        export.chart(charts["consistency"], "equivariance-consistency", right)
-        st.caption(
-            "For scale only — ImageNet models, shifts of up to 32 pixels, other architectures "
-            "(Zhang 2019): consistency of ResNet-50 89.2% → 91.3% with anti-aliased downsampling, "
-            "VGG16 88.5% → 90.9%, AlexNet 78.2% → 83.3%. Ours: "
-            + ", ".join(
-                f"{m} {stats.describe_ci(c)}"
-                for m, c in h["consistency"].items()
-                if c["mean"] is not None
+    if trained_tab.open:
+        results, h = page.saved_results(exp, cfg, key="trained")
+        if h is not None:
+            st.markdown(exp.explain_trained(cfg, h))
+            charts = page.charts(exp, cfg, results)
+            left, right = st.columns([3, 2])
+            export.chart(charts["shift_accuracy"], "equivariance-shift-accuracy", left)
+            export.chart(charts["consistency"], "equivariance-consistency", right)
+            st.caption(
+                "For scale only — ImageNet models, shifts of up to 32 pixels, other architectures "
+                "(Zhang 2019): consistency of ResNet-50 89.2% → 91.3% with anti-aliased downsampling, "
+                "VGG16 88.5% → 90.9%, AlexNet 78.2% → 83.3%. Ours: "
+                + ", ".join(
+                    f"{m} {stats.describe_ci(c)}"
+                    for m, c in h["consistency"].items()
+                    if c["mean"] is not None
+                )
+                + "."
             )
-            + "."
-        )
-        export.data_downloads(page.tables(exp, cfg, results), "equivariance-trained")
+            export.data_downloads(page.tables(exp, cfg, results), "equivariance-trained")

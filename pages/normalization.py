@@ -70,7 +70,7 @@ def why_across(sweep: str) -> None:
     )
 
 
-tab_main, tab_why, tab_batch, tab_lr, tab_deep, tab_inside = st.tabs(
+tab_main, tab_why, tab_batch, tab_lr, tab_deep, tab_inside = page.tabs(
     [
         "Main comparison",
         "Why it helps",
@@ -78,69 +78,76 @@ tab_main, tab_why, tab_batch, tab_lr, tab_deep, tab_inside = st.tabs(
         "Learning rate",
         "Deeper stack",
         "Inside the network",
-    ]
+    ],
+    "normalization",
 )
 with tab_main:
-    left, right = st.columns(2)
-    export.chart(charts["final_accuracy"], "normalization-final-accuracy", left)
-    export.chart(charts["train_loss"], "normalization-train-loss", right)
-    export.chart(charts["test_accuracy"], "normalization-test-accuracy")
-with tab_why:
-    if "landscape_beta" in charts:
+    if tab_main.open:
         left, right = st.columns(2)
-        export.chart(charts["landscape_beta"], "normalization-landscape-beta", left)
-        export.chart(charts["landscape_loss_range"], "normalization-landscape-loss", right)
-        st.caption(
-            f"Probed at {exp.LANDSCAPE_POINTS} evenly spaced steps of training (the first is "
-            "before any update), on the batch about to be trained on, in train mode; "
-            f"steps of {', '.join(f'{m:g}' for m in exp.LANDSCAPE_STEPS)} × the peak learning "
-            "rate along the raw gradient. Means over seeds with 95% intervals. Every run "
-            "records both measures, whatever the settings: the sweep tabs show them across "
-            "batch sizes, learning rates and the deeper stack."
-        )
-    if "drift" in charts:
-        export.chart(charts["drift"], "normalization-drift")
-    if "landscape_beta" not in charts and "drift" not in charts:
-        st.info("No finished runs of the main comparison yet.", icon=":material/hourglass:")
+        export.chart(charts["final_accuracy"], "normalization-final-accuracy", left)
+        export.chart(charts["train_loss"], "normalization-train-loss", right)
+        export.chart(charts["test_accuracy"], "normalization-test-accuracy")
+with tab_why:
+    if tab_why.open:
+        if "landscape_beta" in charts:
+            left, right = st.columns(2)
+            export.chart(charts["landscape_beta"], "normalization-landscape-beta", left)
+            export.chart(charts["landscape_loss_range"], "normalization-landscape-loss", right)
+            st.caption(
+                f"Probed at {exp.LANDSCAPE_POINTS} evenly spaced steps of training (the first is "
+                "before any update), on the batch about to be trained on, in train mode; "
+                f"steps of {', '.join(f'{m:g}' for m in exp.LANDSCAPE_STEPS)} × the peak learning "
+                "rate along the raw gradient. Means over seeds with 95% intervals. Every run "
+                "records both measures, whatever the settings: the sweep tabs show them across "
+                "batch sizes, learning rates and the deeper stack."
+            )
+        if "drift" in charts:
+            export.chart(charts["drift"], "normalization-drift")
+        if "landscape_beta" not in charts and "drift" not in charts:
+            st.info("No finished runs of the main comparison yet.", icon=":material/hourglass:")
 with tab_batch:
-    sweep_charts(
-        "batch_size",
-        ["batch_size"],
-        "Choose batch sizes under **Sweeps** to run this comparison (small batches take longer: "
-        "more steps per epoch).",
-    )
+    if tab_batch.open:
+        sweep_charts(
+            "batch_size",
+            ["batch_size"],
+            "Choose batch sizes under **Sweeps** to run this comparison (small batches take longer: "
+            "more steps per epoch).",
+        )
 with tab_lr:
-    sweep_charts(
-        "lr",
-        ["learning_rate"],
-        "Choose learning rates under **Sweeps** to see how wide a range trains.",
-    )
+    if tab_lr.open:
+        sweep_charts(
+            "lr",
+            ["learning_rate"],
+            "Choose learning rates under **Sweeps** to see how wide a range trains.",
+        )
 with tab_deep:
-    sweep_charts(
-        "deep",
-        ["deep_accuracy", "deep_loss"],
-        "Set **Deeper stack** under Sweeps (e.g. 8) to repeat the comparison deeper, where training "
-        "without normalization should struggle most.",
-    )
+    if tab_deep.open:
+        sweep_charts(
+            "deep",
+            ["deep_accuracy", "deep_loss"],
+            "Set **Deeper stack** under Sweeps (e.g. 8) to repeat the comparison deeper, where training "
+            "without normalization should struggle most.",
+        )
 with tab_inside:
-    if "activation_std" in charts:
-        export.chart(charts["activation_std"], "normalization-activation-std")
-        export.chart(charts["activation_mean"], "normalization-activation-mean")
-        st.caption(
-            f"Measured on {exp.PROBE_IMAGES} test images in eval mode, before training (epoch 0) and "
-            "after every epoch; block outputs are taken after their ReLU."
-        )
-    modes = headline.get("batchnorm_modes")
-    if modes and modes["train"]["mean"] is not None:
-        c1, c2 = st.columns(2)
-        c1.metric(
-            "BatchNorm, running statistics (eval mode)",
-            f"{modes['eval']['mean']:.1%}",
-            help=stats.describe_ci(modes["eval"]),
-        )
-        c2.metric(
-            f"BatchNorm, statistics of each test batch of {cfg.batch_size} (train mode)",
-            f"{modes['train']['mean']:.1%}",
-            help=stats.describe_ci(modes["train"]),
-        )
+    if tab_inside.open:
+        if "activation_std" in charts:
+            export.chart(charts["activation_std"], "normalization-activation-std")
+            export.chart(charts["activation_mean"], "normalization-activation-mean")
+            st.caption(
+                f"Measured on {exp.PROBE_IMAGES} test images in eval mode, before training (epoch 0) and "
+                "after every epoch; block outputs are taken after their ReLU."
+            )
+        modes = headline.get("batchnorm_modes")
+        if modes and modes["train"]["mean"] is not None:
+            c1, c2 = st.columns(2)
+            c1.metric(
+                "BatchNorm, running statistics (eval mode)",
+                f"{modes['eval']['mean']:.1%}",
+                help=stats.describe_ci(modes["eval"]),
+            )
+            c2.metric(
+                f"BatchNorm, statistics of each test batch of {cfg.batch_size} (train mode)",
+                f"{modes['train']['mean']:.1%}",
+                help=stats.describe_ci(modes["train"]),
+            )
 export.data_downloads(page.tables(exp, cfg, results), "normalization")

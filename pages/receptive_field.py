@@ -52,77 +52,81 @@ def sweep(seeds: int) -> list[dict]:
     return field_probe.sweep(seeds)
 
 
-theory_tab, effective_tab, task_tab = st.tabs(
-    ["Theoretical field", "Effective field", "Trained: a task that needs range"]
+theory_tab, effective_tab, task_tab = page.tabs(
+    ["Theoretical field", "Effective field", "Trained: a task that needs range"],
+    "receptive-field",
 )
 with theory_tab:
-    if probe_cfg is None:  # the settings panel has said what is wrong
-        st.warning("The stack's settings cannot be drawn; see the message above.")
-    else:
-        rows = field_probe.field_table(probe_cfg)
-        last = rows[-1]
-        st.markdown(
-            f"After {probe_cfg.rf_depth} conv layers a unit sees **{last['side']}×{last['side']} "
-            f"pixels**, and neighbouring units are **{last['jump']} pixel(s)** apart in the input."
-        )
-        left, right = st.columns([2, 3])
-        table = pd.DataFrame(rows)[["layer", "layer_is", "side", "jump"]]
-        left.dataframe(
-            table.rename(
-                columns={"layer_is": "what", "side": "field side (px)", "jump": "jump (px)"}
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-        export.chart(field_probe.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
-
-# Saved results before the effective field, which takes a few seconds on a first view.
-with task_tab:
-    results, h = page.saved_results(exp, cfg)
-    if h is not None:
-        st.markdown(exp.explain(cfg, h))
-        charts = page.charts(exp, cfg, results)
-        export.chart(charts["accuracy"], "receptive-field-accuracy")
+    if theory_tab.open:
+        if probe_cfg is None:  # the settings panel has said what is wrong
+            st.warning("The stack's settings cannot be drawn; see the message above.")
+        else:
+            rows = field_probe.field_table(probe_cfg)
+            last = rows[-1]
+            st.markdown(
+                f"After {probe_cfg.rf_depth} conv layers a unit sees **{last['side']}×{last['side']} "
+                f"pixels**, and neighbouring units are **{last['jump']} pixel(s)** apart in the input."
+            )
+            left, right = st.columns([2, 3])
+            table = pd.DataFrame(rows)[["layer", "layer_is", "side", "jump"]]
+            left.dataframe(
+                table.rename(
+                    columns={"layer_is": "what", "side": "field side (px)", "jump": "jump (px)"}
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+            export.chart(
+                field_probe.squares_chart(probe_cfg, rows), "receptive-field-squares", right
+            )
 
 with effective_tab:
-    try:
-        if probe_cfg is None:
-            raise ConfigError("The stack's settings cannot run; see the message above.")
-        budget = field_probe.budget_problem(probe_cfg, access.caps().probe_gflop)
-        if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
-            raise ConfigError(budget)
-        eff = effective(probe_cfg.model_dump_json())
-        rows = sweep(probe_cfg.rf_seeds)
-    except ConfigError as e:
-        st.warning(str(e), icon=":material/model_training:")
-    except ImportError:
-        st.info(
-            "The effective field is computed with PyTorch, which is not installed on this server.",
-            icon=":material/info:",
-        )
-    else:
-        exps = field_probe.exponents(rows)
-        st.markdown(field_probe.explain(probe_cfg, eff, exps))
-        left, right = st.columns(2)
-        export.chart(field_probe.map_chart(eff), "receptive-field-effective", left)
-        export.chart(field_probe.sweep_chart(rows), "receptive-field-depth", right)
-        export.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
-
-# The trained maps last: they import PyTorch, which the saved results above do not need.
-with task_tab:
-    if h is not None:
-        far = max(cfg.distances)
-        specs = {st_: exp.spec_for(cfg, st_, far, cfg.seed) for st_ in cfg.stacks}
+    if effective_tab.open:
         try:
-            maps = {k: trained_effective(s.run_id, s, resources.store()) for k, s in specs.items()}
-        except ImportError:  # a viewer without PyTorch shows the rest
-            maps = {}
-        maps = {k: m for k, m in maps.items() if m is not None}
-        if maps:
-            export.chart(exp.trained_maps_chart(maps), "receptive-field-trained-effective")
-            st.caption(
-                f"The trained runs at distance {far}, seed {cfg.seed}: the gradient of the last "
-                "conv block's centre unit over 64 test images, with ReLUs and learned weights "
-                "(the Effective field tab uses random linear stacks)."
+            if probe_cfg is None:
+                raise ConfigError("The stack's settings cannot run; see the message above.")
+            budget = field_probe.budget_problem(probe_cfg, access.caps().probe_gflop)
+            if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
+                raise ConfigError(budget)
+            eff = effective(probe_cfg.model_dump_json())
+            rows = sweep(probe_cfg.rf_seeds)
+        except ConfigError as e:
+            st.warning(str(e), icon=":material/model_training:")
+        except ImportError:
+            st.info(
+                "The effective field is computed with PyTorch, which is not installed on this server.",
+                icon=":material/info:",
             )
-        export.data_downloads(page.tables(exp, cfg, results), "receptive-field")
+        else:
+            exps = field_probe.exponents(rows)
+            st.markdown(field_probe.explain(probe_cfg, eff, exps))
+            left, right = st.columns(2)
+            export.chart(field_probe.map_chart(eff), "receptive-field-effective", left)
+            export.chart(field_probe.sweep_chart(rows), "receptive-field-depth", right)
+            export.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
+
+with task_tab:
+    if task_tab.open:
+        results, h = page.saved_results(exp, cfg)
+        if h is not None:
+            st.markdown(exp.explain(cfg, h))
+            charts = page.charts(exp, cfg, results)
+            export.chart(charts["accuracy"], "receptive-field-accuracy")
+            # The trained maps last: they import PyTorch, which the saved results do not need.
+            far = max(cfg.distances)
+            specs = {st_: exp.spec_for(cfg, st_, far, cfg.seed) for st_ in cfg.stacks}
+            try:
+                maps = {
+                    k: trained_effective(s.run_id, s, resources.store()) for k, s in specs.items()
+                }
+            except ImportError:  # a viewer without PyTorch shows the rest
+                maps = {}
+            maps = {k: m for k, m in maps.items() if m is not None}
+            if maps:
+                export.chart(exp.trained_maps_chart(maps), "receptive-field-trained-effective")
+                st.caption(
+                    f"The trained runs at distance {far}, seed {cfg.seed}: the gradient of the last "
+                    "conv block's centre unit over 64 test images, with ReLUs and learned weights "
+                    "(the Effective field tab uses random linear stacks)."
+                )
+            export.data_downloads(page.tables(exp, cfg, results), "receptive-field")

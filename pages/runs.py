@@ -3,6 +3,8 @@ their curves, parallel coordinates, any x against any y, what matters, and one r
 Every choice is in the URL. Logic lives in cnnexp.analysis and cnnexp.run_figures."""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +52,46 @@ def say_ignored(problems: list[str]) -> None:
         st.text("\n".join(problems))
 
 
+# Bounded: a few tables of the runs per filter a visitor sets.
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def _remembered(what: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def remembered(what: str, key: tuple, build: Callable[[], Any]) -> Any:
+    """build(), once per saved state of the runs and `key`, shared by every session (so it
+    must not be changed): the pandas work over the runs table was most of this page's server
+    time per view (bench/wire.py). `version` changes whenever a run is saved or deleted."""
+    return _remembered(what, (version, *key), build)
+
+
+def filtered(runs: pd.DataFrame, exps: list, statuses: list, text: str) -> pd.DataFrame:
+    """The runs the filters keep, newest first."""
+    view = runs
+    if exps:
+        view = view[view["experiment"].isin(exps)]
+    if statuses:
+        view = view[view["status"].isin(statuses)]
+    if text:
+        hay = view["label"].astype(str) + " " + view["run_id"] + " " + view["config_json"]
+        view = view[hay.str.contains(text, case=False, regex=False)]
+    return view.sort_values("ended_at", ascending=False).reset_index(drop=True)
+
+
+def bounds(col: pd.Series) -> tuple[float, float, bool]:
+    """A numeric setting's lowest and highest value, and whether all its values are whole."""
+    col = pd.to_numeric(col, errors="coerce").dropna()
+    whole = bool((col == col.round()).all())  # integer settings slide in whole steps
+    lo, hi = float(col.min()), float(col.max())
+    return (int(lo), int(hi), whole) if whole else (lo, hi, whole)
+
+
+def percent(rows: pd.DataFrame, fractions: tuple[str, ...], shown: list[str]) -> pd.DataFrame:
+    """The table as shown: these columns, in this order, fractions as percentages."""
+    table = rows[[c for c in dict.fromkeys(shown) if c in rows.columns]]
+    return table.assign(**{c: table[c] * 100 for c in fractions if c in table})
+
+
 def metrics_of(runs: pd.DataFrame) -> pd.DataFrame:
     times = runs["_mtime_ns"].astype(int).tolist()
     files = tuple(zip(runs["run_id"].tolist(), times, strict=True))
@@ -64,7 +106,7 @@ def delete(run_ids: list[str]) -> None:
 access.access_panel()
 st.title("Runs")
 store = resources.store()
-runs = store.runs()
+runs, version = store.runs_and_version()
 if runs.empty:
     st.info(
         "No saved runs yet. Launch one from an experiment page, or run "
@@ -74,7 +116,7 @@ if runs.empty:
     st.stop()
 
 problems: list[str] = []
-all_settings = analysis.settings(runs)
+all_settings = remembered("settings", (), lambda: analysis.settings(runs))
 
 # --- filters -----------------------------------------------------------------------------
 f1, f2, f3 = st.columns([2, 2, 3])
@@ -84,17 +126,12 @@ _from_url("runs_search", (url.values("q") or [""])[0])
 exps = f1.multiselect("Experiment", sorted(runs["experiment"].unique()), key="runs_exp")
 statuses = f2.multiselect("Status", sorted(runs["status"].unique()), key="runs_status")
 text = f3.text_input("Search", placeholder="label, run id or setting value", key="runs_search")
-view = runs
-if exps:
-    view = view[view["experiment"].isin(exps)]
-if statuses:
-    view = view[view["status"].isin(statuses)]
-if text:
-    hay = view["label"].astype(str) + " " + view["run_id"] + " " + view["config_json"]
-    view = view[hay.str.contains(text, case=False, regex=False)]
-
-varies = analysis.varying(view, all_settings)
-numeric = analysis.numeric(view, [*varies, "test_acc"])
+filters = (tuple(exps), tuple(statuses), text)
+view = remembered("view", filters, lambda: filtered(runs, exps, statuses, text))
+varies = list(remembered("varying", filters, lambda: analysis.varying(view, all_settings)))
+numeric = list(
+    remembered("numeric", filters, lambda: analysis.numeric(view, [*varies, "test_acc"]))
+)
 # A range on a numeric setting filters everything below. It is set by the sliders here, by
 # the link, or by dragging on an axis of the parallel-coordinates chart: a brush there moves
 # the slider (Streamlit's chart selections do not report axis ranges: ui/parcoords_brush.py).
@@ -121,12 +158,10 @@ rebrushed = {
 st.session_state["runs_brushed"] = brushed
 with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
     chosen_ranges = {}
+    limits = remembered("bounds", filters, lambda: {c: bounds(view[c]) for c in numeric})
     for c in numeric:
-        col = pd.to_numeric(view[c], errors="coerce").dropna()
-        lo, hi = float(col.min()), float(col.max())
-        whole = (col == col.round()).all()  # integer settings slide in whole steps
+        lo, hi, whole = limits[c]
         if whole:
-            lo, hi = int(lo), int(hi)
             linked_ranges[c] = tuple(int(v) for v in linked_ranges.get(c, (lo, hi)))
         if lo == hi:
             continue
@@ -138,7 +173,8 @@ with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
         got = st.slider(c, lo, hi, key=f"runs_range_{c}")
         if got != (lo, hi):
             chosen_ranges[c] = got
-view = view[analysis.in_ranges(view, chosen_ranges)]
+if chosen_ranges:
+    view = view[analysis.in_ranges(view, chosen_ranges)].reset_index(drop=True)
 
 # --- grouping ------------------------------------------------------------------------------
 g1, g2 = st.columns([1, 3], vertical_alignment="bottom")
@@ -156,7 +192,6 @@ by = g2.multiselect(
     disabled=not grouped,
     help="By default every setting that varies here; pick fewer to pool more runs",
 )
-view = view.sort_values("ended_at", ascending=False).reset_index(drop=True)
 linked = set(url.run_ids(set(view["run_id"]), problems))
 
 # --- the table -----------------------------------------------------------------------------
@@ -170,16 +205,21 @@ pct = {
     "ended_at": st.column_config.DatetimeColumn("ended", format="YYYY-MM-DD HH:mm"),
 }
 if grouped:
-    rows = analysis.group(view, by)
-    table = rows.assign(**{c: rows[c] * 100 for c in ("mean", "lo", "hi")})
+    ranged = (*filters, tuple(sorted(chosen_ranges.items())), tuple(by))
+    rows = remembered("group", ranged, lambda: analysis.group(view, by))
     shown = [*by, "n", "mean", "lo", "hi", "duration_s"]
-    default_rows = [i for i, ids in enumerate(rows["run_ids"]) if not linked.isdisjoint(ids)]
+    table = remembered("grouped-table", ranged, lambda: percent(rows, ("mean", "lo", "hi"), shown))
+    default_rows = (
+        [i for i, ids in enumerate(rows["run_ids"]) if not linked.isdisjoint(ids)] if linked else []
+    )
     noun = "configurations"
 else:
     rows = view
-    table = view.assign(test_acc=view["test_acc"] * 100) if "test_acc" in view else view
-    anywhere = analysis.varying(runs, all_settings)  # stable columns while filtering
+    # the columns of every run, not of the filtered ones: they stay put while filtering
+    anywhere = remembered("varying", ((), (), ""), lambda: analysis.varying(runs, all_settings))
     shown = ["experiment", *anywhere, *[c for c in RUN_COLUMNS if c not in anywhere], "ended_at"]
+    ranged = (*filters, tuple(sorted(chosen_ranges.items())))
+    table = remembered("runs-table", ranged, lambda: percent(view, ("test_acc",), shown))
     default_rows = np.flatnonzero(view["run_id"].isin(linked)).tolist()
     noun = "runs"
 say_ignored(problems)
@@ -187,7 +227,7 @@ st.caption(
     f"{len(rows):,} {noun} · {len(view):,} of {len(runs):,} saved runs · select rows to compare"
 )
 event = st.dataframe(
-    table[[c for c in dict.fromkeys(shown) if c in table.columns]],
+    table,
     hide_index=True,
     key=f"runs_table_{grouped}_{st.session_state.get('runs_deleted', 0)}",
     on_select="rerun",
@@ -198,7 +238,7 @@ event = st.dataframe(
 )
 picked = rows.iloc[[i for i in event.selection.rows if i < len(rows)]]
 ids = [i for ids in picked["run_ids"] for i in ids] if grouped else list(picked["run_id"])
-selected = view[view["run_id"].isin(set(ids))]
+selected = view[view["run_id"].isin(set(ids))] if ids else view.iloc[:0]
 url.write(
     {
         "exp": exps,

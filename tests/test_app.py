@@ -16,11 +16,28 @@ from ui.settings import query_for
 PAGES = ["pages/home.py", *[f"pages/{n}.py" for n in experiments.names()], "pages/runs.py"]
 
 
-def open_page(page: str, query: dict | None = None) -> AppTest:
+def open_page(page: str, query: dict | None = None, tab: tuple[str, str] | None = None) -> AppTest:
+    """The page as a visitor's link opens it; then, if given, the tab (its set's key in
+    ui.page.tabs, its label), as a click on it does: only the open tab is built."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.query_params.update(query or {})
     at.switch_page(page)
+    at.run()
+    return open_tab(at, *tab) if tab else at
+
+
+def open_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Click the tab with this label in the page's tabs made by ui.page.tabs(labels, key)."""
+    assert label in [t.label for t in at.tabs], [t.label for t in at.tabs]
+    at.session_state[f"tabs-{key}"] = label
     return at.run()
+
+
+# The tab that holds an experiment page's saved runs and Launch, where it is not the first.
+RUN_TAB = {
+    "equivariance": ("equivariance", "Trained models on shifted digits"),
+    "receptive_field": ("receptive-field", "Trained: a task that needs range"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +59,7 @@ def test_page_renders_with_saved_runs(saved, monkeypatch, page):
     monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
     name = page.removeprefix("pages/").removesuffix(".py")
     query = query_for(experiments.get(name).TINY) if name in experiments.REGISTRY else {}
-    at = open_page(page, {**query, "seeds": "2"})
+    at = open_page(page, {**query, "seeds": "2"}, RUN_TAB.get(name))
     assert not at.exception, at.exception
     if name in experiments.REGISTRY:
         assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]

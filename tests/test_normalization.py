@@ -12,7 +12,7 @@ from cnnexp.config import ConfigError, TrainSetup, parse
 from cnnexp.experiments import normalization
 from cnnexp.results import Results
 from cnnexp.store import Store
-from tests.test_app import open_page
+from tests.test_app import open_page, open_tab
 from tests.test_cli import cli
 from ui.settings import query_for
 
@@ -130,7 +130,10 @@ def test_cli_tiny_sweep_end_to_end(results):
     assert {"batch_size_beta", "batch_size_drift", "lr_beta", "lr_drift"} <= set(charts)
     at = open_page("pages/normalization.py", {**query_for(out["config"]), "seeds": "2"})
     assert not at.exception, at.exception
-    assert sum("across this sweep" in m.value for m in at.markdown) == 2  # batch size and lr
+    for tab in ("Batch size", "Learning rate"):  # each sweep's tab explains its sweep
+        open_tab(at, "normalization", tab)
+        assert not at.exception, at.exception
+        assert sum("across this sweep" in m.value for m in at.markdown) == 1, tab
 
 
 def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
@@ -156,11 +159,15 @@ def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
     # The page shows both measures on its own tab.
     at = open_page("pages/normalization.py", {**query_for(out["config"]), "seeds": "2"})
     assert not at.exception, at.exception
-    assert "Why it helps" in [t.label for t in at.tabs]
-    assert len(at.get("plotly_chart")) == 8  # main 3, activations 2, landscape 2, drift
     assert any(
         "Internal covariate shift" in m.value or "β-smoothness" in m.value for m in at.markdown
     )
+    # Only the open tab is built: its charts (the landscape's β and loss range, drift)
+    shown = {"Main comparison": 3, "Why it helps": 3, "Inside the network": 2}
+    for tab, n in shown.items():
+        open_tab(at, "normalization", tab)
+        assert not at.exception, at.exception
+        assert len(at.get("plotly_chart")) == n, tab
 
 
 def _ci(mean, lo, hi):

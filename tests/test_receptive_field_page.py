@@ -9,7 +9,7 @@ from cnnexp.experiments import receptive_field as rf
 from cnnexp.runner import execute
 from cnnexp.runspec import RunContext
 from cnnexp.store import Store
-from tests.test_app import open_page
+from tests.test_app import RUN_TAB, open_page, open_tab
 from ui.settings import query_for
 
 PAGE = "pages/receptive_field.py"
@@ -26,14 +26,22 @@ def saved(results):
 def test_saved_runs_and_the_instant_parts_render(saved):
     at = open_page(PAGE, {**query_for(rf.TINY), "seeds": "2"})
     assert not at.exception, at.exception
-    assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]
-    text = " ".join(m.value for m in at.markdown)
-    assert "a unit sees **9×9 pixels**" in text  # the default probe stack: 4 layers of 3×3
-    assert "Luo et al." in text  # the effective-field explanation, with its numbers
-    assert "chance is 50%" in text  # the trained explanation
-    # squares, effective map, depth sweep, accuracy, the trained runs' effective fields
-    assert len(at.get("plotly_chart")) == 5
+    # Only the open tab is built: the theoretical field first.
+    assert "a unit sees **9×9 pixels**" in " ".join(m.value for m in at.markdown)
     assert at.dataframe[0].value["field side (px)"].tolist() == [3, 5, 7, 9]
+    assert len(at.get("plotly_chart")) == 1  # the squares
+    assert not any("Cached" in c.value for c in at.caption)  # the trained tab is not built
+
+    open_tab(at, *RUN_TAB["receptive_field"])
+    assert not at.exception, at.exception
+    assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert "chance is 50%" in " ".join(m.value for m in at.markdown)  # the trained explanation
+    assert len(at.get("plotly_chart")) == 2  # accuracy, the trained runs' effective fields
+
+    open_tab(at, "receptive-field", "Effective field")
+    assert not at.exception, at.exception
+    assert "Luo et al." in " ".join(m.value for m in at.markdown)  # with its numbers
+    assert len(at.get("plotly_chart")) == 2  # the effective map, the depth sweep
 
 
 def test_probe_settings_from_a_link_change_the_table(results):
@@ -51,7 +59,7 @@ def test_an_even_kernel_is_refused_with_the_reason(results):
 
 def test_the_server_probe_budget_holds(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_PROBE_GFLOP", "0.01")
-    at = open_page(PAGE)
+    at = open_page(PAGE, tab=("receptive-field", "Effective field"))
     assert not at.exception, at.exception
     assert any("GFLOP" in w.value for w in at.warning), [w.value for w in at.warning]
-    assert len(at.get("plotly_chart")) == 1  # the theoretical squares only: no effective field
+    assert not at.get("plotly_chart")  # no effective field, no depth sweep

@@ -92,6 +92,20 @@ def test_delete_dialog_removes_the_selected_runs(store):
     assert not at.exception, at.exception
     left = set(store.runs()["run_id"])
     assert len(left) == 10 and not left & set(ids)
+    assert len(table(at)) == 10  # the page shows it too
+
+
+def test_a_run_saved_while_the_page_is_open_shows_on_the_next_rerun(store):
+    # The page remembers its tables per saved state, for every visitor: a save is a new state.
+    write_runs(store, n_seeds=2)
+    at = open_runs()
+    assert len(table(at)) == 12 and (table(at)["n"] == 2).all()
+    again = open_runs()  # a second visitor, same saved state
+    assert table(again).equals(table(at))
+    write_runs(store, n_seeds=3)  # the third seed of every configuration (and the first two anew)
+    at.run()
+    assert len(table(at)) == 12 and (table(at)["n"] == 3).all()
+    assert "36 of 36 saved runs" in " ".join(c.value for c in at.caption)
 
 
 def test_run_detail_shows_device_and_links_to_the_experiment(store):

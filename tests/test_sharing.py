@@ -13,7 +13,7 @@ from cnnexp import bundle, experiments, export
 from cnnexp.results import Results
 from cnnexp.store import Store
 from tests.conftest import ROOT, TINY, cli_env
-from tests.test_app import open_page
+from tests.test_app import RUN_TAB, open_page
 from tests.test_cli import cli
 from ui import access
 from ui.settings import query_for
@@ -30,7 +30,7 @@ def launch_buttons(at: AppTest) -> list:
 def test_viewer_mode_offers_no_launch(results, monkeypatch, page):
     monkeypatch.setenv("CNNEXP_MODE", "viewer")
     name = page.removeprefix("pages/").removesuffix(".py")
-    at = open_page(page, query_for(experiments.get(name).TINY))
+    at = open_page(page, query_for(experiments.get(name).TINY), RUN_TAB.get(name))
     assert not at.exception, at.exception
     assert not launch_buttons(at)
     assert any("Viewing only" in c.value for c in at.caption)

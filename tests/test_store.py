@@ -302,3 +302,19 @@ def test_records_follow_every_save_and_delete_and_are_each_callers_own(results):
     assert "r00009" in store.records(["r00009"])
     store.delete(["r00001"])
     assert store.records(["r00001", "r00009"]).keys() == {"r00009"}
+
+
+def test_the_runs_version_changes_with_every_save_and_delete_and_only_then(results):
+    store = Store(results)
+    store.save(record(1), metrics())
+    runs, version = store.runs_and_version()
+    assert list(runs["run_id"]) == ["r00001"]
+    assert store.runs_and_version()[1] == version  # nothing changed: the same number
+    store.save(record(2), metrics())
+    runs, saved = store.runs_and_version()
+    assert saved != version and len(runs) == 2
+    store.delete(["r00001"])
+    runs, deleted = store.runs_and_version()
+    assert deleted not in (version, saved) and list(runs["run_id"]) == ["r00002"]
+    # another Store (the same folder, another server's cache) never reuses a number
+    assert Store(results).runs_and_version()[1] not in (version, saved, deleted)

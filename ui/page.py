@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -73,24 +74,47 @@ def nothing_saved() -> None:
     )
 
 
+def tabs(labels: list[str], key: str) -> list:
+    """Tabs whose content is built only while shown (`if tab.open:`): switching tabs reruns
+    the page. Every tab's charts and tables built on every view were a third of an experiment
+    page's server time under load (bench/wire.py). The first tab opens first."""
+    return st.tabs(labels, key=f"tabs-{key}", on_change="rerun")
+
+
 def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Results, dict | None]:
     """The run panel for cfg's plan, then what is saved of it and its headline (None when
     nothing is saved yet). A finished plan's headline is remembered for Home."""
     from ui.runpanel import run_panel
 
     results = run_panel(exp.plan(cfg), key=key)
-    if results.runs.empty:
-        return results, None
-    headline = exp.summarize(cfg, results)
-    remember(exp, cfg, headline, results)
+    # The Results (with the tables it reads) and the headline, once per saved state for every
+    # session: turning the records into a table and summarising it on every view was a fifth
+    # of an experiment page's server time (bench/wire.py).
+    key_ = (cfg.model_dump_json(), saved_state(results))
+    got = shared(f"{exp.NAME}-results", key_, lambda: _summarised(exp, cfg, results))
+    results, headline = got["results"], got["headline"]
+    if headline is not None:
+        remember(exp, cfg, headline, results)
     return results, headline
+
+
+def _summarised(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
+    headline = None if results.runs.empty else exp.summarize(cfg, results)
+    return {"results": results, "headline": headline}
 
 
 # Bounded: the probe's figures are kept per layer and channel shown, up to a few MB each at
 # the probe's caps; 64 sets stay within a small server's memory.
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def _shared(kind: str, key: tuple, _build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _shared(kind: str, digest: str, _build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return _build()
+
+
+def _digest(key: tuple) -> str:
+    # Streamlit's cache hashes a tuple item by item, ~0.1 ms for a small plan's key (a saved
+    # state names every run); its text hashed here, ~3 µs. Keys hold text, numbers, None and
+    # tuples of them, whose repr is exact.
+    return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
 
 
 def shared(kind: str, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -102,7 +126,7 @@ def shared(kind: str, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[s
     (BENCHMARKS.md, "Load test"), although every visitor of the same settings gets the same.
     `key` must name everything they show; whoever gets them must not change them
     (st.plotly_chart only reads a figure; the downloads copy a table before converting it)."""
-    return _shared(kind, key, build)
+    return _shared(kind, _digest(key), build)
 
 
 def saved_state(results: Results) -> tuple:
