@@ -13,8 +13,9 @@ loaded, the interpreter tracks millions of long-lived objects, and every full co
 all of them: ~0.12 s of the interpreter lock each, about 30% of the server's CPU under the load
 test. `gc.freeze()` moves the objects alive now into a permanent generation that collections
 skip. It runs after a page's script, only when that script imported new modules (a page type's
-first view, so a bounded number of times per server), after a collection, so the garbage of
-that moment is freed rather than frozen.
+first view, so a bounded number of times per server). No collection first: it would pause the
+server 0.07-0.26 s, and at those moments almost nothing is garbage (measured on a cold server:
+0-1,500 unreachable objects of the 90,000-350,000 frozen), so what it keeps alive is bounded.
 """
 
 from __future__ import annotations
@@ -73,7 +74,6 @@ def freeze_new_imports() -> bool:
     with _lock:  # scripts of several sessions may end at once
         if len(sys.modules) <= _modules_seen:
             return False
-        gc.collect()
         gc.freeze()
         _modules_seen = len(sys.modules)
         return True
