@@ -7,6 +7,9 @@
    and on a warm server with the browser's HTTP cache warm. Reference: a Streamlit app that
    draws one small Plotly chart, measured the same way. The ratios are what to compare
    across machines: the references are the floor Streamlit and Plotly.js set on this one.
+   A second reference draws the kinds of element the Runs page shows before its chart (two
+   multiselects, a text input, a range slider, a toggle, a table, a segmented control) and
+   the same small chart: the floor for a page with those widgets, whatever its script does.
 
 Each figure is the median of --repeats starts. Record results with the machine in
 BENCHMARKS.md.
@@ -105,6 +108,17 @@ CHART_REFERENCE = TUNED + (
     "st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))\n"
 )
 
+# Each kind of element the Runs page draws before its chart, once, then the chart: the browser
+# must load each kind's code before drawing it (the table's and the slider's the most).
+WIDGETS_REFERENCE = TUNED + (
+    "import streamlit as st\nimport pandas as pd\nimport plotly.graph_objects as go\n"
+    "st.title('widgets')\nst.multiselect('a', ['x', 'y'])\nst.multiselect('b', ['x', 'y'])\n"
+    "st.text_input('c')\nst.slider('d', 0, 10, (2, 5))\nst.toggle('e')\n"
+    "st.dataframe(pd.DataFrame({'x': range(100), 'y': range(100)}))\n"
+    "st.segmented_control('f', ['p', 'q'])\n"
+    "st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))\n"
+)
+
 
 def script_seconds(script: str, results: Path, query: dict, repeats: int) -> list[float]:
     """Wall and CPU time (this process's: the script's thread and AppTest's) of AppTest runs
@@ -171,9 +185,11 @@ def main() -> int:
         empty, full = Path(tmp) / "empty", Path(tmp) / "full"
         ids = fill(full, args.runs)
         reference, chart_ref = Path(tmp) / "reference_app.py", Path(tmp) / "chart_app.py"
+        widgets_ref = Path(tmp) / "widgets_app.py"
         reference.write_text(REFERENCE)
         chart_ref.write_text(CHART_REFERENCE)
-        ref, ref_chart, home, cold, warm = [], [], [], [], []
+        widgets_ref.write_text(WIDGETS_REFERENCE)
+        ref, ref_chart, ref_widgets, home, cold, warm = [], [], [], [], [], []
         runs_url = "/runs?runs=" + ",".join(ids[:3])
         selectors = ["[data-testid='stDataFrame']", ".js-plotly-plot"]
         for _ in range(args.repeats):
@@ -181,6 +197,8 @@ def main() -> int:
                 ref.append(time_page(url + "/", ["h1"])[0][-1])
             with streamlit_server(empty, script=str(chart_ref)) as url:
                 ref_chart.append(time_page(url + "/", [".js-plotly-plot"], visits=2)[1][0])
+            with streamlit_server(empty, script=str(widgets_ref)) as url:
+                ref_widgets.append(time_page(url + "/", [".js-plotly-plot"], visits=2)[1][0])
             with streamlit_server(empty) as url:
                 home.append(time_page(url + "/", ["h1"])[0][-1])
             with streamlit_server(full) as url:
@@ -200,12 +218,17 @@ def main() -> int:
         f"Reference one-chart app, chart drawn (warm server and browser cache): "
         f"{med(ref_chart):.2f} s {each(ref_chart)}"
     )
+    print(
+        f"Reference app with the Runs page's kinds of widget, then the chart (warm): "
+        f"{med(ref_widgets):.2f} s {each(ref_widgets)}; ratio to the one-chart reference "
+        f"{med(ref_widgets) / med(ref_chart):.2f}"
+    )
     for name, marks in (("cold server", cold), ("warm server and browser cache", warm)):
         t, c = med(m[0] for m in marks), med(m[1] for m in marks)
         print(
             f"Runs page, {args.runs:,} saved runs, {name}: table {t:.2f} s, first chart "
             f"{c:.2f} s {each([m[1] for m in marks])}; ratio to the one-chart reference "
-            f"{c / med(ref_chart):.2f}"
+            f"{c / med(ref_chart):.2f}, to the widgets reference {c / med(ref_widgets):.2f}"
         )
     return 0
 
