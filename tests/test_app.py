@@ -253,3 +253,17 @@ def test_cancel_a_launched_run_from_the_page(results):
     runs = Store(results).runs()
     assert runs["status"].tolist() == ["cancelled"] and runs["seed"].tolist() == [0], runs
     assert runs["epochs_run"].iloc[0] >= 1
+
+
+def test_a_link_opens_its_tab_and_a_bad_tab_value_leaves_the_first(saved, monkeypatch):
+    # Only the open tab is built: the Model tab holds the page's one table, Accuracy a chart.
+    monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
+    query = {**query_for(TINY), "seeds": "2"}
+    at = open_page("pages/baseline.py", {**query, "tabs-baseline": "Model"})
+    assert not at.exception, at.exception
+    assert len(at.dataframe) == 1 and not at.get("plotly_chart")
+    for bad in ("[Sign in](https://example.org)", "Nope", "x" * 5000):
+        at = open_page("pages/baseline.py", {**query, "tabs-baseline": bad})
+        assert not at.exception, at.exception
+        assert len(at.get("plotly_chart")) == 1 and not at.dataframe  # the first tab
+        assert not any("example.org" in m.value for m in at.markdown)

@@ -120,6 +120,11 @@ def test_launch_a_tiny_run_and_see_its_chart(server, browser):
         settled(page)
         page.keyboard.press("Escape")
         settled(page)
+    # Tabs are built when opened, and the open tab goes in the link.
+    page.get_by_role("tab", name="Loss").click()
+    page.wait_for_url("**tabs-baseline=Loss**", timeout=30_000)
+    settled(page)
+    assert page.get_by_text("Cross-entropy loss per epoch").is_visible()
     from cnnexp.store import Store
 
     ids = ",".join(Store(server["results"]).runs()["run_id"])

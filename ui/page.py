@@ -77,8 +77,9 @@ def nothing_saved() -> None:
 def tabs(labels: list[str], key: str) -> list:
     """Tabs whose content is built only while shown (`if tab.open:`): switching tabs reruns
     the page. Every tab's charts and tables built on every view were a third of an experiment
-    page's server time under load (bench/wire.py). The first tab opens first."""
-    return st.tabs(labels, key=f"tabs-{key}", on_change="rerun")
+    page's server time under load (bench/wire.py). The first tab opens first; another open
+    tab is in the link (`?tabs-<key>=<label>`), so a shared link opens it."""
+    return st.tabs(labels, key=f"tabs-{key}", on_change="rerun", bind="query-params")
 
 
 def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Results, dict | None]:
