@@ -52,8 +52,9 @@ def say_ignored(problems: list[str]) -> None:
         st.text("\n".join(problems))
 
 
-# Bounded: a few tables of the runs per filter a visitor sets.
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+# Bounded: some entries are copies of the runs table (the filtered view, the table as shown),
+# so a few filter states' worth (~7 entries each), whatever text visitors search for.
+@st.cache_resource(max_entries=24, ttl=3600, show_spinner=False)
 def _remembered(what: str, key: tuple, _build: Callable[[], Any]) -> Any:
     return _build()
 

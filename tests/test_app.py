@@ -64,6 +64,12 @@ def test_page_renders_with_saved_runs(saved, monkeypatch, page):
     if name in experiments.REGISTRY:
         assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]
         assert len(at.get("plotly_chart")) >= 1
+    # Every tab, opened as a click does: only the open one is built on a view.
+    key = name.replace("_", "-")
+    for label in [t.label for t in at.tabs]:
+        open_tab(at, key, label)
+        assert not at.exception, (label, at.exception)
+        assert at.get("plotly_chart") or at.dataframe or at.info, label  # it shows something
 
 
 def test_home_shows_saved_headlines(saved, monkeypatch):

@@ -6,6 +6,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -72,10 +74,34 @@ def test_the_collector_freezes_once_per_new_imports(tmp_path, monkeypatch):
         server_tuning.freeze_new_imports()  # whatever this process imported so far
         frozen = gc.get_freeze_count()
         assert frozen > 0
-        assert server_tuning.freeze_new_imports() is False  # nothing new: no collection
+        # No module imported since (set, so another thread's import cannot interfere): nothing.
+        monkeypatch.setattr(server_tuning, "_modules_seen", len(sys.modules) + 10**6)
+        assert server_tuning.freeze_new_imports() is False
+        assert gc.get_freeze_count() == frozen
+        monkeypatch.setattr(server_tuning, "_modules_seen", len(sys.modules))
         importlib.import_module("cnnexp_fresh_module")
         assert server_tuning.freeze_new_imports() is True
         assert gc.get_freeze_count() > frozen + 1000  # the new module's objects, too
     finally:
         sys.modules.pop("cnnexp_fresh_module", None)
         gc.unfreeze()  # leave this test process as it was
+
+
+def test_what_a_freeze_kept_alive_is_freed_at_the_next_refreeze(monkeypatch):
+    class Node:  # a reference cycle: only the cycle collector frees it
+        pass
+
+    node = Node()
+    node.me = node
+    gone = weakref.ref(node)
+    try:
+        monkeypatch.setattr(server_tuning, "_modules_seen", 0)  # as after a new import
+        assert server_tuning.freeze_new_imports() is True  # the node is frozen, alive
+        del node
+        gc.collect()
+        assert gone() is not None  # frozen: the collector does not look at it
+        monkeypatch.setattr(server_tuning, "_collected_at", time.monotonic() - 601)
+        assert server_tuning.freeze_new_imports() is True  # due: unfreeze, collect, freeze
+        assert gone() is None
+    finally:
+        gc.unfreeze()

@@ -37,23 +37,33 @@ def test_the_same_saved_runs_share_one_set_of_figures_until_a_run_is_saved_anew(
     assert _charts(root, {**values, "seeds": 1}) is not rebuilt
 
 
-def test_a_shown_figure_is_turned_into_a_dict_once(monkeypatch):
+def test_a_shared_figure_is_turned_into_a_dict_once_for_every_view(monkeypatch):
     import numpy as np
     import plotly.graph_objects as go
     import plotly.io as pio
-    import plotly.tools
+    import pytest
 
     from ui import export
 
-    fig = go.Figure(go.Heatmap(z=np.arange(64.0).reshape(8, 8)), layout={"title": "probe"})
-    sent = export.sendable(fig)
-    assert export.sendable(fig) is sent  # kept on the figure for every later view
+    def heatmap():
+        return go.Figure(go.Heatmap(z=np.arange(64.0).reshape(8, 8)), layout={"title": "probe"})
+
+    fig = heatmap()
+    assert page.shared("test-figure", ("a", 1, None), lambda: {"fig": fig})["fig"] is fig
+    sent = fig._cnnexp_sent  # made when it was shared
     assert pio.to_json(sent, validate=False) == pio.to_json(fig, validate=False)
 
-    # What st.plotly_chart does with it on every view: no new copy of the figure's data.
+    # What each view does (st.plotly_chart, bare mode here): no new copy of a shared figure,
+    # where a figure built for one view is copied as before.
     copies = []
-    monkeypatch.setattr(go.Figure, "to_dict", lambda self: copies.append(self) or {})
+    real = go.Figure.to_dict
+    monkeypatch.setattr(go.Figure, "to_dict", lambda self: copies.append(self) or real(self))
     for _ in range(3):
-        as_sent = plotly.tools.return_figure_from_figure_or_data(sent, validate_figure=True)
-        assert as_sent["data"][0]["type"] == "heatmap"
+        export.chart(fig, "shared")
     assert copies == []
+    once = heatmap()
+    export.chart(once, "once")
+    assert copies == [once]
+
+    with pytest.raises(TypeError, match="allowed: str, int, float, None, tuple"):
+        page.shared("test-figure", ("a", [1]), lambda: {})  # a list's repr is no safe key

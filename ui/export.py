@@ -130,8 +130,9 @@ class _Sent(go.Figure):
 
 
 def sendable(fig: go.Figure) -> go.Figure:
-    """The figure's _Sent stand-in, made on its first view and kept on it. A figure must not
-    change once shown (ui/page.py's shared figures never do)."""
+    """The figure's _Sent stand-in, made once and kept on it: ui/page.py makes it for every
+    figure it shares (they never change). chart() sends a figure's stand-in when it has one,
+    else the figure itself (a figure built for one view needs no second copy)."""
     sent = getattr(fig, "_cnnexp_sent", None)
     if sent is None:
         sent = fig._cnnexp_sent = _Sent(fig)
@@ -145,7 +146,7 @@ def chart(fig: go.Figure, name: str, container=None) -> None:
     caps' checks and three buttons for every chart on every page view were a tenth of a
     page's server time under load (bench/wire.py)."""
     where = container or st
-    where.plotly_chart(sendable(fig), key=f"chart-{name}")
+    where.plotly_chart(getattr(fig, "_cnnexp_sent", fig), key=f"chart-{name}")
     with where.popover(
         "Download",
         icon=":material/download:",

@@ -105,17 +105,39 @@ def _summarised(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any
 
 
 # Bounded: the probe's figures are kept per layer and channel shown, up to a few MB each at
-# the probe's caps; 64 sets stay within a small server's memory.
+# the probe's caps (twice: each figure keeps the dict it is sent as); 64 sets stay within a
+# small server's memory.
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def _shared(kind: str, digest: str, _build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    return _build()
+    import plotly.graph_objects as go  # not at the top: Home imports this module
+
+    from ui import export
+
+    built = _build()
+    for value in built.values():  # each figure's dict for st.plotly_chart, made once
+        if isinstance(value, go.Figure):
+            export.sendable(value)
+    return built
 
 
 def _digest(key: tuple) -> str:
     # Streamlit's cache hashes a tuple item by item, ~0.1 ms for a small plan's key (a saved
     # state names every run); its text hashed here, ~3 µs. Keys hold text, numbers, None and
     # tuples of them, whose repr is exact.
+    _check_key(key)
     return hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+
+
+def _check_key(key: Any) -> None:
+    # An array's or a frame's repr is abridged and an object's names its address: as a key,
+    # either would make two different values share a cache entry.
+    if isinstance(key, tuple):
+        for item in key:
+            _check_key(item)
+    elif key is not None and not isinstance(key, (str, int, float)):
+        raise TypeError(
+            f"shared() key item {type(key).__name__}; allowed: str, int, float, None, tuple"
+        )
 
 
 def shared(kind: str, key: tuple, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -9,13 +9,17 @@ TCP_NODELAY on the process's TCP sockets: the connections already open, and the 
 socket, whose option connections accepted later inherit (Linux, macOS).
 
 **Full garbage collections over what the server imported.** With torch, pandas and Plotly
-loaded, the interpreter tracks millions of long-lived objects, and every full collection walks
-all of them: ~0.12 s of the interpreter lock each, about 30% of the server's CPU under the load
-test. `gc.freeze()` moves the objects alive now into a permanent generation that collections
-skip. It runs after a page's script, only when that script imported new modules (a page type's
-first view, so a bounded number of times per server). No collection first: it would pause the
-server 0.07-0.26 s, and at those moments almost nothing is garbage (measured on a cold server:
-0-1,500 unreachable objects of the 90,000-350,000 frozen), so what it keeps alive is bounded.
+loaded, the interpreter tracks millions of long-lived objects (their modules, functions,
+classes), and every full collection walks all of them: ~0.12 s of the interpreter lock each,
+about 30% of the server's CPU under the load test. `gc.freeze()` moves the objects alive now
+into a permanent generation that collections skip. It runs after a page's script that imported
+new modules (a page type's first view: a bounded number of times per server), without a
+collection first, which would pause the server 0.07-0.26 s where almost nothing is garbage
+(measured on a cold server: 0-1,500 unreachable objects of the 90,000-350,000 frozen).
+What was frozen and dies later (a figure evicted from a cache, a closed session's objects in
+reference cycles) is freed only by a collection that looks at frozen objects again: every
+REFREEZE_S, after a page's script, the freeze is undone, everything collected once, and the
+survivors frozen again (one full collection per ten minutes instead of several a minute).
 """
 
 from __future__ import annotations
@@ -26,14 +30,19 @@ import os
 import socket
 import sys
 import threading
+import time
+
+REFREEZE_S = 600.0  # about how long what a freeze kept alive may outlive its use
 
 _lock = threading.Lock()
 _modules_seen = 0  # len(sys.modules) at the last freeze
+_collected_at = time.monotonic()  # the last full collection of frozen objects
 _no_delay_done = False
 
 
 def _fds() -> list[int]:
-    for where in ("/proc/self/fd", "/dev/fd"):  # Linux, macOS; elsewhere nothing to do
+    for where in ("/proc/self/fd", "/dev/fd"):  # Linux, macOS; elsewhere (Windows) the
+        # sockets are not listed and keep the stall
         with contextlib.suppress(OSError):
             return [int(name) for name in os.listdir(where)]
     return []
@@ -69,11 +78,17 @@ def tune_once() -> None:
 
 
 def freeze_new_imports() -> bool:
-    """Freeze what is alive when modules were imported since the last call; True if it did."""
-    global _modules_seen
+    """Freeze what is alive when modules were imported since the last call, or when
+    REFREEZE_S have passed (then collect the frozen objects first); True if it froze."""
+    global _modules_seen, _collected_at
     with _lock:  # scripts of several sessions may end at once
-        if len(sys.modules) <= _modules_seen:
+        due = time.monotonic() - _collected_at > REFREEZE_S
+        if len(sys.modules) <= _modules_seen and not due:
             return False
+        if due:
+            gc.unfreeze()
+            gc.collect()
+            _collected_at = time.monotonic()
         gc.freeze()
         _modules_seen = len(sys.modules)
         return True
