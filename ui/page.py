@@ -91,8 +91,9 @@ def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Resul
     # The Results (with the tables it reads) and the headline, once per saved state for every
     # session: turning the records into a table and summarising it on every view was a fifth
     # of an experiment page's server time (bench/wire.py).
-    key_ = (cfg.model_dump_json(), saved_state(results))
-    got = shared(f"{exp.NAME}-results", key_, lambda: _summarised(exp, cfg, results))
+    got = shared(
+        f"{exp.NAME}-results", _plan_key(cfg, results), lambda: _summarised(exp, cfg, results)
+    )
     results, headline = got["results"], got["headline"]
     if headline is not None:
         remember(exp, cfg, headline, results)
@@ -163,8 +164,14 @@ def saved_state(results: Results) -> tuple:
     )
 
 
+def _plan_key(cfg: Config, results: Results) -> tuple:
+    """What a plan's shared results, figures and tables follow from: its settings and the
+    saved state of its runs."""
+    return (cfg.model_dump_json(), saved_state(results))
+
+
 def _of_plan(exp: ModuleType, what: str, cfg: Config, results: Results) -> dict[str, Any]:
-    key = (cfg.model_dump_json(), saved_state(results))
+    key = _plan_key(cfg, results)
     return shared(f"{exp.NAME}-{what}", key, lambda: getattr(exp, what)(cfg, results))
 
 
