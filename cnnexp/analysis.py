@@ -25,13 +25,13 @@ def settings(runs: pd.DataFrame) -> list[str]:
 
 def varying(runs: pd.DataFrame, columns: list[str]) -> list[str]:
     """The columns that take more than one value among these runs (missing counts as a value)."""
-    return [c for c in columns if c in runs and _key(runs[c]).nunique() > 1]
+    return [c for c in columns if c in runs and as_key(runs[c]).nunique() > 1]
 
 
 def most_varied(runs: pd.DataFrame, columns: list[str], k: int) -> list[str]:
     """The k columns with the most distinct values among these runs (ties: the earlier
     column), in their given order."""
-    counts = {c: _key(runs[c]).nunique() if c in runs else 0 for c in columns}
+    counts = {c: as_key(runs[c]).nunique() if c in runs else 0 for c in columns}
     ranked = sorted(columns, key=lambda c: -counts[c])  # sorted is stable: ties keep order
     keep = set(ranked[:k])
     return [c for c in columns if c in keep]
@@ -50,7 +50,7 @@ def numeric(runs: pd.DataFrame, columns: list[str]) -> list[str]:
     return out
 
 
-def _key(col: pd.Series) -> pd.Series:
+def as_key(col: pd.Series) -> pd.Series:
     """A hashable, comparable stand-in for a column (lists and None become text). Vectorised:
     a Python function per value cost the Runs page 0.1 s a rerun with 10,000 runs."""
     return col.astype(str).mask(col.isna().to_numpy(), "—")
@@ -71,7 +71,7 @@ def group(runs: pd.DataFrame, by: list[str], value: str = TARGET) -> pd.DataFram
             .assign(run_ids=[[r] for r in runs["run_id"]])[cols]
             .reset_index(drop=True)
         )
-    keys = [_key(runs[c]).rename(c) for c in by]
+    keys = [as_key(runs[c]).rename(c) for c in by]
     frame = pd.DataFrame(
         {"v": vals, "d": dur, "run_id": runs["run_id"], "at": runs.index}, index=runs.index
     )
@@ -98,7 +98,11 @@ def group(runs: pd.DataFrame, by: list[str], value: str = TARGET) -> pd.DataFram
     if value.endswith("acc"):  # as the figures do: an accuracy's interval stops at 0 and 100%
         out["lo"], out["hi"] = out["lo"].clip(lower=0.0), out["hi"].clip(upper=1.0)
     first = runs.loc[out["first"], by].reset_index(drop=True)  # the settings' own values
-    return pd.concat([first, out.reset_index(drop=True)], axis=1)[cols]
+    table = pd.concat([first, out.reset_index(drop=True)], axis=1)[cols]
+    # Rows in each setting's own order (epochs 8, 31, 100, not "100", "31", "8" as text).
+    rank = {c: {v: i for i, v in enumerate(levels(runs[c]))} for c in by}
+    order = table.sort_values(by, key=lambda s: as_key(s).map(rank[s.name]), kind="stable")
+    return order.reset_index(drop=True)
 
 
 def encode(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -109,7 +113,7 @@ def encode(runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if num.notna().all():
             out[c] = num.astype(float)
         else:
-            key = _key(runs[c])
+            key = as_key(runs[c])
             out[c] = key.map({v: i for i, v in enumerate(levels(runs[c]))}).astype(float)
     return pd.DataFrame(out, index=runs.index)
 
@@ -127,7 +131,7 @@ def levels(col: pd.Series) -> list[str]:
             number = float("nan")
         return (1, number, "") if number == number else (2, 0.0, v)  # "nan" text is text
 
-    return sorted(_key(col).unique(), key=order)
+    return sorted(as_key(col).unique(), key=order)
 
 
 def importance(
@@ -149,9 +153,15 @@ def importance(
     perm = permutation_importance(
         model, x.to_numpy(), y.to_numpy(), n_repeats=10, random_state=seed
     )
-    # Spearman = Pearson on ranks; computed here so it needs no scipy at page load.
+    # Spearman = Pearson on ranks; computed here so it needs no scipy at page load. Only for
+    # settings with an order: a named one (a model) is encoded alphabetically, and the sign of
+    # a correlation with the alphabet means nothing.
     ry = y.rank()
-    rho = [float(x[c].rank().corr(ry)) if x[c].nunique() > 1 else np.nan for c in cols]
+    ordered = [pd.to_numeric(done[c], errors="coerce").notna().all() for c in cols]
+    rho = [
+        float(x[c].rank().corr(ry)) if o and x[c].nunique() > 1 else np.nan
+        for c, o in zip(cols, ordered, strict=True)
+    ]
     out = pd.DataFrame(
         {
             "setting": cols,

@@ -292,9 +292,9 @@ class ModelFields(Config):
     )
     norm: Norm = param(
         "batch",
-        "Normalisation after each conv (or hidden) layer",
+        "Normalization after each conv (or hidden) layer",
         group="Model",
-        label="Normalisation",
+        label="Normalization",
     )
     groups: int = param(
         4,

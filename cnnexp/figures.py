@@ -44,12 +44,17 @@ def layout(
         title={"text": title, "x": 0, "font": {"size": 15}},
         height=height,
         margin={"l": 10, "r": 10, "t": 48 if title else 16, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.3, "x": 0},
+        # At the figure's foot, not a fraction of the plot's height below it: a legend of
+        # many rows shrank the plot, and with it that fraction, onto the x axis's title.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0},
         hovermode="x unified",
         font={"family": "Inter, Segoe UI, sans-serif", "size": 12},
     )
     fig.update_xaxes(title=x, showgrid=True, gridcolor="#eef0f3", zeroline=False)
     fig.update_yaxes(title=y, showgrid=True, gridcolor="#eef0f3", zeroline=False)
+    # Panels sharing the first panel's y axis show no title of their own: it would overlap
+    # the panel to their left.
+    fig.for_each_yaxis(lambda a: a.update(title=None) if a.matches else None)
     return fig
 
 
@@ -461,7 +466,7 @@ def facet_lines(
             if sub.empty:
                 continue
             col = PALETTE[i % len(PALETTE)]
-            name = f"{colour} {c}"
+            name = f"{colour} {c:g}" if isinstance(c, float) else f"{colour} {c}"  # not "1.0"
             if int(sub["n"].max()) > 1 and sub["lo"].notna().any():
                 band = go.Scatter(
                     x=list(sub[x]) + list(sub[x])[::-1],

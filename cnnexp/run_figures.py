@@ -68,21 +68,24 @@ def scatter(
     """Every run as a small dot (its run id in customdata, for selections) and, over the runs
     that share `group_by` (all settings but the seed), the mean of x and y with y's 95%
     interval as error bars, one colour per `colour` value and one panel per `facet` value."""
-    facets = sorted(runs[facet].map(str).unique())[:MAX_FACETS] if facet else [None]
-    fig = make_subplots(rows=1, cols=len(facets), shared_yaxes=True, subplot_titles=facets)
-    colours = sorted(runs[colour].map(str).unique()) if colour else [None]
+    # Values in their own order (100 after 31), as analysis.levels gives them.
+    facets = analysis.levels(runs[facet])[:MAX_FACETS] if facet else [None]
+    titles = [f"{facet} = {f}" for f in facets] if facet else None
+    fig = make_subplots(rows=1, cols=len(facets), shared_yaxes=True, subplot_titles=titles)
+    colours = analysis.levels(runs[colour]) if colour else [None]
     group_by = [c for c in (group_by or []) if c in runs]
+    numeric_x = pd.api.types.is_numeric_dtype(runs[x])
     for j, f in enumerate(facets, start=1):
-        part = runs[runs[facet].map(str) == f] if facet else runs
+        part = runs[analysis.as_key(runs[facet]) == f] if facet else runs
         for i, c in enumerate(colours):
-            sub = part[part[colour].map(str) == c] if colour else part
+            sub = part[analysis.as_key(part[colour]) == c] if colour else part
             if sub.empty:
                 continue
             col = PALETTE[i % len(PALETTE)]
             name = str(c) if colour else "runs"
             fig.add_trace(
                 go.Scatter(
-                    x=sub[x],
+                    x=sub[x] if numeric_x else analysis.as_key(sub[x]),  # lists, None as text
                     y=sub[y],
                     mode="markers",
                     marker={"size": 5, "color": col, "opacity": 0.45},
@@ -114,14 +117,20 @@ def scatter(
             )
     fig = layout(fig, "", x, y, height=400)
     fig.update_layout(hovermode="closest", dragmode="select")
+    if not numeric_x:  # text in its own order, not as first seen
+        fig.update_xaxes(categoryorder="array", categoryarray=analysis.levels(runs[x]))
     return fig
 
 
 def _means(runs: pd.DataFrame, x: str, y: str, group_by: list[str]) -> pd.DataFrame:
-    """analysis.group over `group_by` (or over x where nothing else groups), with mean x."""
-    by = group_by or [x]
-    g = analysis.group(runs, by, value=y)
-    g["x"] = [runs.loc[runs["run_id"].isin(ids), x].mean() for ids in g["run_ids"]]
+    """analysis.group over `group_by` (or over x where nothing else groups), with mean x.
+    A text x (a model's name) is one of the groups' settings: it has no mean."""
+    if pd.api.types.is_numeric_dtype(runs[x]):
+        g = analysis.group(runs, group_by or [x], value=y)
+        g["x"] = [runs.loc[runs["run_id"].isin(ids), x].mean() for ids in g["run_ids"]]
+    else:
+        g = analysis.group(runs, list(dict.fromkeys([*group_by, x])), value=y)
+        g["x"] = analysis.as_key(g[x])  # as the dots show it
     return g
 
 

@@ -47,8 +47,15 @@ def describe_ci(ci: dict, scale: float = 100.0, unit: str = "%", digits: int = 1
     Differences of shares are described in points and keep their interval whole."""
     if ci["mean"] is None:
         return "no finished runs"
-    m = f"{ci['mean'] * scale:.{digits}f}{unit}"
+    return f"{ci['mean'] * scale:.{digits}f}{unit} {interval_note(ci, scale, unit, digits)}"
+
+
+def interval_note(ci: dict, scale: float = 100.0, unit: str = "%", digits: int = 1) -> str:
+    """The bracket describe_ci puts after a mean: its 95% interval and seeds (one value where
+    the interval rounds to one; not "all seeds agree": many seeds give a narrow interval)."""
     if ci["ci95"] is None:
-        return f"{m} (1 seed, no interval)"
+        return "(1 seed, no interval)"
     lo, hi = (x * scale for x in (share_interval(ci) if unit == "%" else ci["ci95"]))
-    return f"{m} (95% CI {lo:.{digits}f}–{hi:.{digits}f}{unit}, {ci['n']} seeds)"
+    if f"{lo:.{digits}f}" == f"{hi:.{digits}f}":  # not "95% CI 5.0–5.0 px"
+        return f"(95% CI rounds to {lo:.{digits}f}{unit}, {ci['n']} seeds)"
+    return f"(95% CI {lo:.{digits}f}–{hi:.{digits}f}{unit}, {ci['n']} seeds)"

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cnnexp import catalog  # not cnnexp.experiments: their configs cost the first paint
-from ui import page, resources
+from ui import links, page, resources
 
 page.require_app()
 
@@ -35,6 +35,13 @@ for i, e in enumerate(catalog.ENTRIES.values()):
             )
         else:
             st.caption(f"No headline saved yet · {n} saved run(s)")
-        st.page_link(e.page, label=f"Open {e.title}", icon=":material/arrow_forward:")
+        # With a headline, the link opens the settings it was measured with (a page's
+        # defaults may differ: the shipped runs have three seeds, the page one).
+        st.page_link(
+            e.page,
+            label=f"Open {e.title}" + (" with these settings" if h is not None else ""),
+            icon=":material/arrow_forward:",
+            query_params=links.query_for(h["config"]) if h is not None else None,
+        )
 
 st.page_link("pages/runs.py", label="Compare saved runs", icon=":material/table_chart:")

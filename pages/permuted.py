@@ -73,9 +73,16 @@ st.markdown(exp.explain(cfg, headline))
 if "gap_by_size" in charts:
     export.chart(charts["gap_by_size"], "permuted-gap-by-size")
 st.caption(exp.budget_text(cfg))
-left, right = st.columns(2)
-export.chart(charts["accuracy"], "permuted-accuracy", left)
-export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
+if "accuracy" in charts:
+    left, right = st.columns(2)
+    export.chart(charts["accuracy"], "permuted-accuracy", left)
+    export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
+else:
+    st.info(
+        f"The main comparison, at {exp.images(cfg.dataset, cfg.n_train):,} training images, has "
+        "no saved runs yet: launch to train it.",
+        icon=":material/info:",
+    )
 if "strength" in charts:
     export.chart(charts["strength"], "permuted-strength")
 export.data_downloads(page.tables(exp, cfg, results), "permuted")

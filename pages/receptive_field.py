@@ -27,7 +27,8 @@ for those draws and carry intervals over the probe seeds.
 
 **A task that needs range**: two glyphs on a 16-pixel-high strip, a distance d apart; is it
 the same glyph twice? The CNNs end in global average pooling, so the answer must come from
-units that see both glyphs: the field must reach d + 9 pixels (a glyph is 9 wide). Stacks of
+units that see both glyphs: a field of d + 9 pixels sees both whole (a glyph is 9 wide), and
+about d − 1 suffices, since the six glyphs already differ in their edge columns. Stacks of
 equal depth and parameters differ only in how their field grows — **plain** 3×3, **dilated**
 (1, 2, 4, …), **pooled** (2×2 max pooling between the convolutions) — and **wide** (7×7)
 buys range with parameters. Lines are means over seeds with 95% intervals.
@@ -63,9 +64,10 @@ with theory_tab:
         else:
             rows = field_probe.field_table(probe_cfg)
             last = rows[-1]
+            apart = f"{last['jump']} pixel" + ("s" if last["jump"] != 1 else "")
             st.markdown(
                 f"After {probe_cfg.rf_depth} conv layers a unit sees **{last['side']}×{last['side']} "
-                f"pixels**, and neighbouring units are **{last['jump']} pixel(s)** apart in the input."
+                f"pixels**, and neighbouring units are **{apart}** apart in the input."
             )
             left, right = st.columns([2, 3])
             table = pd.DataFrame(rows)[["layer", "layer_is", "side", "jump"]]
@@ -102,7 +104,13 @@ with effective_tab:
             st.markdown(field_probe.explain(probe_cfg, eff, exps))
             left, right = st.columns(2)
             export.chart(field_probe.map_chart(eff), "receptive-field-effective", left)
-            export.chart(field_probe.sweep_chart(rows), "receptive-field-depth", right)
+            right.dataframe(field_probe.exponent_table(exps), hide_index=True)
+            right.caption(
+                "Log-log slope of the field's side against depth. A random walk predicts 0.5 "
+                "for a plain stack's effective field (Luo et al.)."
+            )
+            # Full width: its nine legend entries squeezed the plot in half a page.
+            export.chart(field_probe.sweep_chart(rows), "receptive-field-depth")
             export.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
 
 with task_tab:

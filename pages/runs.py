@@ -13,7 +13,7 @@ import streamlit as st
 from cnnexp import analysis, experiments, figures, run_figures
 from ui import access, export, page, parcoords_brush, resources
 from ui import runs_view as url
-from ui.settings import query_for
+from ui.links import query_for
 
 page.require_app()
 
@@ -76,6 +76,8 @@ def filtered(runs: pd.DataFrame, exps: list, statuses: list, text: str) -> pd.Da
     if text:
         hay = view["label"].astype(str) + " " + view["run_id"] + " " + view["config_json"]
         view = view[hay.str.contains(text, case=False, regex=False)]
+    if "ended_at" not in view:  # records written by hand or by other tools may lack it
+        return view.reset_index(drop=True)
     return view.sort_values("ended_at", ascending=False).reset_index(drop=True)
 
 
@@ -171,7 +173,10 @@ with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
             st.session_state[f"runs_range_{c}"] = parcoords_brush.slider_value(
                 brushed.get(c), lo, hi, whole
             )
-        got = st.slider(c, lo, hi, key=f"runs_range_{c}")
+        # A fraction (a learning rate, 0.001 to 0.05) in a hundred steps, shown to 3 digits:
+        # Streamlit's default step of 0.01 and two decimals left such a slider no stops.
+        fine = {} if whole or hi - lo >= 1 else {"step": (hi - lo) / 100, "format": "%.3g"}
+        got = st.slider(c, lo, hi, key=f"runs_range_{c}", **fine)
         if got != (lo, hi):
             chosen_ranges[c] = got
 if chosen_ranges:
@@ -218,7 +223,9 @@ else:
     rows = view
     # the columns of every run, not of the filtered ones: they stay put while filtering
     anywhere = remembered("varying", ((), (), ""), lambda: analysis.varying(runs, all_settings))
-    shown = ["experiment", *anywhere, *[c for c in RUN_COLUMNS if c not in anywhere], "ended_at"]
+    # The run and its accuracy first: past a dozen settings they were off the screen.
+    first = ["experiment", "label", "test_acc"]
+    shown = [*first, *anywhere, *[c for c in RUN_COLUMNS if c not in first], "ended_at"]
     ranged = (*filters, tuple(sorted(chosen_ranges.items())))
     table = remembered("runs-table", ranged, lambda: percent(view, ("test_acc",), shown))
     default_rows = np.flatnonzero(view["run_id"].isin(linked)).tolist()
@@ -421,7 +428,9 @@ def importance_view() -> None:
     st.caption(
         f"Fitted on {len(few):,} of {n:,} runs. **Permutation importance**: how much a random "
         "forest's fit of test accuracy (R²) drops when one setting's values are shuffled; "
-        "**Spearman ρ**: the plain rank correlation (its sign says the direction). Limits: with "
+        "**Spearman ρ**: the plain rank correlation (its sign says the direction; none for a "
+        "setting whose values have no order, such as the model, or that some runs lack). "
+        "Limits: with "
         "few runs both are noisy; settings that change together (correlated) share or swap "
         "credit; a setting that never varies here cannot show up."
     )

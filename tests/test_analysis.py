@@ -59,6 +59,7 @@ def test_group_by_fewer_columns_pools_more_runs(store):
     write_runs(store, n_seeds=2)
     groups = analysis.group(store.runs(), ["width"])
     assert groups["n"].tolist() == [6, 6, 6, 6]
+    assert groups["width"].tolist() == [4, 8, 16, 32]  # by value: as text 16 came before 4
     assert len(analysis.group(store.runs(), [])) == 24  # no grouping: one row per run
 
 
@@ -77,6 +78,16 @@ def test_importance_ranks_the_deciding_setting_first(store):
         top, rest = imp.iloc[0], imp.iloc[1]
         assert top["importance"] > 0.5 > rest["importance"]
         assert top["spearman"] > 0.7 and abs(rest["spearman"]) < 0.3
+
+
+def test_a_named_setting_gets_no_rank_correlation(store):
+    """Its values are ranked alphabetically: the sign of that correlation means nothing."""
+    write_runs(store, decides="width")
+    runs = store.runs()
+    runs["model"] = np.where(runs["width"] > 8, "mlp", "cnn")  # text, and it tracks accuracy
+    imp = analysis.importance(runs, ["model", "width"]).set_index("setting")
+    assert np.isnan(imp.loc["model", "spearman"]) and imp.loc["width", "spearman"] > 0.7
+    assert imp.loc["model", "importance"] >= 0  # its importance is still measured
 
 
 def test_importance_needs_a_few_runs(store):

@@ -2,16 +2,20 @@
 results folder and with saved runs; a tiny run launched from the Baseline page trains in the
 worker process and its results appear."""
 
+import json
 import re
+import shutil
 import time
+import urllib.parse
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnexp import experiments
+from cnnexp.config import parse
 from cnnexp.store import Store
 from tests.conftest import ROOT, TINY
-from ui.settings import query_for
+from ui.links import query_for
 
 PAGES = ["pages/home.py", *[f"pages/{n}.py" for n in experiments.names()], "pages/runs.py"]
 
@@ -72,11 +76,78 @@ def test_page_renders_with_saved_runs(saved, monkeypatch, page):
         assert at.get("plotly_chart") or at.dataframe or at.info, label  # it shows something
 
 
+def _parts(specs: list) -> list[list]:
+    """Parts of a plan a visitor may find saved: each half, and for every setting that varies
+    in it, the runs at that setting's rarest value (a changed setting leaves those cached)."""
+    parts = [specs[: len(specs) // 2], specs[len(specs) // 2 :]]
+    for key in sorted({k for s in specs for k in s.config}):
+        values = [repr(s.config.get(key)) for s in specs]
+        if len(set(values)) > 1:
+            rarest = min(set(values), key=lambda v: (values.count(v), v))
+            parts.append([s for s, v in zip(specs, values, strict=True) if v == rarest])
+    return parts
+
+
+@pytest.mark.parametrize("name", experiments.names())
+def test_page_shows_any_part_of_its_plan_saved(saved, tmp_path, monkeypatch, name):
+    """Before Launch a page shows what is saved of its plan, whatever part that is. Found:
+    Permuted pixels raised when only its size sweep was saved (after a change of epochs)."""
+    mod = experiments.get(name)
+    query = {**query_for(mod.TINY), "seeds": "2"}
+    specs = mod.plan(parse(mod.Config, {**mod.TINY, "seeds": 2}))
+    for part, kept in enumerate(_parts(specs)):
+        root = tmp_path / f"part{part}"
+        shutil.copytree(saved, root)
+        gone = [s.run_id for s in specs if s not in kept]
+        assert Store(root).delete(gone) == len(gone)
+        monkeypatch.setenv("CNNEXP_RESULTS", str(root))
+        at = open_page(f"pages/{name}.py", query, RUN_TAB.get(name))
+        assert not at.exception, (kept[0].label, at.exception)
+        offer = f"**{len(gone)} of {len(specs)} runs to train** ({len(kept)} cached)"
+        assert any(offer in box.value for box in at.info), [box.value for box in at.info]
+        for label in ["", *[t.label for t in at.tabs][1:]]:
+            if label:
+                open_tab(at, name.replace("_", "-"), label)
+            assert not at.exception, (kept[0].label, label, at.exception)
+            for chart in at.get("plotly_chart"):  # found: empty axes for a missing comparison
+                fig = json.loads(chart.proto.spec)
+                assert any(_points(t) for t in fig["data"]), (
+                    part,
+                    label,
+                    fig["layout"].get("title"),
+                )
+
+
+def _points(trace: dict) -> bool:
+    """Whether a Plotly trace (as sent to the browser) draws anything."""
+    values = [trace.get(k) for k in ("x", "y", "z", "source", "dimensions")]
+    return any(v is not None and v != [] and v != {} for v in values)
+
+
 def test_home_shows_saved_headlines(saved, monkeypatch):
     monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
     open_page("pages/baseline.py", {**query_for(TINY), "seeds": "2"})
     at = open_page("pages/home.py")
     assert any("test accuracy" in m.value for m in at.markdown)
+    # Its card links to the settings the headline was measured with (found: the link opened
+    # the page's defaults, one seed, beside a headline of three), and they open cleanly.
+    link = next(p.proto for p in at.get("page_link") if "Baseline" in p.proto.label)
+    assert link.label == "Open Baseline with these settings"
+    query = urllib.parse.parse_qs(link.query_string)
+    assert query["seeds"] == ["2"] and query["dataset"] == [TINY["dataset"]], query
+    page = open_page("pages/baseline.py", query)
+    assert not page.exception and not page.warning, [w.value for w in page.warning]
+    assert any("Cached" in c.value for c in page.caption), [c.value for c in page.caption]
+
+
+def test_a_link_keeps_an_empty_multiple_choice_empty(results):
+    """Found: an empty sweep, (), became no parameter at all, and the page opened with the
+    field's default sweep instead. Empty is `?n_trains=`, as Streamlit writes it."""
+    query = query_for({"n_trains": ()})
+    assert query == {"n_trains": [""]}
+    at = open_page("pages/permuted.py", query)
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert at.multiselect(key="n_trains").value == []
 
 
 def test_bad_settings_show_the_config_message_and_no_launch(results):

@@ -7,7 +7,7 @@ from cnnexp.runspec import RunContext
 from cnnexp.store import Store
 from tests.conftest import TINY
 from tests.test_app import open_page
-from ui.settings import query_for
+from ui.links import query_for
 
 
 def test_two_seeds_far_apart_show_an_interval_within_0_and_100_percent(results):

@@ -5,6 +5,7 @@ drawn, as a forged click would reach it."""
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from cnnexp import export, policy
 from tests.test_app import open_page
@@ -80,6 +81,22 @@ def test_a_chart_over_the_points_cap_is_not_exported(results, monkeypatch, fresh
     assert not fresh_counts  # a refused chart does not spend the person's rate
 
 
+def test_a_chart_with_nothing_to_draw_says_so_instead_of_empty_axes():
+    def page():
+        import plotly.graph_objects as go
+
+        from ui import export
+
+        empty = go.Figure(go.Scatter(x=[], y=[]), layout={"title": {"text": "Final accuracy"}})
+        export.chart(empty, "empty")
+        export.chart(go.Figure(go.Scatter(x=[1], y=[2])), "one-point")
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 1  # the chart with a point
+    assert [c.value for c in at.caption] == ["Final accuracy: nothing to draw yet."]
+
+
 def test_the_image_limits_are_named_on_the_buttons(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_MODE", "viewer")
     at = open_page("pages/equivariance.py", SMALL_PROBE)
@@ -145,7 +162,7 @@ def test_in_a_browser_the_second_image_of_the_minute_is_refused(tmp_path):
 
 def test_the_data_behind_a_page_is_offered_only_once_its_box_is_opened(tiny_saved, monkeypatch):
     from tests.conftest import TINY
-    from ui.settings import query_for
+    from ui.links import query_for
 
     monkeypatch.setenv("CNNEXP_RESULTS", str(tiny_saved("baseline")))
     at = open_page("pages/baseline.py", {**query_for(TINY), "seeds": "2"})

@@ -14,7 +14,7 @@ from cnnexp.results import Results
 from cnnexp.store import Store
 from tests.test_app import open_page, open_tab
 from tests.test_cli import cli
-from ui.settings import query_for
+from ui.links import query_for
 
 # The axes each variant averages over, for a (N, C, H, W) batch, and its group shape.
 AXES = {
@@ -205,6 +205,18 @@ def test_the_why_explanation_follows_the_numbers():
     assert "ends less accurate" in text and "cannot tell the two landscapes apart" in text
     assert "without an accuracy gain" in text
     assert "changes by 10 (95% CI 9–11) without and 10 (95% CI 8–12) with" in text
+    assert "leans" not in text  # equal means: no lean to report
+    # Overlapping intervals whose means go against the textbook say so (found: a β of 35.8
+    # against 20.1 read only as "overlap", beside "consistent ... as well").
+    text = normalization.explain(cfg, h(_ci(18, 5, 31), steady))
+    assert "BatchNorm's mean leans towards rougher, not smoother, within the noise" in text
+    assert "consistent with the covariate-shift account." in text  # on its own, not "as well"
+    text = normalization.explain(cfg, h(_ci(6, 1, 10.5), _ci(0.25, 0.1, 0.4)))
+    assert "leans smoother" in text and "leans towards more drift, not less" in text
+    one = {"mean": 30.0, "ci95": None, "n": 1}  # one seed: no interval, so no overlap either
+    text = normalization.explain(cfg, h(one, {"mean": 0.5, "ci95": None, "n": 1}))
+    assert text.count("With one seed there are no intervals") == 2
+    assert "overlap" not in text and "leans" not in text
 
 
 def test_the_sweeps_explanation_counts_where_batchnorm_is_smoother():

@@ -167,6 +167,16 @@ def test_size_explanation_states_the_numbers_and_flips():
         "gap_by_n_train": [{"n_train": 100, **_ci(0.04, -0.5, 0.6)}, growing["gap_by_n_train"][1]]
     }
     assert "cannot tell whether the gap changes" in permuted.explain(cfg, overlapping)
+    one_seed = {  # no interval is not an overlap of intervals
+        "gap_by_n_train": [
+            {"n_train": 100, "mean": 0.15, "ci95": None},
+            {"n_train": 4000, "mean": 0.04, "ci95": None},
+        ],
+        "gap": {"mean": 0.02, "ci95": None},
+    }
+    text = permuted.explain(cfg, one_seed)
+    assert "one seed gives no interval" in text and "With one seed there is no interval" in text
+    assert "overlap" not in text and "includes zero" not in text
 
 
 def test_head_explanation_flips_with_the_drops():

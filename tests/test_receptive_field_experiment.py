@@ -72,6 +72,24 @@ def test_stops_at_is_the_first_distance_below_the_bar():
     assert rf.stops_at(_acc(None, 0.6, 0.9)) == 16  # a missing point is not a failure
 
 
+def test_the_explanation_says_where_an_interval_leaves_the_verdict_open():
+    cfg = parse(rf.Config, {**rf.TINY, "stacks": ("plain", "pooled")})
+    rows = {
+        "plain": _acc(0.9, 0.8, 0.8),
+        "pooled": [  # means above the bar at every distance, one interval reaching chance
+            {"distance": d, "test_acc": {"mean": m, "ci95": ci, "n": 3}}
+            for d, m, ci in ((9, 0.95, [0.9, 1.0]), (16, 0.76, [0.52, 1.0]), (23, 0.8, None))
+        ],
+    }
+    h = {"accuracy": rows, "field": {"plain": 9, "pooled": 22}, "params": {}, "stops_at": {}}
+    h["stops_at"] = {st: rf.stops_at(r) for st, r in rows.items()}
+    text = rf.explain(cfg, h)
+    assert (
+        "stays at or above 75% at every distance tried (its 95% interval crosses 75% at 16" in text
+    )
+    assert text.count("interval crosses") == 1  # plain has no interval; pooled at 9 is clear
+
+
 def test_tiny_runs_summarise_into_a_headline(store):
     cfg = parse(rf.Config, {**rf.TINY, "seeds": 2})
     specs = rf.plan(cfg)

@@ -10,7 +10,7 @@ from cnnexp.runner import execute
 from cnnexp.runspec import RunContext
 from cnnexp.store import Store
 from tests.test_app import RUN_TAB, open_page, open_tab
-from ui.settings import query_for
+from ui.links import query_for
 
 PAGE = "pages/receptive_field.py"
 

@@ -1,6 +1,8 @@
 """The Runs page through AppTest on synthetic stores: grouping over seeds, the URL carries the
 filters, importance finds the deciding setting, search and delete work."""
 
+import json
+
 from streamlit.testing.v1 import AppTest
 
 from cnnexp.stats import mean_ci
@@ -124,6 +126,48 @@ def test_every_view_renders_with_a_selection(store):
         at = open_runs({"runs": rid, "view": view, "colour": "depth", "facet": "width"})
         assert not at.exception, (view, at.exception)
         assert at.get("plotly_chart"), view
+
+
+def test_a_fractional_setting_slides_in_fine_steps_and_filters(store):
+    """Found: a learning rate's range slider (0.001 to 0.05) stepped by 0.01 and showed two
+    decimals, so it had no stop between its ends."""
+    for i, lr in enumerate((0.001, 0.002, 0.005, 0.01, 0.02, 0.05)):
+        store.save(
+            {
+                "run_id": f"{i:016x}",
+                "experiment": "baseline",
+                "seed": 0,
+                "label": "cnn",
+                "status": "done",
+                "config": {"model": "cnn", "lr": lr, "seed": 0},
+                "test_acc": 0.9,
+            },
+            [],
+        )
+    at = open_runs({"group": "off"})
+    slider = at.slider(key="runs_range_lr")
+    assert slider.value == (0.001, 0.05) and abs(slider.step - 0.00049) < 1e-12
+    assert slider.proto.format == "%.3g"
+    slider.set_value((0.001, 0.0051)).run()
+    assert not at.exception, at.exception
+    assert sorted(table(at)["lr"]) == [0.001, 0.002, 0.005]
+
+
+def test_x_against_y_takes_any_column_on_either_axis(store):
+    """Found: a text column on x (the default "experiment" among them) raised, as its mean
+    was taken; facets came in text order (16 before 4)."""
+    write_runs(store, n_seeds=2)
+    at = open_runs({"view": "x-against-y"})
+    options = at.selectbox(key="runs_x").options
+    assert {"experiment", "model", "width", "test_acc"} <= set(options), options
+    for x in options:
+        at.selectbox(key="runs_x").set_value(x)
+        at.selectbox(key="runs_f").set_value("width")
+        at.run()
+        assert not at.exception, (x, at.exception)
+        fig = at.get("plotly_chart")[0].proto.spec
+        titles = [a["text"] for a in json.loads(fig)["layout"]["annotations"]]
+        assert titles == ["width = 4", "width = 8", "width = 16", "width = 32"], (x, titles)
 
 
 def test_curves_are_read_once_and_again_when_a_run_is_saved_anew(store, monkeypatch):

@@ -16,7 +16,7 @@ from tests.conftest import ROOT, TINY, cli_env
 from tests.test_app import RUN_TAB, open_page
 from tests.test_cli import cli
 from ui import access
-from ui.settings import query_for
+from ui.links import query_for
 
 EXPERIMENT_PAGES = [f"pages/{n}.py" for n in experiments.names()]
 

@@ -22,6 +22,8 @@ def test_one_seed_has_no_interval_and_none_are_skipped():
 def test_description_quotes_the_numbers():
     assert describe_ci(mean_ci([0.97, 0.98])).startswith("97.5% (95% CI")
     assert "1 seed" in describe_ci(mean_ci([0.5]))
+    same = describe_ci(mean_ci([5.0, 5.0, 5.01]), scale=1, unit=" px")  # not "CI 5.0–5.0 px"
+    assert same == "5.0 px (95% CI rounds to 5.0 px, 3 seeds)"
 
 
 def test_a_share_interval_stops_at_0_and_100_percent():

@@ -146,6 +146,10 @@ def chart(fig: go.Figure, name: str, container=None) -> None:
     caps' checks and three buttons for every chart on every page view were a tenth of a
     page's server time under load (bench/wire.py)."""
     where = container or st
+    if export.figure_points(fig) == 0:  # part of a plan saved: say so, not empty axes
+        title = fig.layout.title.text
+        where.caption(f"{title}: nothing to draw yet." if title else "Nothing to draw yet.")
+        return
     where.plotly_chart(getattr(fig, "_cnnexp_sent", fig), key=f"chart-{name}")
     with where.popover(
         "Download",

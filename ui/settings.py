@@ -15,21 +15,9 @@ import streamlit as st
 from cnnexp import policy
 from cnnexp.config import Config, ConfigError, ParamSpec, describe, parse
 from ui import access
+from ui.links import fmt
 
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def query_for(values: dict[str, Any]) -> dict[str, str | list[str]]:
-    """Settings as URL query parameters, encoded the way the bound widgets read them back:
-    the displayed option text, and repeated parameters for multiple choices."""
-    return {
-        k: [_fmt(x) for x in v] if isinstance(v, tuple | list) else _fmt(v)
-        for k, v in values.items()
-    }
+_SINGULAR = {"Seeds": "seed"}  # "More seed settings", not "More seeds settings"
 
 
 def _in_range(spec: ParamSpec, v: float) -> bool:
@@ -80,17 +68,15 @@ def widget(spec: ParamSpec, default: Any = None, disabled: bool = False) -> Any:
             return st.toggle(label, value=default, **kw)
         case "choice":
             options = list(spec.choices)
-            return st.selectbox(
-                label, options, index=options.index(default), format_func=_fmt, **kw
-            )
+            return st.selectbox(label, options, index=options.index(default), format_func=fmt, **kw)
         case "multi":
             return st.multiselect(label, list(spec.choices), default=list(default), **kw)
         case "ints" | "floats":
             return st.multiselect(
-                label, _options(spec), default=list(default), format_func=_fmt, **kw
+                label, _options(spec), default=list(default), format_func=fmt, **kw
             )
         case "int" | "float" if spec.choices:
-            return st.select_slider(label, _options(spec), value=default, format_func=_fmt, **kw)
+            return st.select_slider(label, _options(spec), value=default, format_func=fmt, **kw)
         case "int" if spec.hi is not None and spec.hi - spec.lo <= 64:
             return st.slider(label, int(spec.lo), int(spec.hi), int(default), **kw)
         case "int":
@@ -118,8 +104,10 @@ def _link_value_ok(spec: ParamSpec, raw: str) -> bool:
     """Whether one URL value is one the field's widget can take."""
     if spec.kind == "bool":
         return raw.lower() in ("true", "false")
+    if raw == "" and spec.kind in ("multi", "ints", "floats"):  # `?n_trains=`: none chosen
+        return True
     if spec.kind in ("choice", "multi"):
-        return raw in {_fmt(c) for c in spec.choices}
+        return raw in {fmt(c) for c in spec.choices}
     try:
         v = float(raw)
     except ValueError:
@@ -169,7 +157,7 @@ def settings_panel(
                 values[s.name] = widget(s, defaults.get(s.name))
             advanced = [s for s in items if s.advanced]
             if advanced:
-                with st.expander(f"More {group.lower()} settings"):
+                with st.expander(f"More {_SINGULAR.get(group, group.lower())} settings"):
                     for s in advanced:
                         values[s.name] = widget(s, defaults.get(s.name))
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}

@@ -434,14 +434,20 @@ def _explain_why(h: dict) -> list[str]:
             f"β-smoothness; lower is smoother), and the loss varies by "
             f"{_num(none['loss_range'])} and {_num(bn['loss_range'])}."
         )
-        out.append(_LANDSCAPE_VERDICT[_compare(bn["beta"], none["beta"]), acc > 0])
+        out.append(
+            _verdict(_LANDSCAPE_VERDICT, bn["beta"], none["beta"], acc)
+            + _leaning(bn["beta"], none["beta"], "towards rougher, not smoother", "smoother")
+        )
     if none["drift"]["mean"] is not None and bn["drift"]["mean"] is not None:
         out.append(
             f"From one epoch to the next, block outputs' spread moves by "
             f"{_pct(none['drift'])} without normalization and {_pct(bn['drift'])} with "
             f"BatchNorm (internal covariate shift)."
         )
-        out.append(_SHIFT_VERDICT[_compare(bn["drift"], none["drift"]), acc > 0])
+        out.append(
+            _verdict(_SHIFT_VERDICT, bn["drift"], none["drift"], acc)
+            + _leaning(bn["drift"], none["drift"], "towards more drift, not less", "steadier")
+        )
     out.append(
         "Both measures change together with the normalization layer, so these runs show "
         "which explanation the numbers are consistent with, not which one causes a gain: "
@@ -505,7 +511,7 @@ _LANDSCAPE_VERDICT = {
 # (BatchNorm's drift against none's: −1 steadier, 0 overlapping, +1 more; BatchNorm helped?)
 _SHIFT_VERDICT = {
     (-1, True): "BatchNorm holds its block outputs steadier and ends more accurate: "
-    "consistent with the covariate-shift account as well.",
+    "consistent with the covariate-shift account.",
     (-1, False): "BatchNorm holds its block outputs steadier, without an accuracy gain.",
     (1, True): "BatchNorm's block outputs drift more, not less, yet it ends more accurate: "
     "less covariate shift cannot be what helps here.",
@@ -513,6 +519,25 @@ _SHIFT_VERDICT = {
     (0, True): "The intervals of the drift overlap: no difference in shift can be read here.",
     (0, False): "The intervals of the drift overlap: no difference in shift can be read here.",
 }
+
+
+def _verdict(verdicts: dict, bn: dict, none: dict, acc: int) -> str:
+    """The verdict on BatchNorm's measure against none's; with one seed there is none."""
+    if bn["ci95"] is None or none["ci95"] is None:
+        return "With one seed there are no intervals: more seeds would tell these apart."
+    return verdicts[_compare(bn, none), acc > 0]
+
+
+def _leaning(bn: dict, none: dict, higher: str, lower: str) -> str:
+    """Where the intervals overlap, which way the means lean, so the text never hides a
+    difference that goes against the textbook; nothing where the intervals already decide
+    or where one seed gives no interval (there is no noise to be within)."""
+    if bn["ci95"] is None or none["ci95"] is None:
+        return ""
+    if _compare(bn, none) != 0 or bn["mean"] == none["mean"]:
+        return ""
+    way = higher if bn["mean"] > none["mean"] else lower
+    return f" BatchNorm's mean leans {way}, within the noise of these runs."
 
 
 def _pct(ci: dict) -> str:

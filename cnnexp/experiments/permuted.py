@@ -387,6 +387,8 @@ def explain(cfg: Config, h: dict) -> str:
             verdict = "the CNN loses clearly more than the MLP, as the locality argument predicts"
         elif gap["ci95"] is not None and gap["ci95"][1] < 0:
             verdict = "the CNN loses less than the MLP — the opposite of what the locality argument predicts"
+        elif gap["ci95"] is None:
+            verdict = "one seed gives no interval: more seeds would tell whether it is real"
         else:
             verdict = "the interval includes zero: these runs cannot tell the two drops apart"
         lines.append(
@@ -458,11 +460,12 @@ def _explain_sizes(h: dict) -> list[str]:
         f"With {few['n_train']:,} training images the gap is {_pts(few)}; with "
         f"{many['n_train']:,} it is {_pts(many)}."
     ]
-    if (
-        few["ci95"] is None
-        or many["ci95"] is None
-        or (few["ci95"][0] <= many["ci95"][1] and many["ci95"][0] <= few["ci95"][1])
-    ):
+    if few["ci95"] is None or many["ci95"] is None:
+        out.append(
+            "With one seed there is no interval: these runs cannot tell whether the gap "
+            "changes with the number of images (more seeds would)."
+        )
+    elif few["ci95"][0] <= many["ci95"][1] and many["ci95"][0] <= few["ci95"][1]:
         out.append(
             "The intervals overlap: these runs cannot tell whether the gap changes with the "
             "number of images (more seeds would)."
@@ -567,6 +570,30 @@ def charts(cfg: Config, results: Results) -> dict:
             percent=False,
         )
     main = runs[runs["block"].isin([INTACT, canonical_block(cfg.dataset, cfg.block)])]
+    if not main.empty:  # only the size sweep saved: no empty axes for the main comparison
+        out.update(_main_charts(cfg, results, main, order))
+    if cfg.strength_blocks and not runs.empty:
+        side = max(data.info(cfg.dataset).shape[1:])
+        sweep = runs.assign(tile=[b or side for b in runs["block"]])
+        out["strength"] = figures.points_ci(
+            sweep,
+            "tile",
+            "test_acc",
+            "variant",
+            log_x=True,
+            colour_order=list(cfg.models),
+            title="Accuracy as locality is taken away",
+            x_title="tile side b (pixels shuffled within b×b; log)",
+            y_title="test accuracy",
+        )
+    return out
+
+
+def _main_charts(cfg: Config, results: Results, main, order: list[str]) -> dict:
+    """Intact against scrambled at the main size: final accuracy and per-epoch curves."""
+    from cnnexp import figures
+
+    out = {}
     out["accuracy"] = figures.dots_ci(
         main,
         "variant",
@@ -583,26 +610,15 @@ def charts(cfg: Config, results: Results) -> dict:
     metrics = metrics[
         metrics["block"].isin(main["block"].unique()) & (metrics["n_train"] == cfg.n_train)
     ]
-    metrics = metrics.assign(
-        condition=metrics["variant"] + " · " + [condition(cfg.dataset, b) for b in metrics["block"]]
+    metrics = metrics.assign(  # per row, not as columns: text + an empty list fails in pandas 3
+        condition=[
+            f"{v} · {condition(cfg.dataset, b)}"
+            for v, b in zip(metrics["variant"], metrics["block"], strict=True)
+        ]
     )
     out["test_accuracy_per_epoch"] = figures.curves(
         metrics, "acc", colour="condition", splits=("test",), title="Test accuracy per epoch"
     )
-    if cfg.strength_blocks:
-        side = max(data.info(cfg.dataset).shape[1:])
-        sweep = runs.assign(tile=[b or side for b in runs["block"]])
-        out["strength"] = figures.points_ci(
-            sweep,
-            "tile",
-            "test_acc",
-            "variant",
-            log_x=True,
-            colour_order=list(cfg.models),
-            title="Accuracy as locality is taken away",
-            x_title="tile side b (pixels shuffled within b×b; log)",
-            y_title="test accuracy",
-        )
     return out
 
 

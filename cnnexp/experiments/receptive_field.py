@@ -499,6 +499,17 @@ def explain(cfg: Config, h: dict) -> str:
             if stop is not None
             else f"stays at or above {WORKS:.0%} at every distance tried"
         )
+        unsure = [  # a mean on one side of the line, an interval across it
+            str(r["distance"])
+            for r in done
+            if r["test_acc"]["ci95"] is not None
+            and r["test_acc"]["ci95"][0] < WORKS <= r["test_acc"]["ci95"][1]
+        ]
+        if unsure:
+            verdict += (
+                f" (its 95% interval crosses {WORKS:.0%} at {', '.join(unsure)}: more seeds "
+                "would decide)"
+            )
         params = h["params"].get(st, "?")
         out.append(f"- **{st}** (field {field} px, {params} parameters): {accs}; it {verdict}.")
     if not out:
