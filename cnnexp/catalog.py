@@ -23,10 +23,20 @@ class Entry:
     icon: str  # a Material icon for the navigation
     summary: str  # one line: what the page measures
     headline_text: Callable[[dict], str]  # a saved headline (experiment.summarize) in a line
+    runs_tab: str | None = None  # the page's tab with its saved runs, where it is not the first
 
     @property
     def page(self) -> str:
         return f"pages/{self.name}.py"
+
+    @property
+    def tabs_key(self) -> str:
+        """The key of the page's tabs (ui.page.tabs), in the link as `?tabs-<key>=<label>`."""
+        return self.name.replace("_", "-")
+
+    def runs_tab_query(self) -> dict[str, str]:
+        """The link parameter that opens the tab with the saved runs (none: the first)."""
+        return {f"tabs-{self.tabs_key}": self.runs_tab} if self.runs_tab else {}
 
 
 # --- how each experiment's headline reads --------------------------------------------------
@@ -105,6 +115,7 @@ ENTRIES: dict[str, Entry] = {
             "Shift the input: where do convolution, padding, strides and pooling keep up, and "
             "does the answer survive?",
             _equivariance,
+            runs_tab="Trained models on shifted digits",
         ),
         Entry(
             "permuted",
@@ -131,6 +142,7 @@ ENTRIES: dict[str, Entry] = {
             "How far does a unit see, in theory and in fact, and when is that too short for the "
             "task?",
             _receptive_field,
+            runs_tab="Trained: a task that needs range",
         ),
         Entry(
             "baseline",

@@ -3,7 +3,7 @@ then trained models tested on shifted images."""
 
 import streamlit as st
 
-from cnnexp import stats
+from cnnexp import catalog, stats
 from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
 from cnnexp.experiments import shift_probe
@@ -55,8 +55,9 @@ def probe_headline(probe_json: str, trained_json: str, _store=None) -> dict:
     )
 
 
+ENTRY = catalog.ENTRIES["equivariance"]
 probe_tab, trained_tab = page.tabs(
-    ["Probe: a layer stack, no training", "Trained models on shifted digits"], "equivariance"
+    ["Probe: a layer stack, no training", ENTRY.runs_tab], ENTRY.tabs_key
 )
 with probe_tab:
     if probe_tab.open:

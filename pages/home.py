@@ -41,7 +41,9 @@ for i, e in enumerate(catalog.ENTRIES.values()):
             e.page,
             label=f"Open {e.title}" + (" with these settings" if h is not None else ""),
             icon=":material/arrow_forward:",
-            query_params=links.query_for(h["config"]) if h is not None else None,
+            query_params=(
+                {**links.query_for(h["config"]), **e.runs_tab_query()} if h is not None else None
+            ),
         )
 
 st.page_link("pages/runs.py", label="Compare saved runs", icon=":material/table_chart:")

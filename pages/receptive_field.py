@@ -4,6 +4,7 @@ needs range (trained)."""
 import pandas as pd
 import streamlit as st
 
+from cnnexp import catalog
 from cnnexp.config import ConfigError
 from cnnexp.experiments import field_probe
 from cnnexp.experiments import receptive_field as exp
@@ -53,9 +54,9 @@ def sweep(seeds: int) -> list[dict]:
     return field_probe.sweep(seeds)
 
 
+ENTRY = catalog.ENTRIES["receptive_field"]
 theory_tab, effective_tab, task_tab = page.tabs(
-    ["Theoretical field", "Effective field", "Trained: a task that needs range"],
-    "receptive-field",
+    ["Theoretical field", "Effective field", ENTRY.runs_tab], ENTRY.tabs_key
 )
 with theory_tab:
     if theory_tab.open:

@@ -11,7 +11,7 @@ import urllib.parse
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnexp import experiments
+from cnnexp import catalog, experiments
 from cnnexp.config import parse
 from cnnexp.store import Store
 from tests.conftest import ROOT, TINY
@@ -37,11 +37,10 @@ def open_tab(at: AppTest, key: str, label: str) -> AppTest:
     return at.run()
 
 
-# The tab that holds an experiment page's saved runs and Launch, where it is not the first.
-RUN_TAB = {
-    "equivariance": ("equivariance", "Trained models on shifted digits"),
-    "receptive_field": ("receptive-field", "Trained: a task that needs range"),
-}
+# The tab that holds an experiment page's saved runs and Launch, where it is not the first
+# (the pages take its label from the catalog too).
+RUN_TAB = {e.name: (e.tabs_key, e.runs_tab) for e in catalog.ENTRIES.values() if e.runs_tab}
+assert set(RUN_TAB) == {"equivariance", "receptive_field"}
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +137,19 @@ def test_home_shows_saved_headlines(saved, monkeypatch):
     page = open_page("pages/baseline.py", query)
     assert not page.exception and not page.warning, [w.value for w in page.warning]
     assert any("Cached" in c.value for c in page.caption), [c.value for c in page.caption]
+
+
+def test_home_opens_a_headline_on_the_tab_that_holds_its_runs(saved, monkeypatch):
+    monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
+    mod = experiments.get("equivariance")
+    open_page("pages/equivariance.py", {**query_for(mod.TINY), "seeds": "2"}, RUN_TAB[mod.NAME])
+    home = open_page("pages/home.py")
+    link = next(p.proto for p in home.get("page_link") if "Equivariance" in p.proto.label)
+    query = urllib.parse.parse_qs(link.query_string)
+    assert query["tabs-equivariance"] == ["Trained models on shifted digits"], query
+    at = open_page("pages/equivariance.py", query)  # no click on a tab: the link opens it
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]
 
 
 def test_a_link_keeps_an_empty_multiple_choice_empty(results):
