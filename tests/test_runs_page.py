@@ -132,18 +132,7 @@ def test_a_fractional_setting_slides_in_fine_steps_and_filters(store):
     """Found: a learning rate's range slider (0.001 to 0.05) stepped by 0.01 and showed two
     decimals, so it had no stop between its ends."""
     for i, lr in enumerate((0.001, 0.002, 0.005, 0.01, 0.02, 0.05)):
-        store.save(
-            {
-                "run_id": f"{i:016x}",
-                "experiment": "baseline",
-                "seed": 0,
-                "label": "cnn",
-                "status": "done",
-                "config": {"model": "cnn", "lr": lr, "seed": 0},
-                "test_acc": 0.9,
-            },
-            [],
-        )
+        save_run(store, i, {"model": "cnn", "lr": lr, "seed": 0}, test_acc=0.9)  # no ended_at
     at = open_runs({"group": "off"})
     slider = at.slider(key="runs_range_lr")
     assert slider.value == (0.001, 0.05) and abs(slider.step - 0.00049) < 1e-12
@@ -210,19 +199,20 @@ def write_wide_runs(store, n_settings: int = 12) -> None:
     """Runs where setting s_k takes k + 2 distinct values: more settings vary than fit as axes."""
     for i in range(20):
         config = {f"s{k:02d}": i % (k + 2) for k in range(n_settings)}
-        store.save(
-            {
-                "run_id": f"{i:016x}",
-                "experiment": "baseline",
-                "seed": 0,
-                "label": "cnn",
-                "status": "done",
-                "ended_at": f"2026-01-01T00:{i:02d}:00",
-                "config": config,
-                "test_acc": 0.5 + i / 100,
-            },
-            [{"epoch": 1, "split": "test", "metric": "acc", "value": 0.5}],
+        save_run(
+            store,
+            i,
+            config,
+            ended_at=f"2026-01-01T00:{i:02d}:00",
+            test_acc=0.5 + i / 100,
+            metrics=[{"epoch": 1, "split": "test", "metric": "acc", "value": 0.5}],
         )
+
+
+def save_run(store, i: int, config: dict, metrics: list | None = None, **record) -> None:
+    """A finished baseline run numbered i with these settings and record fields."""
+    base = {"run_id": f"{i:016x}", "experiment": "baseline", "seed": 0, "label": "cnn"}
+    store.save({**base, "status": "done", "config": config, **record}, metrics or [])
 
 
 def axes_drawn(at: AppTest) -> list[str]:
