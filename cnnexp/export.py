@@ -71,6 +71,17 @@ RASTER_CELLS_PER_POINT = 16
 RASTER_TRACES = ("heatmap", "image")
 
 
+def draws_anything(fig: go.Figure) -> bool:
+    """Whether any trace has a point: figure_points, stopping at the first trace that has
+    one (it is asked for every chart on every page view)."""
+    for trace in fig.data:
+        if any(_size(trace[k]) for k in ("x", "y", "z", "values") if k in trace):
+            return True
+        if "dimensions" in trace and any(_size(d["values"]) for d in trace["dimensions"]):
+            return True
+    return False
+
+
 def figure_points(fig: go.Figure) -> int:
     """The points a chart's export draws, what its cost grows with: per trace its largest
     array (x, y, z, values; for parallel coordinates every dimension's values), with 16 cells

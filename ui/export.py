@@ -146,7 +146,7 @@ def chart(fig: go.Figure, name: str, container=None) -> None:
     caps' checks and three buttons for every chart on every page view were a tenth of a
     page's server time under load (bench/wire.py)."""
     where = container or st
-    if export.figure_points(fig) == 0:  # part of a plan saved: say so, not empty axes
+    if not export.draws_anything(fig):  # part of a plan saved: say so, not empty axes
         title = fig.layout.title.text
         where.caption(f"{title}: nothing to draw yet." if title else "Nothing to draw yet.")
         return
