@@ -139,12 +139,13 @@ class Config(ExperimentFields, EpochFields):
     )
     n_trains: tuple[Images, ...] = param(
         (100,),
-        "Training-set-size sweep: also train both conditions on this many images "
-        "(class-balanced per seed; a size at or beyond the training split means all of it; "
-        "empty: skip)",
+        "Training-set-size sweep: also train both conditions on this many images, besides "
+        "the main size (Training images, under More training settings; 0 = all), which the "
+        "sweep's chart includes (class-balanced per seed; a size at or beyond the training "
+        "split means all of it; empty: skip)",
         group="Training-set size",
         options=(100, 300, 1000, 2000, 4000),
-        label="Training-set sizes",
+        label="More training-set sizes",
     )
     sweep_steps: int = param(
         100,
