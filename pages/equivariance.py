@@ -93,14 +93,22 @@ with probe_tab:
                 key="view_layer",
                 bind="query-params",
             )
-            channel = c2.slider(
-                "Channel shown",
-                0,
-                63,
-                0,
-                key="view_channel",
-                bind="query-params",
-                help="Channels beyond the layer's width show its last channel",
+            # Random weights: the stack's width is known; a trained stack's only once loaded.
+            # A value beyond the maximum (a link, a narrower stack) falls back to channel 0.
+            random = probe_cfg.weights == "random"
+            last = probe_cfg.channels - 1 if random else 63
+            channel = (
+                c2.slider(
+                    "Channel shown",
+                    0,
+                    last,
+                    0,
+                    key="view_channel",
+                    bind="query-params",
+                    help=None if random else "Channels beyond a layer's width show its last one",
+                )
+                if last > 0
+                else 0  # one channel: a slider from 0 to 0 is refused by Streamlit
             )
             charts = page.shared(
                 "equivariance-probe",

@@ -160,3 +160,19 @@ def test_the_page_probes_with_trained_weights_once_they_are_saved(results):
     assert not any("train it first" in w.value for w in at.warning)
     assert at.get("plotly_chart")  # the probe ran on the saved weights
     assert "After global average pooling" in " ".join(m.value for m in at.markdown)
+
+
+def test_the_channel_slider_ends_at_the_stacks_width(results):
+    """Found: it went to 63 for a stack of 8 channels (and a stack of one channel would make
+    a slider from 0 to 0, which Streamlit refuses)."""
+    from tests.test_app import open_page
+
+    at = open_page(
+        "pages/equivariance.py", {"image_size": "32", "channels": "4", "view_channel": "9"}
+    )
+    assert not at.exception, at.exception
+    slider = at.slider(key="view_channel")
+    assert (slider.min, slider.max, slider.value) == (0, 3, 0)  # 9 is beyond: channel 0
+    at = open_page("pages/equivariance.py", {"image_size": "32", "channels": "1"})
+    assert not at.exception, at.exception
+    assert not [s for s in at.slider if s.key == "view_channel"] and at.get("plotly_chart")
