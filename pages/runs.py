@@ -458,7 +458,14 @@ def detail_view() -> None:
         ]
         if k in run
     }
-    st.dataframe(pd.Series({**shown, **config}, name=rid).astype(str), width="stretch")
+    if pd.notna(shown.get("test_acc")):
+        shown["test_acc"] = f"{shown['test_acc']:.2%}"
+    if pd.notna(shown.get("duration_s")):
+        shown["duration_s"] = f"{shown['duration_s']:.1f} s"
+    values = {
+        k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in {**shown, **config}.items()
+    }
+    st.dataframe(pd.Series(values, name=rid), width="stretch")
     versions = {k: run[k] for k in run.index if "version" in k and pd.notna(run[k])}
     if versions:
         st.caption(" · ".join(f"{k} {v}" for k, v in versions.items()))

@@ -117,6 +117,9 @@ def test_run_detail_shows_device_and_links_to_the_experiment(store):
     assert not at.exception, at.exception
     detail = at.dataframe[1].value
     assert detail.loc["experiment"].iloc[0] == "baseline"
+    acc = store.runs().set_index("run_id").loc[rid, "test_acc"]
+    assert detail.loc["test_acc"].iloc[0] == f"{acc:.2%}"  # not 0.9275766015052795
+    assert detail.loc["duration_s"].iloc[0] == "1.0 s"
 
 
 def test_every_view_renders_with_a_selection(store):
