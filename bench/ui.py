@@ -14,6 +14,11 @@
 Each figure is the median of --repeats starts. Record results with the machine in
 BENCHMARKS.md.
 
+With --kinds: what each kind of element costs the chart after it: the one-chart reference
+with one element of a kind before its chart, for each kind the Runs page draws, and the
+widgets reference with its chart drawn first (the other elements filled in above it through
+a container), each as a ratio to the one-chart reference (warm server and browser cache).
+
 With --script: the Runs page's own script time on a rerun (no browser; AppTest, warm
 server-side caches), with --runs saved runs (the issue's target: 10,000 runs, ≤ 0.3 s),
 against a one-line page run the same way in the same process. Two views: the default
@@ -120,6 +125,58 @@ WIDGETS_REFERENCE = TUNED + (
 )
 
 
+_HEAD = TUNED + (
+    "import streamlit as st\nimport pandas as pd\nimport plotly.graph_objects as go\n"
+    "st.title('kinds')\n"
+)
+_CHART = "st.plotly_chart(go.Figure(go.Scatter(x=[1, 2, 3], y=[1, 3, 2])))\n"
+KINDS = {  # one element of each kind the Runs page draws before its chart
+    "table": "st.dataframe(pd.DataFrame({'x': range(100), 'y': range(100)}))\n",
+    "multiselect": "st.multiselect('a', ['x', 'y'])\n",
+    "segmented control": "st.segmented_control('f', ['p', 'q'])\n",
+    "range slider": "st.slider('d', 0, 10, (2, 5))\n",
+    "range slider in an expander": "with st.expander('r'):\n    st.slider('d', 0, 10, (2, 5))\n",
+    "toggle and text input": "st.toggle('e')\nst.text_input('c')\n",
+    "selectbox": "st.selectbox('s', ['x', 'y'])\n",
+}
+CHART_FIRST = (
+    _HEAD
+    + "top = st.container()\n"
+    + _CHART
+    + "".join(
+        f"top.{line.removeprefix('st.')}"
+        for line in WIDGETS_REFERENCE.splitlines(keepends=True)
+        if line.startswith("st.") and "plotly_chart" not in line and "title" not in line
+    )
+)
+
+
+def kinds_main(args: argparse.Namespace) -> int:
+    apps = {
+        "one-chart reference": CHART_REFERENCE,
+        **{f"+ {k}": _HEAD + line + _CHART for k, line in KINDS.items()},
+        "widgets reference": WIDGETS_REFERENCE,
+        "widgets reference, chart drawn first": CHART_FIRST,
+    }
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty"
+        empty.mkdir()
+        for _ in range(args.repeats):  # interleaved: a slow minute hits every app alike
+            for i, (name, source) in enumerate(apps.items()):
+                script = Path(tmp) / f"app{i}.py"
+                script.write_text(source)
+                with streamlit_server(empty, script=str(script)) as url:
+                    times[name].append(time_page(url + "/", [".js-plotly-plot"], visits=2)[1][0])
+    med = statistics.median
+    ref = med(times["one-chart reference"])
+    print(f"{args.repeats} repeats; chart drawn (warm server and browser cache), median [each]")
+    for name, xs in times.items():
+        each = ", ".join(f"{x:.2f}" for x in xs)
+        print(f"  {name}: {med(xs):.2f} s [{each}]; ratio {med(xs) / ref:.2f}")
+    return 0
+
+
 def script_seconds(script: str, results: Path, query: dict, repeats: int) -> list[float]:
     """Wall and CPU time (this process's: the script's thread and AppTest's) of AppTest runs
     of `script` (app.py's navigation when it is a page) after a first, cold run: a warm
@@ -178,9 +235,16 @@ def main() -> int:
         action="store_true",
         help="the Runs page's script time on a rerun instead of the browser (use --runs 10000)",
     )
+    ap.add_argument(
+        "--kinds",
+        action="store_true",
+        help="what each kind of element before a chart costs its paint, and the chart first",
+    )
     args = ap.parse_args()
     if args.script:
         return script_main(args)
+    if args.kinds:
+        return kinds_main(args)
     with tempfile.TemporaryDirectory() as tmp:
         empty, full = Path(tmp) / "empty", Path(tmp) / "full"
         ids = fill(full, args.runs)

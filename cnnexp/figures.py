@@ -55,7 +55,33 @@ def layout(
     # Panels sharing the first panel's y axis show no title of their own: it would overlap
     # the panel to their left.
     fig.for_each_yaxis(lambda a: a.update(title=None) if a.matches else None)
+    fig.update_layout(height=height + LEGEND_ROW_PX * extra_legend_rows(fig))
     return fig
+
+
+LEGEND_ROW_PX = 20
+HALF_PAGE_PX = 560  # a chart in one of two columns on a laptop: where legends wrap soonest
+MAX_EXTRA_ROWS = 16  # past that the legend scrolls (Plotly's own) rather than grow the chart
+
+
+def extra_legend_rows(fig: go.Figure) -> int:
+    """How many more legend rows than the two a chart's height allows for: the legend sits
+    at the foot and the plot gives up the room, so ten configurations left it 120 px tall.
+    Entries packed in rows of half a page, at ~6.5 px a character (12 px Inter)."""
+    names = list(  # traces that can show in a legend (Parcoords has no such property)
+        dict.fromkeys(
+            t.name for t in fig.data if "showlegend" in t and t.showlegend is not False and t.name
+        )
+    )
+    if len(names) < 2:  # Plotly draws no legend for one trace
+        return 0
+    rows, used = 1, 0.0
+    for name in names:
+        width = 40 + 6.5 * len(name)
+        if used and used + width > HALF_PAGE_PX:
+            rows, used = rows + 1, 0.0
+        used += width
+    return min(max(0, rows - 2), MAX_EXTRA_ROWS)
 
 
 def summarise(df: pd.DataFrame, by: Sequence[str], value: str = "value") -> pd.DataFrame:
@@ -189,6 +215,8 @@ def lines_ci(
                 )
             )
     fig = layout(fig, title, x_title or x, y_title or value)
+    if x == "epoch" and s[x].nunique() <= 12:  # whole epochs: no tick at 0.5 or 1.2
+        fig.update_xaxes(dtick=1)
     if log_x:
         fig.update_xaxes(type="log")
     if percent:

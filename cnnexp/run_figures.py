@@ -68,13 +68,22 @@ def scatter(
     """Every run as a small dot (its run id in customdata, for selections) and, over the runs
     that share `group_by` (all settings but the seed), the mean of x and y with y's 95%
     interval as error bars, one colour per `colour` value and one panel per `facet` value."""
+    numbers = _as_numbers(runs[x])
+    if numbers is not None:  # a setting several experiments share is an object column
+        runs = runs.assign(**{x: numbers})
     # Values in their own order (100 after 31), as analysis.levels gives them.
     facets = analysis.levels(runs[facet])[:MAX_FACETS] if facet else [None]
-    titles = [f"{facet} = {f}" for f in facets] if facet else None
-    fig = make_subplots(rows=1, cols=len(facets), shared_yaxes=True, subplot_titles=titles)
+    fig = make_subplots(
+        rows=1,
+        cols=len(facets),
+        shared_yaxes=True,
+        shared_xaxes="all",  # panels compare: the same x range and categories in each
+        subplot_titles=facets if facet else None,
+        horizontal_spacing=0.03,
+    )
     colours = analysis.levels(runs[colour]) if colour else [None]
     group_by = [c for c in (group_by or []) if c in runs]
-    numeric_x = pd.api.types.is_numeric_dtype(runs[x])
+    in_legend: set[str] = set()  # a colour enters the legend in the first panel it is in
     for j, f in enumerate(facets, start=1):
         part = runs[analysis.as_key(runs[facet]) == f] if facet else runs
         for i, c in enumerate(colours):
@@ -82,10 +91,10 @@ def scatter(
             if sub.empty:
                 continue
             col = PALETTE[i % len(PALETTE)]
-            name = str(c) if colour else "runs"
+            name = f"{colour} {c}" if colour else "runs"
             fig.add_trace(
                 go.Scatter(
-                    x=sub[x] if numeric_x else analysis.as_key(sub[x]),  # lists, None as text
+                    x=sub[x] if numbers is not None else analysis.as_key(sub[x]),  # lists, None
                     y=sub[y],
                     mode="markers",
                     marker={"size": 5, "color": col, "opacity": 0.45},
@@ -98,7 +107,7 @@ def scatter(
                 row=1,
                 col=j,
             )
-            means = _means(sub, x, y, group_by)
+            means = _means(sub, x, y, group_by, numbers is not None)
             n = int(means["n"].max()) if len(means) else 0
             fig.add_trace(
                 go.Scatter(
@@ -109,23 +118,42 @@ def scatter(
                     error_y=_error_y(means, thickness=1.4, width=4),
                     name=f"{name} mean ({_seeds(n)} max)",
                     legendgroup=name,
-                    showlegend=j == 1,
+                    showlegend=name not in in_legend,
                     hovertemplate="mean %{y:.4g}<extra>%{x}</extra>",
                 ),
                 row=1,
                 col=j,
             )
-    fig = layout(fig, "", x, y, height=400)
+            in_legend.add(name)
+    title = f"One panel per {facet}" if facet else ""
+    fig = layout(fig, title, x, y, height=400)
     fig.update_layout(hovermode="closest", dragmode="select")
-    if not numeric_x:  # text in its own order, not as first seen
+    fig.update_annotations(font_size=11)
+    if numbers is None:  # text in its own order, not as first seen
         fig.update_xaxes(categoryorder="array", categoryarray=analysis.levels(runs[x]))
     return fig
 
 
-def _means(runs: pd.DataFrame, x: str, y: str, group_by: list[str]) -> pd.DataFrame:
+def _as_numbers(col: pd.Series) -> pd.Series | None:
+    """The column as numbers where every value present is one, else None (text, lists)."""
+    if pd.api.types.is_numeric_dtype(col):
+        return col
+    present = col.dropna()
+    try:
+        numbers = pd.to_numeric(present, errors="coerce")
+    except (TypeError, ValueError):  # lists and other objects
+        return None
+    if present.empty or numbers.isna().any():
+        return None
+    return pd.to_numeric(col, errors="coerce")
+
+
+def _means(
+    runs: pd.DataFrame, x: str, y: str, group_by: list[str], numeric_x: bool
+) -> pd.DataFrame:
     """analysis.group over `group_by` (or over x where nothing else groups), with mean x.
     A text x (a model's name) is one of the groups' settings: it has no mean."""
-    if pd.api.types.is_numeric_dtype(runs[x]):
+    if numeric_x:
         g = analysis.group(runs, group_by or [x], value=y)
         g["x"] = [runs.loc[runs["run_id"].isin(ids), x].mean() for ids in g["run_ids"]]
     else:

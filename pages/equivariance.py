@@ -126,8 +126,12 @@ with probe_tab:
             if "downsampling" in charts:
                 export.chart(charts["downsampling"], "equivariance-downsampling", right)
             st.caption(
-                f"The probe is exact for one set of random weights (seed {probe_cfg.seed}), so its curves carry no "
-                "interval; change the first seed to draw other weights."
+                f"The probe is exact for one set of random weights (seed {probe_cfg.seed}), so its "
+                "curves carry no interval; change the first seed to draw other weights."
+                if random
+                else "The probe is exact for the weights of one saved trained network, so its "
+                "curves carry no interval; the stack's depth, stride and pooling are that "
+                "network's, not the probe settings'."
             )
             export.data_downloads(frames, "equivariance-probe")
 

@@ -159,20 +159,24 @@ rebrushed = {
     if c in drawn and brushed.get(c) != brushed_before.get(c)
 }
 st.session_state["runs_brushed"] = brushed
-with st.expander(f"Ranges ({len(linked_ranges)} set)", icon=":material/tune:"):
-    chosen_ranges = {}
-    limits = remembered("bounds", filters, lambda: {c: bounds(view[c]) for c in numeric})
-    for c in numeric:
+# Each slider's value first (from the link, or a brush on its axis), so the expander's
+# label counts the ranges set in this very run; keyed, it stays open as its label changes.
+limits = remembered("bounds", filters, lambda: {c: bounds(view[c]) for c in numeric})
+sliding = [c for c in numeric if limits[c][0] != limits[c][1]]
+for c in sliding:
+    lo, hi, whole = limits[c]
+    if whole:
+        linked_ranges[c] = tuple(int(v) for v in linked_ranges.get(c, (lo, hi)))
+    _from_url(f"runs_range_{c}", linked_ranges.get(c, (lo, hi)))
+    if c in rebrushed:  # a new brush (or a cleared one) on this axis moves its slider
+        st.session_state[f"runs_range_{c}"] = parcoords_brush.slider_value(
+            brushed.get(c), lo, hi, whole
+        )
+n_set = sum(tuple(st.session_state[f"runs_range_{c}"]) != limits[c][:2] for c in sliding)
+chosen_ranges = {}
+with st.expander(f"Ranges ({n_set} set)", icon=":material/tune:", key="runs_ranges"):
+    for c in sliding:
         lo, hi, whole = limits[c]
-        if whole:
-            linked_ranges[c] = tuple(int(v) for v in linked_ranges.get(c, (lo, hi)))
-        if lo == hi:
-            continue
-        _from_url(f"runs_range_{c}", linked_ranges.get(c, (lo, hi)))
-        if c in rebrushed:  # a new brush (or a cleared one) on this axis moves its slider
-            st.session_state[f"runs_range_{c}"] = parcoords_brush.slider_value(
-                brushed.get(c), lo, hi, whole
-            )
         # A fraction (a learning rate, 0.001 to 0.05) in a hundred steps, shown to 3 digits:
         # Streamlit's default step of 0.01 and two decimals left such a slider no stops.
         fine = {} if whole or hi - lo >= 1 else {"step": (hi - lo) / 100, "format": "%.3g"}
@@ -213,7 +217,7 @@ pct = {
 if grouped:
     ranged = (*filters, tuple(sorted(chosen_ranges.items())), tuple(by))
     rows = remembered("group", ranged, lambda: analysis.group(view, by))
-    shown = [*by, "n", "mean", "lo", "hi", "duration_s"]
+    shown = ["mean", "lo", "hi", "n", *by, "duration_s"]  # the result first: by may be long
     table = remembered("grouped-table", ranged, lambda: percent(rows, ("mean", "lo", "hi"), shown))
     default_rows = (
         [i for i, ids in enumerate(rows["run_ids"]) if not linked.isdisjoint(ids)] if linked else []

@@ -87,3 +87,32 @@ def test_an_error_map_is_coloured_from_zero_and_a_map_of_zeros_reads_as_zero():
     assert (zeros.zmin, zeros.zmax) == (0.0, figures.FLAT_BELOW)
     signed = figures.heatmap(grid.assign(err=[-1.0, 0.0, 0.5, 1.0]), "dx", "dy", "err").data[0]
     assert signed.zmin is None and signed.zmax is None  # a signed value keeps plotly's range
+
+
+def test_a_long_legend_makes_the_chart_taller_not_the_plot_flatter():
+    """Found: with the legend at the figure's foot, ten configurations on the Runs page left
+    their plot 120 px tall in a chart of fixed height."""
+
+    def chart(groups: int):
+        df = pd.DataFrame(
+            [
+                {"c": f"configuration {g} · width=16 · depth=3", "seed": s, "x": x, "value": g}
+                for g in range(groups)
+                for s in range(2)
+                for x in range(3)
+            ]
+        )
+        return figures.lines_ci(df, "x", "c")
+
+    assert chart(2).layout.height == 380  # two entries share a row: the usual height
+    ten = chart(10).layout.height
+    assert ten == 380 + figures.LEGEND_ROW_PX * (10 - 2)  # one entry per row at half a page
+    many = chart(60).layout.height
+    assert many == 380 + figures.LEGEND_ROW_PX * figures.MAX_EXTRA_ROWS  # then it scrolls
+
+
+def test_a_few_epochs_tick_in_whole_epochs():
+    df = pd.DataFrame({"epoch": [1, 2, 1, 2], "c": "a", "seed": [0, 0, 1, 1], "value": 0.5})
+    assert figures.lines_ci(df, "epoch", "c").layout.xaxis.dtick == 1  # not 0.5 or 1.2
+    many = pd.DataFrame({"epoch": range(1, 51), "c": "a", "seed": 0, "value": 0.5})
+    assert figures.lines_ci(many, "epoch", "c").layout.xaxis.dtick is None  # Plotly's own

@@ -215,8 +215,15 @@ def test_the_why_explanation_follows_the_numbers():
     assert "leans smoother" in text and "leans towards more drift, not less" in text
     one = {"mean": 30.0, "ci95": None, "n": 1}  # one seed: no interval, so no overlap either
     text = normalization.explain(cfg, h(one, {"mean": 0.5, "ci95": None, "n": 1}))
-    assert text.count("With one seed there are no intervals") == 2
     assert "overlap" not in text and "leans" not in text
+    one_seed = h(one, {"mean": 0.5, "ci95": None, "n": 1})
+    one_seed["final_acc"] = {
+        k: {**v, "ci95": None, "n": 1} for k, v in one_seed["final_acc"].items()
+    }
+    text = normalization.explain(cfg, one_seed)
+    assert "With one seed it ends at 95.0% against 90.0% without" in text
+    assert "overlap" not in text and "holds its block outputs" not in text  # no verdicts
+    assert "  " not in text  # no empty verdicts left between sentences
 
 
 def test_the_sweeps_explanation_counts_where_batchnorm_is_smoother():

@@ -1,8 +1,10 @@
 """The Runs page through AppTest on synthetic stores: grouping over seeds, the URL carries the
 filters, importance finds the deciding setting, search and delete work."""
 
+import base64
 import json
 
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from cnnexp.stats import mean_ci
@@ -145,21 +147,56 @@ def test_a_fractional_setting_slides_in_fine_steps_and_filters(store):
     assert sorted(table(at)["lr"]) == [0.001, 0.002, 0.005]
 
 
+def test_the_ranges_label_counts_the_ranges_set_in_this_run(store):
+    """Found: it counted the link's ranges, so it said "0 set" after a slider moved."""
+    write_runs(store, n_seeds=1)
+    at = open_runs()
+    label = lambda: next(e.label for e in at.expander if e.label.startswith("Ranges"))  # noqa: E731
+    assert label() == "Ranges (0 set)"
+    at.slider(key="runs_range_width").set_value((8, 32)).run()
+    assert label() == "Ranges (1 set)"
+    at.slider(key="runs_range_depth").set_value((3, 4)).run()
+    assert label() == "Ranges (2 set)" and len(table(at)) == 3 * 2  # widths 8-32, depths 3-4
+
+
 def test_x_against_y_takes_any_column_on_either_axis(store):
     """Found: a text column on x (the default "experiment" among them) raised, as its mean
     was taken; facets came in text order (16 before 4)."""
     write_runs(store, n_seeds=2)
+    runs = store.runs()
+    store.delete(runs[(runs["width"] == 4) & (runs["depth"] == 2)]["run_id"])  # not in panel 1
     at = open_runs({"view": "x-against-y"})
     options = at.selectbox(key="runs_x").options
     assert {"experiment", "model", "width", "test_acc"} <= set(options), options
     for x in options:
         at.selectbox(key="runs_x").set_value(x)
         at.selectbox(key="runs_f").set_value("width")
+        at.selectbox(key="runs_c").set_value("depth")
         at.run()
         assert not at.exception, (x, at.exception)
-        fig = at.get("plotly_chart")[0].proto.spec
-        titles = [a["text"] for a in json.loads(fig)["layout"]["annotations"]]
-        assert titles == ["width = 4", "width = 8", "width = 16", "width = 32"], (x, titles)
+        fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+        titles = [a["text"] for a in fig["layout"]["annotations"]]
+        assert titles == ["4", "8", "16", "32"], (x, titles)
+        # Found: only colours drawn in the first panel had a legend entry. Each has one now.
+        legend = [t["name"] for t in fig["data"] if t.get("showlegend") is not False]
+        assert sorted(legend) == [f"depth {d} mean (2 seeds max)" for d in (2, 3, 4)], (x, legend)
+
+
+def test_x_against_y_reads_a_shared_numeric_setting_as_numbers(store):
+    """Found: a setting some experiments lack (an object column with None) was drawn as text,
+    its ticks reading 0.003000000000000006."""
+    for i, lr in enumerate((0.001, 0.003000000000000006, 0.01, None)):
+        config = {"model": "cnn", "seed": 0, **({"lr": lr} if lr is not None else {})}
+        save_run(store, i, config, test_acc=0.9)
+    at = open_runs({"view": "x-against-y"})
+    at.selectbox(key="runs_x").set_value("lr").run()
+    assert not at.exception, at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    x = fig["data"][0]["x"]  # numbers go as a typed array; text would be a list of strings
+    values = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
+    numbers = sorted(values[~np.isnan(values)].tolist())
+    assert numbers == [0.001, 0.003000000000000006, 0.01] and np.isnan(values).sum() == 1
+    assert "categoryarray" not in fig["layout"]["xaxis"]
 
 
 def test_curves_are_read_once_and_again_when_a_run_is_saved_anew(store, monkeypatch):

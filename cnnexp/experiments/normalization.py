@@ -419,14 +419,22 @@ def _explain_why(h: dict) -> list[str]:
     if not {"none", "batch"} <= why.keys() or h["final_acc"]["batch"]["mean"] is None:
         return []
     none, bn = why["none"], why["batch"]
-    acc = _compare(h["final_acc"]["batch"], h["final_acc"]["none"])
-    out = [
-        {
-            1: "Why does BatchNorm help? Here it ends more accurate than no normalization.",
-            0: "Why would BatchNorm help? Here it ends within no normalization's interval.",
-            -1: "Here BatchNorm ends less accurate than no normalization.",
-        }[acc]
-    ]
+    final_bn, final_none = h["final_acc"]["batch"], h["final_acc"]["none"]
+    acc = _compare(final_bn, final_none)
+    if final_bn["ci95"] is None or final_none["ci95"] is None:
+        out = [
+            f"Why would BatchNorm help? With one seed it ends at {final_bn['mean']:.1%} "
+            f"against {_share(final_none)} without, and no measure below has an interval: "
+            "these runs cannot tell a difference from seed noise (more seeds would)."
+        ]
+    else:
+        out = [
+            {
+                1: "Why does BatchNorm help? Here it ends more accurate than no normalization.",
+                0: "Why would BatchNorm help? Here it ends within no normalization's interval.",
+                -1: "Here BatchNorm ends less accurate than no normalization.",
+            }[acc]
+        ]
     if none["beta"]["mean"] is not None and bn["beta"]["mean"] is not None:
         out.append(
             f"Along the gradient, the gradient changes by {_num(none['beta'])} without and "
@@ -454,7 +462,7 @@ def _explain_why(h: dict) -> list[str]:
         "Santurkar et al. separated them by adding noise after BatchNorm (shift back, "
         "benefit kept)."
     )
-    return out
+    return [line for line in out if line]  # one seed: no verdicts
 
 
 SWEEP_WORDS = {"batch_size": ("batch size", "batch"), "lr": ("learning rate", "lr")}
@@ -522,10 +530,15 @@ _SHIFT_VERDICT = {
 
 
 def _verdict(verdicts: dict, bn: dict, none: dict, acc: int) -> str:
-    """The verdict on BatchNorm's measure against none's; with one seed there is none."""
+    """The verdict on BatchNorm's measure against none's; with one seed there is none (the
+    paragraph's first sentence has said why)."""
     if bn["ci95"] is None or none["ci95"] is None:
-        return "With one seed there are no intervals: more seeds would tell these apart."
+        return ""
     return verdicts[_compare(bn, none), acc > 0]
+
+
+def _share(ci: dict) -> str:
+    return "—" if ci["mean"] is None else f"{ci['mean']:.1%}"
 
 
 def _leaning(bn: dict, none: dict, higher: str, lower: str) -> str:
