@@ -73,7 +73,7 @@ def extra_legend_rows(fig: go.Figure) -> int:
             t.name for t in fig.data if "showlegend" in t and t.showlegend is not False and t.name
         )
     )
-    if len(names) < 2:  # Plotly draws no legend for one trace
+    if len(names) < 2 or fig.layout.showlegend is False:  # no legend: one trace, or hidden
         return 0
     rows, used = 1, 0.0
     for name in names:
@@ -215,7 +215,7 @@ def lines_ci(
                 )
             )
     fig = layout(fig, title, x_title or x, y_title or value)
-    if x == "epoch" and s[x].nunique() <= 12:  # whole epochs: no tick at 0.5 or 1.2
+    if x == "epoch" and s[x].max() - s[x].min() <= 12:  # whole epochs: no tick at 0.5 or 1.2
         fig.update_xaxes(dtick=1)
     if log_x:
         fig.update_xaxes(type="log")
@@ -351,10 +351,9 @@ def dots_ci(
                 + " (95% CI %{customdata[0]:.3g}–%{customdata[1]:.3g}, n=%{customdata[2]})<extra></extra>",
             )
         )
+    fig.update_layout(showlegend=colour != x)  # before layout: a hidden legend needs no room
     fig = layout(fig, title, x_title or x, y_title or y)
-    fig.update_layout(
-        hovermode="closest", scattermode="group" if colour != x else None, showlegend=colour != x
-    )
+    fig.update_layout(hovermode="closest", scattermode="group" if colour != x else None)
     if x_order is not None:
         fig.update_xaxes(categoryorder="array", categoryarray=list(x_order))
     if percent:

@@ -69,10 +69,14 @@ def scatter(
     that share `group_by` (all settings but the seed), the mean of x and y with y's 95%
     interval as error bars, one colour per `colour` value and one panel per `facet` value."""
     numbers = _as_numbers(runs[x])
+    left_out = 0
     if numbers is not None:  # a setting several experiments share is an object column
-        runs = runs.assign(**{x: numbers})
+        left_out = int(numbers.isna().sum())  # runs of experiments without it: no x to draw
+        numbers = numbers.dropna()
+        whole = bool((numbers == numbers.round()).all())  # a facet or colour reads 4, not 4.0
+        runs = runs.loc[numbers.index].assign(**{x: numbers.astype(int) if whole else numbers})
     # Values in their own order (100 after 31), as analysis.levels gives them.
-    facets = analysis.levels(runs[facet])[:MAX_FACETS] if facet else [None]
+    facets = (analysis.levels(runs[facet])[:MAX_FACETS] if facet else []) or [None]
     fig = make_subplots(
         rows=1,
         cols=len(facets),
@@ -125,7 +129,9 @@ def scatter(
                 col=j,
             )
             in_legend.add(name)
-    title = f"One panel per {facet}" if facet else ""
+    title = f"One panel per {facet}" if facet and facets != [None] else ""
+    if left_out:
+        title += f"{' · ' if title else ''}{left_out:,} runs without {x} left out"
     fig = layout(fig, title, x, y, height=400)
     fig.update_layout(hovermode="closest", dragmode="select")
     fig.update_annotations(font_size=11)
@@ -135,15 +141,13 @@ def scatter(
 
 
 def _as_numbers(col: pd.Series) -> pd.Series | None:
-    """The column as numbers where every value present is one, else None (text, lists)."""
-    if pd.api.types.is_numeric_dtype(col):
+    """The column as numbers where every value present is a number (not a bool, not text of
+    digits), else None."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         return col
     present = col.dropna()
-    try:
-        numbers = pd.to_numeric(present, errors="coerce")
-    except (TypeError, ValueError):  # lists and other objects
-        return None
-    if present.empty or numbers.isna().any():
+    kind = pd.api.types.infer_dtype(present, skipna=True)
+    if present.empty or kind not in ("integer", "floating", "mixed-integer-float"):
         return None
     return pd.to_numeric(col, errors="coerce")
 

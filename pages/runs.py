@@ -163,6 +163,7 @@ st.session_state["runs_brushed"] = brushed
 # label counts the ranges set in this very run; keyed, it stays open as its label changes.
 limits = remembered("bounds", filters, lambda: {c: bounds(view[c]) for c in numeric})
 sliding = [c for c in numeric if limits[c][0] != limits[c][1]]
+bounds_before = st.session_state.get("runs_range_bounds", {})
 for c in sliding:
     lo, hi, whole = limits[c]
     if whole:
@@ -172,6 +173,15 @@ for c in sliding:
         st.session_state[f"runs_range_{c}"] = parcoords_brush.slider_value(
             brushed.get(c), lo, hi, whole
         )
+    # Bounds that moved (a filter, a save): a range that was whole stays whole; another is
+    # held within the new bounds (a link's range beyond them raised). Streamlit would reset
+    # either only when drawing the slider, after the label below had counted it as set.
+    value = tuple(st.session_state[f"runs_range_{c}"])
+    if value == bounds_before.get(c):
+        value = (lo, hi)
+    a, b = (min(max(v, lo), hi) for v in value)
+    st.session_state[f"runs_range_{c}"] = (min(a, b), max(a, b))
+st.session_state["runs_range_bounds"] = {c: limits[c][:2] for c in sliding}
 n_set = sum(tuple(st.session_state[f"runs_range_{c}"]) != limits[c][:2] for c in sliding)
 chosen_ranges = {}
 with st.expander(f"Ranges ({n_set} set)", icon=":material/tune:", key="runs_ranges"):
@@ -466,9 +476,8 @@ def detail_view() -> None:
         shown["test_acc"] = f"{shown['test_acc']:.2%}"
     if pd.notna(shown.get("duration_s")):
         shown["duration_s"] = f"{shown['duration_s']:.1f} s"
-    values = {
-        k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in {**shown, **config}.items()
-    }
+    shown = {k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in shown.items()}
+    values = {**shown, **{k: str(v) for k, v in config.items()}}  # settings exactly as set
     st.dataframe(pd.Series(values, name=rid), width="stretch")
     versions = {k: run[k] for k in run.index if "version" in k and pd.notna(run[k])}
     if versions:

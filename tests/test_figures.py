@@ -116,3 +116,5 @@ def test_a_few_epochs_tick_in_whole_epochs():
     assert figures.lines_ci(df, "epoch", "c").layout.xaxis.dtick == 1  # not 0.5 or 1.2
     many = pd.DataFrame({"epoch": range(1, 51), "c": "a", "seed": 0, "value": 0.5})
     assert figures.lines_ci(many, "epoch", "c").layout.xaxis.dtick is None  # Plotly's own
+    sparse = pd.DataFrame({"epoch": [5, 17, 50, 100], "c": "a", "seed": 0, "value": 0.5})
+    assert figures.lines_ci(sparse, "epoch", "c").layout.xaxis.dtick is None  # not 96 ticks

@@ -221,7 +221,7 @@ def test_the_why_explanation_follows_the_numbers():
         k: {**v, "ci95": None, "n": 1} for k, v in one_seed["final_acc"].items()
     }
     text = normalization.explain(cfg, one_seed)
-    assert "With one seed it ends at 95.0% against 90.0% without" in text
+    assert "It ends at 95.0% (1 seed, no interval) against 90.0% (1 seed, no interval)" in text
     assert "overlap" not in text and "holds its block outputs" not in text  # no verdicts
     assert "  " not in text  # no empty verdicts left between sentences
 

@@ -157,6 +157,16 @@ def test_the_ranges_label_counts_the_ranges_set_in_this_run(store):
     assert label() == "Ranges (1 set)"
     at.slider(key="runs_range_depth").set_value((3, 4)).run()
     assert label() == "Ranges (2 set)" and len(table(at)) == 3 * 2  # widths 8-32, depths 3-4
+    # A filter that narrows the bounds leaves a full range unset (found: "1 set" with none).
+    save_run(store, 99, {"model": "cnn", "width": 128, "depth": 2, "seed": 0}, status="failed")
+    at = open_runs()
+    assert at.slider(key="runs_range_width").value == (4, 128) and label() == "Ranges (0 set)"
+    at.multiselect(key="runs_status").set_value(["done"]).run()  # width now 4 to 32
+    assert not at.exception, at.exception
+    assert label() == "Ranges (0 set)", label()
+    # A link's range beyond the bounds is held within them, not raised on.
+    at = open_runs({"range": "width:100:200"})
+    assert not at.exception, at.exception
 
 
 def test_x_against_y_takes_any_column_on_either_axis(store):
@@ -194,9 +204,34 @@ def test_x_against_y_reads_a_shared_numeric_setting_as_numbers(store):
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     x = fig["data"][0]["x"]  # numbers go as a typed array; text would be a list of strings
     values = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
-    numbers = sorted(values[~np.isnan(values)].tolist())
-    assert numbers == [0.001, 0.003000000000000006, 0.01] and np.isnan(values).sum() == 1
+    assert sorted(values.tolist()) == [0.001, 0.003000000000000006, 0.01]
     assert "categoryarray" not in fig["layout"]["xaxis"]
+    assert fig["layout"]["title"]["text"] == "1 runs without lr left out"  # said, not hidden
+    at = open_runs({"view": "x-against-y", "facet": "lr", "q": "no such run"})
+    assert not at.exception, at.exception  # an empty filter with a facet: nothing, no raise
+
+
+def test_a_whole_number_setting_in_an_object_column_reads_as_whole_numbers():
+    import pandas as pd
+
+    from cnnexp import run_figures
+
+    runs = pd.DataFrame(
+        {
+            "run_id": list("abcde"),
+            "width": pd.Series([4, 8, 8, None, None], dtype=object),
+            "test_acc": [0.5, 0.6, 0.7, 0.8, 0.9],
+        }
+    )
+    fig = run_figures.scatter(runs, "width", "test_acc", colour="width", facet="width")
+    assert [a.text for a in fig.layout.annotations] == ["4", "8"]  # not 4.0, 8.0
+    assert {t.name for t in fig.data if t.showlegend} == {
+        "width 4 mean (1 seed max)",
+        "width 8 mean (2 seeds max)",
+    }
+    assert fig.layout.title.text.endswith("2 runs without width left out")
+    flags = runs.assign(width=pd.Series([True, False, None, True, False], dtype=object))
+    assert run_figures._as_numbers(flags["width"]) is None  # a bool is a choice, not a number
 
 
 def test_curves_are_read_once_and_again_when_a_run_is_saved_anew(store, monkeypatch):

@@ -423,9 +423,10 @@ def _explain_why(h: dict) -> list[str]:
     acc = _compare(final_bn, final_none)
     if final_bn["ci95"] is None or final_none["ci95"] is None:
         out = [
-            f"Why would BatchNorm help? With one seed it ends at {final_bn['mean']:.1%} "
-            f"against {_share(final_none)} without, and no measure below has an interval: "
-            "these runs cannot tell a difference from seed noise (more seeds would)."
+            f"Why would BatchNorm help? It ends at {stats.describe_ci(final_bn)} against "
+            f"{stats.describe_ci(final_none)} without: with one seed on a side there is no "
+            "interval to compare, so the differences below cannot be told from seed noise "
+            "(more seeds would)."
         ]
     else:
         out = [
@@ -535,10 +536,6 @@ def _verdict(verdicts: dict, bn: dict, none: dict, acc: int) -> str:
     if bn["ci95"] is None or none["ci95"] is None:
         return ""
     return verdicts[_compare(bn, none), acc > 0]
-
-
-def _share(ci: dict) -> str:
-    return "—" if ci["mean"] is None else f"{ci['mean']:.1%}"
 
 
 def _leaning(bn: dict, none: dict, higher: str, lower: str) -> str:
