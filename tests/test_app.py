@@ -176,10 +176,17 @@ def test_launch_a_tiny_run_from_the_baseline_page(results):
     launch[0].click().run()
     deadline = time.time() + 120
     while time.time() < deadline:
+        # While it trains the page says so (found: "No saved runs … Launch them" under the
+        # progress bar of the runs just launched).
+        said = [i.value for i in at.info]
+        assert not any("No saved runs" in s for s in said), said
         at.run()
         assert not at.exception, at.exception
         if any(m.label == "Test accuracy" for m in at.metric):
             break
+        assert any("Training: the charts appear here" in i.value for i in at.info), [
+            i.value for i in at.info
+        ]
         time.sleep(0.5)
     else:
         raise AssertionError("the launched run never showed its result")

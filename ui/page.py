@@ -66,7 +66,18 @@ def remember(exp: ModuleType, cfg: Config, headline: dict, results: Results) -> 
         resources.store().save_headline(exp.NAME, cfg.canonical(), headline)
 
 
-def nothing_saved() -> None:
+def nothing_saved(results: Results) -> None:
+    """What a page says before any run of its plan is saved: that they are training (its
+    progress is shown above), or how to get some."""
+    from ui.runpanel import ACTIVE
+
+    snapshot = resources.runner().snapshot()
+    if any(snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE for s in results.specs):
+        st.info(
+            "Training: the charts appear here as the first runs are saved.",
+            icon=":material/hourglass_top:",
+        )
+        return
     st.info(
         "No saved runs for these settings yet. Launch them, or change a setting to one that "
         "has been run before.",
@@ -190,6 +201,6 @@ def saved_or_stop(exp: ModuleType, cfg: Config) -> tuple[Results, dict]:
     and stops there."""
     results, headline = saved_results(exp, cfg)
     if headline is None:
-        nothing_saved()
+        nothing_saved(results)
         st.stop()
     return results, headline
