@@ -74,26 +74,22 @@ RASTER_TRACES = ("heatmap", "image")
 def draws_anything(fig: go.Figure) -> bool:
     """Whether any trace has a point: figure_points, stopping at the first trace that has
     one (it is asked for every chart on every page view)."""
-    for trace in fig.data:
-        if any(_size(trace[k]) for k in ("x", "y", "z", "values") if k in trace):
-            return True
-        if "dimensions" in trace and any(_size(d["values"]) for d in trace["dimensions"]):
-            return True
-    return False
+    return any(_trace_points(trace) for trace in fig.data)
 
 
 def figure_points(fig: go.Figure) -> int:
     """The points a chart's export draws, what its cost grows with: per trace its largest
     array (x, y, z, values; for parallel coordinates every dimension's values), with 16 cells
     of a heatmap or image counting as one point."""
-    total = 0
-    for trace in fig.data:
-        sizes = [_size(trace[k]) for k in ("x", "y", "z", "values") if k in trace]
-        if "dimensions" in trace:
-            sizes.append(sum(_size(d["values"]) for d in trace["dimensions"]))
-        n = max(sizes, default=0)
-        total += -(-n // RASTER_CELLS_PER_POINT) if trace.type in RASTER_TRACES else n
-    return total
+    return sum(_trace_points(trace) for trace in fig.data)
+
+
+def _trace_points(trace) -> int:
+    sizes = [_size(trace[k]) for k in ("x", "y", "z", "values") if k in trace]
+    if "dimensions" in trace:
+        sizes.append(sum(_size(d["values"]) for d in trace["dimensions"]))
+    n = max(sizes, default=0)
+    return -(-n // RASTER_CELLS_PER_POINT) if trace.type in RASTER_TRACES else n
 
 
 def figure_bytes(

@@ -87,11 +87,14 @@ def scatter(
     )
     colours = analysis.levels(runs[colour]) if colour else [None]
     group_by = [c for c in (group_by or []) if c in runs]
+    # Each run's panel and colour as text, once (not once per panel and colour: 5,000 dots).
+    panel_of = analysis.as_key(runs[facet]) if facet else None
+    colour_of = analysis.as_key(runs[colour]) if colour else None
     in_legend: set[str] = set()  # a colour enters the legend in the first panel it is in
     for j, f in enumerate(facets, start=1):
-        part = runs[analysis.as_key(runs[facet]) == f] if facet else runs
+        in_panel = panel_of == f if facet else pd.Series(True, index=runs.index)
         for i, c in enumerate(colours):
-            sub = part[analysis.as_key(part[colour]) == c] if colour else part
+            sub = runs[in_panel & (colour_of == c)] if colour else runs[in_panel]
             if sub.empty:
                 continue
             col = PALETTE[i % len(PALETTE)]

@@ -69,10 +69,9 @@ def remember(exp: ModuleType, cfg: Config, headline: dict, results: Results) -> 
 def nothing_saved(results: Results) -> None:
     """What a page says before any run of its plan is saved: that they are training (its
     progress is shown above), or how to get some."""
-    from ui.runpanel import ACTIVE
+    from ui.runpanel import in_flight
 
-    snapshot = resources.runner().snapshot()
-    if any(snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE for s in results.specs):
+    if in_flight(results.specs):
         st.info(
             "Training: the charts appear here as the first runs are saved.",
             icon=":material/hourglass_top:",

@@ -47,12 +47,18 @@ def run_panel(specs: list[RunSpec], key: str = "run") -> Results:
         st.caption(
             f":material/check_circle: Cached · {len(specs)} run(s) saved {_when(results.saved_at())}"
         )
-    elif any(snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE for s in specs):
+    elif in_flight(specs, snapshot):
         progress([s.run_id for s in specs], key)
     else:
         _offer_launch(results, key)
     _show_outcomes(results, snapshot)
     return results
+
+
+def in_flight(specs: list[RunSpec], snapshot: dict | None = None) -> bool:
+    """Whether any of these runs is queued or running (snapshot: the runner's, if taken)."""
+    snapshot = resources.runner().snapshot() if snapshot is None else snapshot
+    return any(snapshot.get(s.run_id) and snapshot[s.run_id].status in ACTIVE for s in specs)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
