@@ -14,6 +14,7 @@ from cnnexp import analysis
 from cnnexp.figures import PALETTE, _error_y, _seeds, layout
 
 MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
+MAX_VALUE_TICKS = 12  # a parallel-coordinates axis with more values gets an even scale
 
 
 def parallel(
@@ -33,8 +34,10 @@ def parallel(
         if not pd.to_numeric(runs[c], errors="coerce").notna().all():
             labels = analysis.levels(runs[c])
             dim.update(tickvals=list(range(len(labels))), ticktext=labels)
-        elif c in ranges:
-            dim["constraintrange"] = list(ranges[c])
+        else:
+            dim.update(_value_ticks(runs[c]))
+            if c in ranges:
+                dim["constraintrange"] = list(ranges[c])
         dims.append(dim)
     acc = runs[target].astype(float)
     dim = {"label": target.replace("_", " "), "values": acc, "multiselect": False}
@@ -54,6 +57,16 @@ def parallel(
     fig = layout(fig, "", height=360)
     fig.update_layout(margin={"l": min(220, max(60, 7 * first + 16)), "r": 90, "t": 40, "b": 20})
     return fig
+
+
+def _value_ticks(col: pd.Series) -> dict:
+    """Ticks at a numeric setting's own values when it has few (widths 8 to 128, a flag's
+    false and true) instead of an even scale's 0, 0.2, … 1 that no run has."""
+    values = sorted(pd.Series(col.dropna().unique()).tolist())
+    if len(values) > MAX_VALUE_TICKS:
+        return {}
+    text = [str(v).lower() if isinstance(v, bool) else f"{v:g}" for v in values]
+    return {"tickvals": [float(v) for v in values], "ticktext": text}
 
 
 def scatter(

@@ -234,6 +234,28 @@ def test_a_whole_number_setting_in_an_object_column_reads_as_whole_numbers():
     assert run_figures._as_numbers(flags["width"]) is None  # a bool is a choice, not a number
 
 
+def test_parallel_axes_with_few_values_tick_at_those_values():
+    import pandas as pd
+
+    from cnnexp import run_figures
+
+    n = 20
+    runs = pd.DataFrame(
+        {
+            "flip": pd.Series([i % 2 == 0 for i in range(n)], dtype=object),
+            "width": [8, 16, 32, 64, 128] * 4,
+            "lr": [0.001 * (i + 1) for i in range(n)],  # 20 values: an even scale
+            "test_acc": [0.5 + i / 100 for i in range(n)],
+        }
+    )
+    fig = run_figures.parallel(runs, ["flip", "width", "lr"], ranges={"width": (16, 64)})
+    flip, width, lr, _ = fig.data[0].dimensions
+    assert list(flip.ticktext) == ["false", "true"] and list(flip.tickvals) == [0, 1]
+    assert list(width.ticktext) == ["8", "16", "32", "64", "128"]
+    assert list(width.constraintrange) == [16, 64]  # still a numeric axis a brush can set
+    assert lr.tickvals is None  # too many values to name each
+
+
 def test_curves_are_read_once_and_again_when_a_run_is_saved_anew(store, monkeypatch):
     import base64
     import json
