@@ -27,6 +27,7 @@ from cnnexp import data, experiments
 from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
 from cnnexp.data import DataError
 from cnnexp.results import FINISHED, Results
+from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunContext, precision_for
 from cnnexp.store import Store
 
@@ -319,7 +320,7 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
             snap = pool.snapshot()
             states = [snap[i] for i in ids if i in snap]
             epochs = sum(st.epoch for st in states)
-            done = sum(st.status not in ("queued", "running") for st in states)
+            done = sum(st.status not in ACTIVE for st in states)
             if epochs != bar.n:
                 bar.set_postfix_str(f"{done}/{len(ids)} runs ended", refresh=False)
                 bar.update(epochs - bar.n)

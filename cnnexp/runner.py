@@ -30,7 +30,7 @@ from typing import Protocol
 
 from cnnexp import experiments
 from cnnexp.results import FINISHED
-from cnnexp.runqueue import RunQueue, runner_id, spec_from_json
+from cnnexp.runqueue import ACTIVE, RunQueue, runner_id, spec_from_json
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 from cnnexp.store import Store, versions
 
@@ -43,7 +43,6 @@ WORKER_NICENESS = 10
 # batches and a dataset held on the device. A guess on the safe side: a run that needs more
 # fails out of memory and is retried alone.
 GPU_WORKER_BYTES = 2 * 2**30
-ACTIVE = ("queued", "running")
 
 
 def _now() -> str:

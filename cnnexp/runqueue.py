@@ -23,6 +23,7 @@ from pathlib import Path
 from cnnexp.runspec import RunSpec
 
 FILENAME = "queue.sqlite"
+ACTIVE = ("queued", "running")  # a run in either state has not ended: it may still be cancelled
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

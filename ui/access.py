@@ -26,12 +26,12 @@ import time
 import streamlit as st
 
 from cnnexp import policy
+from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunSpec
 from ui import resources
 
 TOKEN_OK = "_cnnexp_token_ok"
 ADMIN_TOKEN_OK = "_cnnexp_admin_token_ok"
-ACTIVE = ("queued", "running")
 
 
 class Refused(RuntimeError):

@@ -14,10 +14,9 @@ import streamlit as st
 
 from cnnexp import figures
 from cnnexp.results import Results, estimate_seconds
+from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunSpec
 from ui import access, resources
-
-ACTIVE = ("queued", "running")
 
 
 def _when(iso: str | None) -> str:
