@@ -254,6 +254,7 @@ def test_parallel_axes_with_few_values_tick_at_those_values():
     assert list(width.ticktext) == ["8", "16", "32", "64", "128"]
     assert list(width.constraintrange) == [16, 64]  # still a numeric axis a brush can set
     assert lr.tickvals is None  # too many values to name each
+    assert fig.data[0].dimensions[-1].tickformat == ".1%"  # accuracy in percent, as the table
 
 
 def test_curves_are_read_once_and_again_when_a_run_is_saved_anew(store, monkeypatch):
