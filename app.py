@@ -6,7 +6,7 @@ cnnexp library.
 
 import streamlit as st
 
-from cnnexp import catalog
+from cnnexp import catalog, policy
 from ui import access, resources, server_tuning
 
 server_tuning.tune_once()  # before the first message: see ui/server_tuning.py
@@ -23,6 +23,7 @@ pages = {
     "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],
 }
 
+st.set_option("client.showErrorDetails", policy.error_details(access.mode()))
 page = st.navigation(pages)
 where = f"Results: `{resources.results_root()}` · " if access.can_see_paths() else ""
 st.sidebar.caption(f"{where}{access.mode()} mode")

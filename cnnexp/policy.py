@@ -79,6 +79,13 @@ def may_see_paths(role_: str) -> bool:
     return role_ == "admin"
 
 
+def error_details(mode: str) -> str:
+    """How much of an unexpected error a page shows (Streamlit's client.showErrorDetails):
+    all of it on a laptop; on a hosted server only its type, since a traceback names the
+    server's files and the message may quote them (the server's log keeps the whole)."""
+    return "full" if mode == "launch" else "type"
+
+
 def identity(email: str | None, email_verified: bool, token_ok: bool, client: str | None) -> str:
     """Who work is counted against, the same in every tab and session of one person: the
     verified e-mail, else the token holder at their address, else the address."""

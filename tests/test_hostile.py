@@ -123,3 +123,15 @@ def test_the_formula_check_is_bounded_by_the_configs_ranges_not_the_sliders(resu
     assert not at.exception, at.exception
     table = formula_table(at)
     assert table["agree"].all() and table["parameters (module)"].iloc[0] == 38_606_602_317_926_400
+
+
+@pytest.mark.parametrize("page", [f"pages/{n}.py" for n in experiments.names()])
+def test_an_infinite_value_is_refused_not_raised(results, page):
+    """Found: `?seeds=inf` raised OverflowError inside Streamlit's number input, which reads
+    a bound widget's value from the link itself, and showed visitors a traceback."""
+    name = page.removeprefix("pages/").removesuffix(".py")
+    fields = describe(experiments.get(name).Config)
+    for value in ("inf", "-inf", "1e400"):
+        at = open_page(page, {f.name: value for f in fields})
+        assert not at.exception, (value, at.exception)
+        assert f"'{value}'" in " ".join(t.value for t in at.text)  # the refusal, literal

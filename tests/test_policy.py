@@ -49,6 +49,11 @@ def test_permissions(role, owner, launch, cancel, delete, paths):
     assert policy.may_see_paths(role) is paths
 
 
+def test_only_a_laptop_shows_tracebacks():
+    assert policy.error_details("launch") == "full"
+    assert {policy.error_details(m) for m in ("viewer", "guarded")} == {"type"}
+
+
 def test_identity_is_the_person_not_the_session():
     assert policy.identity("Prof@School.edu", True, True, "1.2.3.4") == "email:prof@school.edu"
     # an unverified e-mail is not trusted as an identity either

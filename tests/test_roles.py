@@ -120,3 +120,12 @@ def test_the_results_path_is_shown_only_to_an_admin(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_MODE", "viewer")
     shown = sidebar()
     assert "viewer mode" in shown and str(results.resolve()) not in shown
+
+
+def test_a_hosted_server_shows_visitors_no_tracebacks(results, monkeypatch):
+    import streamlit as st
+
+    for mode, details in (("viewer", "type"), ("launch", "full")):
+        monkeypatch.setenv("CNNEXP_MODE", mode)
+        AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        assert st.get_option("client.showErrorDetails") == details, mode

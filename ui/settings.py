@@ -17,6 +17,7 @@ from cnnexp.config import Config, ConfigError, ParamSpec, describe, parse
 from ui import access
 from ui.links import fmt
 
+_REFUSED = "_cnnexp_link_refused"  # what a link gave that could not be used, for the next run
 _SINGULAR = {"Seeds": "seed"}  # "More seed settings", not "More seeds settings"
 
 
@@ -133,12 +134,33 @@ def link_problems(specs: list[ParamSpec]) -> list[str]:
     return out
 
 
+def drop_unusable(specs: list[ParamSpec]) -> None:
+    """Take the values `link_problems` names out of the link. Streamlit seeds a bound widget
+    from the link itself, and some values it does not ignore but raise on (`?seeds=inf`:
+    OverflowError in st.number_input, a traceback for visitors); the run after this one
+    seeds from the cleaned link."""
+    for spec in specs:
+        given = st.query_params.get_all(spec.name)
+        usable = [r for r in given if _link_value_ok(spec, r)]
+        if len(usable) == len(given):
+            continue
+        if usable:
+            st.query_params[spec.name] = usable
+        else:
+            del st.query_params[spec.name]
+
+
 def settings_panel(
     cls: type[Config], *, exclude: tuple[str, ...] = (), defaults: dict[str, Any] | None = None
 ) -> Config | None:
     """Sidebar widgets for every field of `cls`; the parsed config, or None after an error."""
     specs = [s for s in describe(cls) if s.name not in exclude]
     problems = link_problems(specs)
+    if problems and _REFUSED not in st.session_state:  # said on the next run, which draws
+        st.session_state[_REFUSED] = problems  # the widgets from the cleaned link
+        drop_unusable(specs)
+        st.rerun()
+    problems = st.session_state.pop(_REFUSED, None) or problems
     if problems:
         st.warning(
             "**Some settings in this link could not be used; the defaults stand in for them.**",
