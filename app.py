@@ -25,6 +25,11 @@ pages = {
 
 st.set_option("client.showErrorDetails", policy.error_details(access.mode()))
 page = st.navigation(pages)
+try:  # a cap that is not a number: no page runs with it open, and the host is told which
+    access.caps()
+except ValueError as e:
+    st.error(f"**This server is misconfigured; no page is shown.** {e}", icon=":material/error:")
+    st.stop()
 where = f"Results: `{resources.results_root()}` · " if access.can_see_paths() else ""
 st.sidebar.caption(f"{where}{access.mode()} mode")
 if access.can_launch():  # a viewer never starts workers or opens the queue

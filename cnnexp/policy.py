@@ -123,6 +123,8 @@ class Caps:
     max_image_pixels: int | None = None  # pixels of one PNG or SVG (width × height × scale²)
     max_images_per_minute: int | None = None  # PNG/SVG exports per person
     max_images_at_once: int | None = None  # PNG/SVG exports drawn at once on the server
+    max_sweep_values: int | None = None  # values of one list setting (a sweep) a page takes
+    max_plan_runs: int | None = None  # runs one page view plans, estimates and looks up
 
     @classmethod
     def defaults(cls, mode: str) -> Caps:
@@ -135,6 +137,8 @@ class Caps:
                 max_export_rows=5_000_000,
                 max_figure_points=2_000_000,
                 max_image_pixels=40_000_000,
+                max_sweep_values=64,
+                max_plan_runs=20_000,
             )
         return cls(
             max_epochs=20,
@@ -153,6 +157,8 @@ class Caps:
             max_image_pixels=8_000_000,
             max_images_per_minute=6,
             max_images_at_once=1,
+            max_sweep_values=16,
+            max_plan_runs=2_000,
         )
 
     @classmethod
@@ -175,6 +181,26 @@ class Caps:
             if changes[f.name] < 0:
                 raise ValueError(f"Cap {f.name} must be 0 or more; got {raw!r}.")
         return replace(caps, **changes)
+
+    def sweep_problems(self, lengths: dict[str, int]) -> list[str]:
+        """The list settings (by label: how many values) longer than a page takes. Checked
+        before anything is planned: the plan grows with their product."""
+        cap = self.max_sweep_values
+        return [
+            f"This server takes at most {cap} values per setting; {label} has {n}."
+            for label, n in lengths.items()
+            if cap is not None and n > cap
+        ]
+
+    def plan_problem(self, runs: int) -> str | None:
+        """Refusal of a page view whose settings plan more runs than the server looks up and
+        estimates for one view (found: one link planned 120,700 runs, a minute of CPU)."""
+        if self.max_plan_runs is None or runs <= self.max_plan_runs:
+            return None
+        return (
+            f"These settings make {runs:,} runs; this server shows at most "
+            f"{self.max_plan_runs:,} on one page. Use fewer seeds or fewer sweep values."
+        )
 
     def launch_problems(
         self, configs: list[dict], seeds: int, train_images: int, mine: int, everyone: int

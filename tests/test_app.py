@@ -139,6 +139,24 @@ def test_home_shows_saved_headlines(saved, monkeypatch):
     assert any("Cached" in c.value for c in page.caption), [c.value for c in page.caption]
 
 
+def test_a_viewers_browsing_leaves_homes_headlines_alone(saved, monkeypatch):
+    """Found: in viewer mode, visiting a saved configuration made it the headline Home shows
+    everyone (a visit wrote headlines/baseline.json)."""
+    monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
+    headline = saved / "headlines" / "baseline.json"
+    headline.unlink(missing_ok=True)
+    monkeypatch.setenv("CNNEXP_MODE", "viewer")
+    at = open_page("pages/baseline.py", {**query_for(TINY), "seeds": "2"})
+    assert any("Cached" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert not headline.exists()
+    at = open_page("pages/baseline.py", {**query_for(TINY), "lr": "0.0123"})  # never run
+    said = " ".join(i.value for i in at.info)  # a viewer is not told to launch
+    assert "Home's links open the saved ones" in said and "Launch them" not in said, said
+    monkeypatch.setenv("CNNEXP_MODE", "launch")  # the laptop's owner: their latest result
+    open_page("pages/baseline.py", {**query_for(TINY), "seeds": "2"})
+    assert headline.exists()
+
+
 def test_home_opens_a_headline_on_the_tab_that_holds_its_runs(saved, monkeypatch):
     monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
     mod = experiments.get("equivariance")

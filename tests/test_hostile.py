@@ -135,3 +135,21 @@ def test_an_infinite_value_is_refused_not_raised(results, page):
         at = open_page(page, {f.name: value for f in fields})
         assert not at.exception, (value, at.exception)
         assert f"'{value}'" in " ".join(t.value for t in at.text)  # the refusal, literal
+
+
+def test_a_link_that_plans_too_much_is_refused_before_the_plan(results, monkeypatch):
+    """Found: one viewer's link to Scaling planned 120,700 runs and estimated each: over a
+    minute of server CPU with nothing on the page. Every value was within its range."""
+    monkeypatch.setenv("CNNEXP_MODE", "viewer")
+    many = {"mode": "empirical", "mlp_widths": [str(w) for w in range(1, 32)], "seed": "7"}
+    at = open_page("pages/scaling.py", many)
+    assert not at.exception, at.exception
+    said = " ".join(e.value for e in at.error)
+    assert "at most 16 values per setting" in said and "has 31" in said
+    assert not any("runs to train" in i.value for i in at.info)  # nothing was planned
+    wide = {"mode": "empirical", "n_trains": [str(n) for n in range(100, 1700, 100)]}
+    at = open_page("pages/scaling.py", {**wide, "seeds": "100"})
+    assert not at.exception, at.exception
+    said = " ".join(e.value for e in at.error)
+    assert "this server shows at most 2,000 on one page" in said, said
+    assert not any("runs to train" in i.value for i in at.info)

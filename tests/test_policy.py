@@ -76,6 +76,21 @@ def test_hosted_caps_are_lower_than_launch_caps():
     assert launch.max_epochs is None and hosted.max_epochs is not None
 
 
+def test_what_one_page_view_may_plan_is_bounded_lower_when_hosted():
+    launch, hosted = policy.Caps.defaults("launch"), policy.Caps.defaults("viewer")
+    assert hosted.max_sweep_values < launch.max_sweep_values
+    assert hosted.max_plan_runs < launch.max_plan_runs
+    lengths = {"Widths (mlp_widths)": 31, "Seeds list (x)": 16}
+    assert hosted.sweep_problems(lengths) == [
+        "This server takes at most 16 values per setting; Widths (mlp_widths) has 31."
+    ]
+    assert launch.sweep_problems(lengths) == []
+    assert hosted.plan_problem(2_000) is None
+    assert "make 120,700 runs" in hosted.plan_problem(120_700)
+    assert "at most 2,000" in hosted.plan_problem(120_700)
+    assert policy.Caps().plan_problem(10**9) is None  # no cap set: no refusal
+
+
 def test_caps_from_settings_override_and_refuse_nonsense():
     caps = policy.Caps.from_settings("guarded", {"max_epochs": "3", "probe_mb": "64"}.get)
     assert caps.max_epochs == 3 and caps.probe_mb == 64 and caps.max_width == 64

@@ -129,3 +129,13 @@ def test_a_hosted_server_shows_visitors_no_tracebacks(results, monkeypatch):
         monkeypatch.setenv("CNNEXP_MODE", mode)
         AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
         assert st.get_option("client.showErrorDetails") == details, mode
+
+
+def test_a_cap_that_is_not_a_number_shows_every_page_as_a_message(results, monkeypatch):
+    monkeypatch.setenv("CNNEXP_MODE", "viewer")
+    monkeypatch.setenv("CNNEXP_MAX_EPOCHS", "twenty")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    said = " ".join(e.value for e in at.error)
+    assert "misconfigured" in said and "CNNEXP_MAX_EPOCHS" in said and "'twenty'" in said
+    assert not at.title  # no page ran

@@ -61,8 +61,12 @@ def start(exp: ModuleType, explanation: str, exclude: tuple[str, ...] = ()) -> C
 
 
 def remember(exp: ModuleType, cfg: Config, headline: dict, results: Results) -> None:
-    """Keep the headline of a finished plan so Home can show it."""
-    if results.complete and results.specs:
+    """Keep the headline of a finished plan so Home can show it. Only a visitor who may
+    launch writes it: a viewer's browsing would change the Home page every visitor sees (and
+    a read-only host writes nothing)."""
+    from ui import access
+
+    if results.complete and results.specs and access.can_launch():
         resources.store().save_headline(exp.NAME, cfg.canonical(), headline)
 
 
@@ -77,9 +81,14 @@ def nothing_saved(results: Results) -> None:
             icon=":material/hourglass_top:",
         )
         return
+    from ui import access
+
     st.info(
         "No saved runs for these settings yet. Launch them, or change a setting to one that "
-        "has been run before.",
+        "has been run before."
+        if access.can_launch()
+        else "No saved runs for these settings on this server. Change a setting to one that "
+        "has been run: Home's links open the saved ones.",
         icon=":material/info:",
     )
 
@@ -95,9 +104,15 @@ def tabs(labels: list[str], key: str) -> list:
 def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Results, dict | None]:
     """The run panel for cfg's plan, then what is saved of it and its headline (None when
     nothing is saved yet). A finished plan's headline is remembered for Home."""
+    from ui import access
     from ui.runpanel import run_panel
 
-    results = run_panel(exp.plan(cfg), key=key)
+    specs = exp.plan(cfg)
+    too_many = access.caps().plan_problem(len(specs))
+    if too_many:  # before the run panel looks each run up and estimates the missing ones
+        st.error(too_many, icon=":material/block:")
+        st.stop()
+    results = run_panel(specs, key=key)
     # The Results (with the tables it reads) and the headline, once per saved state for every
     # session: turning the records into a table and summarising it on every view was a fifth
     # of an experiment page's server time (bench/wire.py).

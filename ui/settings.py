@@ -18,7 +18,12 @@ from ui import access
 from ui.links import fmt
 
 _REFUSED = "_cnnexp_link_refused"  # what a link gave that could not be used, for the next run
-_SINGULAR = {"Seeds": "seed"}  # "More seed settings", not "More seeds settings"
+_SINGULAR = {"Seeds": "seed"}
+LISTS = (
+    "multi",
+    "ints",
+    "floats",
+)  # the kinds whose widget takes several values  # "More seed settings", not "More seeds settings"
 
 
 def _in_range(spec: ParamSpec, v: float) -> bool:
@@ -183,6 +188,14 @@ def settings_panel(
                     for s in advanced:
                         values[s.name] = widget(s, defaults.get(s.name))
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    lengths = {f"{s.label} ({s.name})": len(values[s.name]) for s in specs if s.kind in LISTS}
+    too_long = access.caps().sweep_problems(lengths)
+    if too_long:  # a link's long sweep, refused before the page plans anything
+        st.error(
+            "**These settings cannot be shown here.** " + " ".join(too_long),
+            icon=":material/block:",
+        )
+        return None
     try:
         return parse(cls, values)
     except ConfigError as e:
