@@ -68,6 +68,8 @@ def config_values(args: argparse.Namespace, cls: type[Config]) -> dict[str, Any]
         raw = getattr(args, p.name, None)
         if raw is None:
             continue
+        if p.kind == "bool" and raw.lower() not in ("true", "false"):  # pydantic took 1, yes
+            raise ConfigError(f"--{p.name.replace('_', '-')} {raw!r}: allowed: true or false")
         values[p.name] = (
             [x.strip() for x in raw.split(",") if x.strip()]
             if p.kind in ("multi", "ints", "floats")
@@ -86,8 +88,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that takes no abbreviations: `--epoch 2` was silently `--epochs 2`. Its
+    subcommands' parsers are of the same class (argparse's default)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **{**kwargs, "allow_abbrev": False})
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m cnnexp",
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -262,6 +272,13 @@ def cmd_run(args) -> int:
     cfg = parse(mod.Config, config_values(args, mod.Config))
     if not DEVICE_RE.match(args.device):
         raise ConfigError(f"device '{args.device}' unknown; allowed: auto, cpu, cuda, cuda:N, mps")
+    if args.backend == "local":  # a Ray cluster's GPUs are on its nodes, not necessarily here
+        from cnnexp.engine import pick_device
+
+        try:  # before any work: it failed each run instead, and saved them as failed
+            pick_device(args.device)
+        except RuntimeError as e:
+            raise ConfigError(str(e)) from None
     if args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: must be at least 1")
     if (args.workers > 1 or args.backend == "ray") and args.force:
@@ -444,6 +461,8 @@ def cmd_export(args) -> int:
         )
     if any(f in export.IMAGE_FORMATS for f in formats) and export.browser() is None:
         raise ConfigError(export.NO_BROWSER + " Or export --formats html,csv,parquet.")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out} is a file; allowed: a folder (made if missing)")
     store = Store(args.results)
     results = Results(mod.plan(cfg), store)
     if results.missing and not args.partial:
@@ -496,6 +515,10 @@ def _run_row(rec: dict) -> dict:
 
 
 def cmd_runs(args) -> int:
+    if args.experiment is not None and args.experiment not in experiments.names():
+        raise ConfigError(
+            f"--experiment {args.experiment!r} unknown; allowed: {', '.join(experiments.names())}"
+        )
     runs = Store(args.results).runs(args.experiment)
     cols = [
         c

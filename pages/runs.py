@@ -220,7 +220,9 @@ pct = {
     "mean": st.column_config.NumberColumn("mean test acc", format="%.1f%%"),
     "lo": st.column_config.NumberColumn("95% CI low", format="%.1f%%"),
     "hi": st.column_config.NumberColumn("95% CI high", format="%.1f%%"),
-    "n": st.column_config.NumberColumn("seeds", help="runs in this group"),
+    "n": st.column_config.NumberColumn(
+        "seeds", help="runs in this group with a test accuracy (failed or running: not counted)"
+    ),
     "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
     "ended_at": st.column_config.DatetimeColumn("ended", format="YYYY-MM-DD HH:mm"),
 }

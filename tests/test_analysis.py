@@ -150,3 +150,17 @@ def test_a_partly_numeric_setting_is_ordered_by_value_with_missing_first():
     codes = analysis.encode(pd.DataFrame({"distance": col}), ["distance"])["distance"]
     assert list(codes) == [2.0, 0.0, 1.0, 3.0, 1.0]  # the axis goes up with the distance
     assert analysis.levels(pd.Series(["b", 2, "nan", "a", 10])) == ["2", "10", "a", "b", "nan"]
+
+
+def test_a_failed_run_is_not_counted_as_a_seed():
+    """Found: a run that failed (asked for a GPU the machine lacked) beside a finished one of
+    the same settings showed as a group of 2 seeds with no interval."""
+    import numpy as np
+    import pandas as pd
+
+    runs = pd.DataFrame({"model": ["cnn", "cnn", "mlp"], "test_acc": [0.9, np.nan, np.nan]}).assign(
+        run_id=["a", "b", "c"], duration_s=1.0
+    )
+    g = analysis.group(runs, ["model"])
+    assert g["n"].tolist() == [1, 0] and g["run_ids"].tolist() == [["a", "b"], ["c"]]
+    assert analysis.group(runs, [])["n"].tolist() == [1, 0, 0]

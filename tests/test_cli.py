@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from cnnexp import experiments
 from cnnexp.config import describe
@@ -54,6 +55,13 @@ def test_run_json_is_one_object_and_second_time_cached(results):
         (["--epochs", "0"], "epochs"),
         (["--dataset", "mnist"], "MNIST/raw"),
         (["--device", "tpu"], "device"),
+        pytest.param(
+            ["--device", "cuda"],
+            "no CUDA GPU is available",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here"),
+        ),
+        (["--epoch", "2"], "unrecognized arguments: --epoch"),  # not taken for --epochs
+        (["--augment-flip", "1"], "allowed: true or false"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_writes_nothing(results, flags, words):
@@ -68,6 +76,11 @@ def test_results_path_that_is_a_file(tmp_path, results):
     f.write_text("")
     p = cli(results, "run", "baseline", *TINY_FLAGS, "--results", str(f), check=False)
     assert p.returncode == 2 and "is a file" in p.stderr
+
+
+def test_runs_of_an_unknown_experiment_is_refused(results):
+    p = cli(results, "runs", "--experiment", "nope", check=False)
+    assert p.returncode == 2 and "unknown; allowed:" in p.stderr and "baseline" in p.stderr
 
 
 def test_list_runs_and_model(results):

@@ -3,11 +3,12 @@ variant normalises over the axes it should; BatchNorm refuses batch size 1; acti
 statistics are recorded; a tiny sweep runs end to end through the CLI."""
 
 import json
+import urllib.parse
 
 import pytest
 import torch
 
-from cnnexp import activations, models
+from cnnexp import activations, bundle, models
 from cnnexp.config import ConfigError, TrainSetup, parse
 from cnnexp.experiments import normalization
 from cnnexp.results import Results
@@ -59,6 +60,16 @@ def test_batchnorm_refuses_batch_size_one_with_a_clear_message():
     parse(normalization.Config, {"batch_sizes": (1, 8), "norms": ("group", "layer")})
     with pytest.raises(ValueError, match="batch_size >= 2"):  # pydantic's, before parse()
         TrainSetup(norm="batch", batch_size=1)
+
+
+def test_groups_that_do_not_divide_the_width_say_so_in_a_sentence():
+    """Found: pydantic's own text ("1 validation error for TrainSetup … For further
+    information visit https://errors.pydantic.dev …") inside the message."""
+    with pytest.raises(ConfigError) as e:
+        parse(normalization.Config, {"norms": ("group",), "groups": 3})
+    said = str(e.value)
+    assert "main comparison: groups 3 does not divide the 16 channels" in said
+    assert "pydantic" not in said and "validation error" not in said
 
 
 def test_learning_rate_scales_linearly_with_the_batch():
@@ -168,6 +179,18 @@ def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
         open_tab(at, "normalization", tab)
         assert not at.exception, at.exception
         assert len(at.get("plotly_chart")) == n, tab
+    # A sweep tab these settings leave empty links to that sweep's runs in the bundle, on
+    # its tab; the link opens with the sweep set.
+    shipped = bundle.shipped_with("normalization", "batch_sizes")
+    open_tab(at, "normalization", "Batch size")
+    link = next(p.proto for p in at.get("page_link") if "shipped" in p.proto.label)
+    sizes = ", ".join(str(b) for b in shipped["batch_sizes"])
+    assert link.label == f"Open the runs shipped with cnnexp: batch sizes {sizes}"
+    query = urllib.parse.parse_qs(link.query_string)
+    assert query["tabs-normalization"] == ["Batch size"], query
+    at = open_page("pages/normalization.py", query)
+    assert not at.exception and not at.warning, [w.value for w in at.warning]
+    assert at.multiselect(key="batch_sizes").value == shipped["batch_sizes"]
 
 
 def _ci(mean, lo, hi):

@@ -244,6 +244,10 @@ def test_cli_export_refuses_unsaved_settings_and_unknown_formats(results, tmp_pa
     assert p.returncode == 2 and "not saved" in p.stderr and "--partial" in p.stderr
     p = cli(results, "export", "baseline", "--out", str(tmp_path), "--formats", "gif", check=False)
     assert p.returncode == 2 and "gif" in p.stderr and "png, svg" in p.stderr
+    (tmp_path / "a-file").write_text("hi")  # found: FileExistsError and a traceback
+    p = cli(results, "export", "baseline", "--out", str(tmp_path / "a-file"), check=False)
+    assert p.returncode == 2 and "is a file; allowed: a folder" in p.stderr
+    assert "Traceback" not in p.stderr and (tmp_path / "a-file").read_text() == "hi"
 
 
 def test_without_a_browser_image_export_says_what_to_install(monkeypatch):

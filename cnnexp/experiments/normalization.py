@@ -17,10 +17,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from cnnexp import catalog, stats
-from cnnexp.config import EpochFields, ExperimentFields, Norm, TrainSetup, param
+from cnnexp.config import (
+    EpochFields,
+    ExperimentFields,
+    Norm,
+    TrainSetup,
+    format_errors,
+    param,
+)
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
@@ -135,7 +142,9 @@ def _setup(cfg: Config, norm: str, **change) -> TrainSetup:
         return TrainSetup(**{**base, **change}).normalized()
     except ValueError as e:  # say which part of the plan the message is about
         where = ", ".join(f"{k} {v}" for k, v in change.items()) or "main comparison"
-        raise ValueError(f"{where}: {e}") from None
+        # pydantic's own text names its class and links its docs: the sentence alone
+        said = format_errors(e, TrainSetup) if isinstance(e, ValidationError) else str(e)
+        raise ValueError(f"{where}: {said}") from None
 
 
 def scaled_lr(cfg: Config, batch_size: int) -> float:
