@@ -114,6 +114,12 @@ def _seeds(n: int) -> str:
     return f"{n} seeds" if n > 1 else "1 seed"
 
 
+def _shares(s: pd.DataFrame, percent: bool) -> pd.DataFrame:
+    """A summarise() frame whose intervals stop at 0 and 100% when the value is a share (an
+    accuracy): two or three seeds give t-intervals wide enough to pass either end."""
+    return s.assign(lo=s["lo"].clip(0, 1), hi=s["hi"].clip(0, 1)) if percent else s
+
+
 def _error_y(sub: pd.DataFrame, **style) -> dict:
     """Asymmetric 95% error bars from a summarise() frame; none where one seed ran."""
     has = sub["hi"].notna()
@@ -262,7 +268,7 @@ def points_ci(
     colour_order: Sequence | None = None,
 ) -> go.Figure:
     """Mean of y over seeds at each x, one line per colour group, 95% error bars."""
-    s = summarise(df, [colour, x], y)
+    s = _shares(summarise(df, [colour, x], y), percent)
     fig = go.Figure()
     groups = list(colour_order) if colour_order is not None else sorted(s[colour].unique(), key=str)
     for i, c in enumerate(groups):
@@ -312,7 +318,7 @@ def dots_ci(
     The axis fits the data rather than starting at zero: the differences that matter here
     are a few points of accuracy, which bars on a 0-100% axis would hide.
     """
-    s = summarise(df, [colour, x] if colour != x else [x], y)
+    s = _shares(summarise(df, [colour, x] if colour != x else [x], y), percent)
     if colour == x:
         s[colour] = s[x]
     groups = list(colour_order) if colour_order is not None else sorted(s[colour].unique(), key=str)

@@ -50,6 +50,20 @@ def test_the_band_is_the_interval_and_an_accuracy_band_stays_within_0_and_1():
     assert max(band.y) == 1.0 and min(band.y) == pytest.approx(s["lo"].min())
 
 
+@pytest.mark.parametrize("draw", [figures.points_ci, figures.dots_ci])
+def test_an_accuracys_error_bar_stops_at_100_percent(draw):
+    """Found: the Normalization batch-size chart's bar reached 110%."""
+    df = frame({"cnn": [[0.97, 0.99, 1.0]]})
+    top = figures.summarise(df, ["model", "epoch"])["hi"].iloc[0]
+    assert top > 1  # the t-interval itself overshoots
+    fig = draw(df, "epoch", "value", "model")
+    mean = next(t for t in fig.data if t.error_y and t.error_y.visible)
+    assert mean.y[0] + mean.error_y.array[0] == pytest.approx(1.0)
+    raw = draw(df, "epoch", "value", "model", percent=False)
+    mean = next(t for t in raw.data if t.error_y and t.error_y.visible)
+    assert mean.y[0] + mean.error_y.array[0] == pytest.approx(top)  # not a share: as it is
+
+
 def test_error_bars_reach_from_the_mean_to_each_end_and_vanish_for_one_seed():
     s = figures.summarise(frame({"a": [[1.0, 2.0, 6.0]], "b": [[4.0]]}), ["model"])
     bars = figures._error_y(s)
@@ -74,8 +88,8 @@ def test_dots_fit_the_axis_to_the_data_within_0_and_100_percent():
     fig = figures.dots_ci(df, "model", "value", "model")
     # From the lowest interval end to the highest, padded by 12%, and never past 100%.
     low, high = s["lo"].min(), s["hi"].max()
-    assert high > 1  # b's t-interval overshoots 100%
-    pad = (high - low) * 0.12
+    assert high > 1  # b's t-interval overshoots 100%: its bar, and so the axis, stops there
+    pad = (1.0 - low) * 0.12
     assert list(fig.layout.yaxis.range) == pytest.approx([low - pad, 1.0])
 
 

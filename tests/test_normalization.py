@@ -114,7 +114,7 @@ def test_cli_tiny_sweep_end_to_end(results):
             "--norms",
             "none,batch,group",
             "--batch-sizes",
-            "4,16",
+            "4,16,64",  # 64: the main comparison's batch, also the learning-rate sweep's
             "--lrs",
             "0.001,0.01",
             "--seeds",
@@ -124,7 +124,7 @@ def test_cli_tiny_sweep_end_to_end(results):
     )
     h = out["headline"]
     assert set(h["final_acc"]) == {"none", "batch", "group"}
-    assert [r["batch_size"] for r in h["batch_size"]] == [4, 16]
+    assert [r["batch_size"] for r in h["batch_size"]] == [4, 16, 64]
     assert [r["lr"] for r in h["lr"]] == [0.001, 0.01]
     assert h["batchnorm_modes"]["train"]["n"] == 2
     runs = Store(results).runs("normalization")
@@ -139,6 +139,10 @@ def test_cli_tiny_sweep_end_to_end(results):
     assert "Across the sweeps, BatchNorm's landscape (β):" in normalization.explain(cfg, h)
     charts = normalization.charts(cfg, Results(normalization.plan(cfg), Store(results)))
     assert {"batch_size_beta", "batch_size_drift", "lr_beta", "lr_drift"} <= set(charts)
+    # Each batch size at its own scaled rate: found, the point at 64 pooled the learning-rate
+    # sweep's runs at that batch (6 "seeds" of three rates, one interval over all).
+    for chart in ("batch_size", "learning_rate"):
+        assert {t.name.split(" (")[1] for t in charts[chart].data} == {"2 seeds)"}, chart
     at = open_page("pages/normalization.py", {**query_for(out["config"]), "seeds": "2"})
     assert not at.exception, at.exception
     for tab in ("Batch size", "Learning rate"):  # each sweep's tab explains its sweep

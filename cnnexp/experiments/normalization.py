@@ -616,9 +616,10 @@ def charts(cfg: Config, results: Results) -> dict:
         ),
     }
     if cfg.batch_sizes:
-        sweep = _where(runs, depth=cfg.depth)
+        # Each batch size at its own scaled rate: the learning-rate sweep's runs share the
+        # base batch size, and pooling them in put failed high-rate runs among its seeds.
         out["batch_size"] = figures.points_ci(
-            sweep[sweep["batch_size"].isin(cfg.batch_sizes)],
+            _where_any(runs, _sweep_runs(cfg, "batch_size")),
             "batch_size",
             "test_acc",
             "norm",
@@ -629,9 +630,8 @@ def charts(cfg: Config, results: Results) -> dict:
             y_title="test accuracy",
         )
     if cfg.lrs:
-        sweep = _where(runs, depth=cfg.depth, batch_size=cfg.batch_size)
         out["learning_rate"] = figures.points_ci(
-            sweep[sweep["lr"].isin(cfg.lrs)],
+            _where_any(runs, _sweep_runs(cfg, "lr")),
             "lr",
             "test_acc",
             "norm",
@@ -643,8 +643,9 @@ def charts(cfg: Config, results: Results) -> dict:
         )
     if cfg.deep_depth:
         d = cfg.deep_depth
+        deep = _sweep_runs(cfg, "deep")
         out["deep_accuracy"] = figures.dots_ci(
-            _where(runs, depth=d),
+            _where_any(runs, deep),
             "norm",
             "test_acc",
             "norm",
@@ -655,7 +656,7 @@ def charts(cfg: Config, results: Results) -> dict:
             y_title="test accuracy",
         )
         out["deep_loss"] = figures.curves(
-            _where(metrics, depth=d),
+            _where_any(metrics, deep),
             "loss",
             colour="norm",
             splits=("train",),
