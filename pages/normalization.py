@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from cnnexp import stats
+from cnnexp import bundle, stats
 from cnnexp.experiments import normalization as exp
-from ui import export, page
+from ui import export, links, page
 
 EXPLANATION = """
 As a signal passes through layer after layer its scale drifts, and learning slows or stalls.
@@ -45,10 +45,21 @@ st.markdown(exp.explain(cfg, headline))
 charts = page.charts(exp, cfg, results)
 
 
-def sweep_charts(sweep: str, names: list[str], hint: str) -> None:
-    """The sweep's charts, or how to set the sweep up when it has not run."""
+def sweep_charts(sweep: str, names: list[str], hint: str, setting: str, words: str) -> None:
+    """The sweep's charts, or how to set the sweep up when it has not run, and a link to the
+    runs of this sweep that ship with cnnexp (the page's defaults leave the sweeps off)."""
     if names[0] not in charts:
         st.info(hint, icon=":material/tune:")
+        shipped = bundle.shipped_with(exp.NAME, setting)
+        if shipped and not getattr(cfg, setting):
+            value = shipped[setting]
+            said = ", ".join(links.fmt(v) for v in value) if isinstance(value, list) else value
+            st.page_link(
+                "pages/normalization.py",
+                label=f"Open the runs shipped with cnnexp: {words} {said}",
+                icon=":material/arrow_forward:",
+                query_params={**links.query_for(shipped), "tabs-normalization": TABS[sweep]},
+            )
         return
     for name in names:
         export.chart(charts[name], f"normalization-{name.replace('_', '-')}")
@@ -70,16 +81,9 @@ def why_across(sweep: str) -> None:
     )
 
 
+TABS = {"batch_size": "Batch size", "lr": "Learning rate", "deep": "Deeper stack"}  # sweep: tab
 tab_main, tab_why, tab_batch, tab_lr, tab_deep, tab_inside = page.tabs(
-    [
-        "Main comparison",
-        "Why it helps",
-        "Batch size",
-        "Learning rate",
-        "Deeper stack",
-        "Inside the network",
-    ],
-    "normalization",
+    ["Main comparison", "Why it helps", *TABS.values(), "Inside the network"], "normalization"
 )
 with tab_main:
     if tab_main.open:
@@ -112,6 +116,8 @@ with tab_batch:
             ["batch_size"],
             "Choose batch sizes under **Sweeps** to run this comparison (small batches take longer: "
             "more steps per epoch).",
+            "batch_sizes",
+            "batch sizes",
         )
 with tab_lr:
     if tab_lr.open:
@@ -119,6 +125,8 @@ with tab_lr:
             "lr",
             ["learning_rate"],
             "Choose learning rates under **Sweeps** to see how wide a range trains.",
+            "lrs",
+            "learning rates",
         )
 with tab_deep:
     if tab_deep.open:
@@ -127,6 +135,8 @@ with tab_deep:
             ["deep_accuracy", "deep_loss"],
             "Set **Deeper stack** under Sweeps (e.g. 8) to repeat the comparison deeper, where training "
             "without normalization should struggle most.",
+            "deep_depth",
+            "depth",
         )
 with tab_inside:
     if tab_inside.open:
