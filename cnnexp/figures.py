@@ -266,6 +266,7 @@ def points_ci(
     y_title: str = "",
     percent: bool = True,
     colour_order: Sequence | None = None,
+    ticks_at_x: bool = False,
 ) -> go.Figure:
     """Mean of y over seeds at each x, one line per colour group, 95% error bars."""
     s = _shares(summarise(df, [colour, x], y), percent)
@@ -295,6 +296,8 @@ def points_ci(
     fig.update_layout(hovermode="closest")
     if log_x:
         fig.update_xaxes(type="log")
+    if ticks_at_x:  # the swept values (4, 64, 256), not a log scale's 2 3 4 5 … between
+        fig.update_xaxes(tickvals=sorted(s[x].dropna().unique()))
     if percent:
         fig.update_yaxes(tickformat=".0%")
     return fig

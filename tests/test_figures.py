@@ -132,3 +132,10 @@ def test_a_few_epochs_tick_in_whole_epochs():
     assert figures.lines_ci(many, "epoch", "c").layout.xaxis.dtick is None  # Plotly's own
     sparse = pd.DataFrame({"epoch": [5, 17, 50, 100], "c": "a", "seed": 0, "value": 0.5})
     assert figures.lines_ci(sparse, "epoch", "c").layout.xaxis.dtick is None  # not 96 ticks
+
+
+def test_a_sweep_is_ticked_at_its_values_on_a_log_axis():
+    df = pd.DataFrame({"batch": [4, 4, 64, 64, 256, 256], "acc": [0.9] * 6, "norm": ["bn"] * 6})
+    fig = figures.points_ci(df, "batch", "acc", "norm", log_x=True, ticks_at_x=True)
+    assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.tickvals) == [4, 64, 256]
+    assert figures.points_ci(df, "batch", "acc", "norm", log_x=True).layout.xaxis.tickvals is None
