@@ -349,7 +349,7 @@ def choose_axes(runs: pd.DataFrame, candidates: list[str]) -> list[str]:
         linked = list(dict.fromkeys(url.choose("axes", candidates, problems)))
         if len(linked) > MAX_AXES:
             problems.append(
-                f"`axes`: {len(linked)} given, the first {MAX_AXES} drawn; allowed: at most "
+                f"axes: {len(linked)} given, the first {MAX_AXES} drawn; allowed: at most "
                 f"{MAX_AXES}"
             )
             linked = linked[:MAX_AXES]
@@ -434,7 +434,8 @@ def scatter_view() -> None:
 
 def importance_view() -> None:
     few, n = analysis.downsample(view, MAX_IMPORTANCE)
-    imp = analysis.importance(few, varies)
+    with st.spinner(f"Fitting a random forest to {len(few):,} runs…"):  # seconds, not instant
+        imp = analysis.importance(few, varies)
     if imp.empty:
         st.info(
             "Needs at least four finished runs and one setting that varies in this filter.",
@@ -532,6 +533,7 @@ def _confirm_delete(run_ids: list[str]) -> None:
         _forget_pending()
         # A new table key: the old selection named rows by position, now other runs.
         st.session_state["runs_deleted"] = st.session_state.get("runs_deleted", 0) + 1
+        url.write({"runs": None})  # else the next run warns that the link names unsaved runs
         st.rerun()
     if no.button("Cancel", key="runs_delete_cancel"):
         _forget_pending()

@@ -97,6 +97,7 @@ def test_delete_dialog_removes_the_selected_runs(store):
     left = set(store.runs()["run_id"])
     assert len(left) == 10 and not left & set(ids)
     assert len(table(at)) == 10  # the page shows it too
+    assert "runs" not in at.query_params and not at.warning  # no "ignored" for deleted ids
 
 
 def test_a_run_saved_while_the_page_is_open_shows_on_the_next_rerun(store):

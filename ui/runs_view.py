@@ -26,7 +26,7 @@ def choose(name: str, allowed: list[str], problems: list[str]) -> list[str]:
     bad = [x for x in got if x not in allowed]
     if bad:
         problems.append(
-            f"`{name}`: {', '.join(map(repr, bad[:5]))} ignored; allowed: "
+            f"{name}: {', '.join(map(repr, bad[:5]))} ignored; allowed: "
             f"{', '.join(allowed[:12])}{' …' if len(allowed) > 12 else ''}"
         )
     return [x for x in got if x in allowed]
@@ -48,7 +48,7 @@ def ranges(allowed: list[str], problems: list[str]) -> dict[str, tuple[float, fl
             lo = hi = None
         if m is None or lo is None or m["col"] not in allowed or lo > hi:
             problems.append(
-                f"`range`: {raw!r} ignored; allowed: COLUMN:LOW:HIGH with LOW ≤ HIGH and "
+                f"range: {raw!r} ignored; allowed: COLUMN:LOW:HIGH with LOW ≤ HIGH and "
                 f"COLUMN one of {', '.join(allowed) or '(no numeric setting varies)'}"
             )
             continue
@@ -58,12 +58,15 @@ def ranges(allowed: list[str], problems: list[str]) -> dict[str, tuple[float, fl
 
 def run_ids(known: set[str], problems: list[str]) -> list[str]:
     """?runs=<id>,<id>: ids are checked against saved runs, never used as paths."""
-    linked = values("runs")[:MAX_LINKED]
+    given = values("runs")
+    linked = given[:MAX_LINKED]
     ok = [x for x in linked if RUN_ID.fullmatch(x) and x in known]
     if len(ok) < len(linked):
         problems.append(
-            f"`runs`: {len(linked) - len(ok)} run id(s) are not saved runs here and were ignored"
+            f"runs: {len(linked) - len(ok)} run id(s) are not saved runs here and were ignored"
         )
+    if len(given) > MAX_LINKED:
+        problems.append(f"runs: {len(given):,} given, the first {MAX_LINKED} read")
     return ok
 
 
