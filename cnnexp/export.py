@@ -96,8 +96,8 @@ def figure_bytes(
     fig: go.Figure, fmt: str, width: int = WIDTH, height: int | None = None, scale: float = 2
 ) -> bytes:
     """One chart as PNG or SVG bytes (needs a browser), or as standalone HTML."""
-    if fmt == "html":
-        return fig.to_html(include_plotlyjs="cdn", full_html=True).encode()
+    if fmt == "html":  # Plotly's code inside (~5 MB): a shared file opens offline too
+        return fig.to_html(include_plotlyjs=True, full_html=True).encode()
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"format '{fmt}' unknown for charts; allowed: png, svg, html")
     if browser() is None:
@@ -142,9 +142,11 @@ def write(
             pio.write_images(list(charts.values()), paths, format=fmt, width=1000, scale=2)
             written += paths
     for name, fig in charts.items():
-        if "html" in formats:
-            (out / f"{name}.html").write_bytes(figure_bytes(fig, "html"))
+        if "html" in formats:  # one plotly.min.js beside them all, not 5 MB inside each
+            fig.write_html(out / f"{name}.html", include_plotlyjs="directory", full_html=True)
             written.append(out / f"{name}.html")
+    if "html" in formats and charts:
+        written.append(out / "plotly.min.js")
     for name, df in tables.items():
         for fmt in (f for f in formats if f in ("csv", "parquet")):
             (out / f"{name}.{fmt}").write_bytes(table_bytes(df, fmt))

@@ -234,6 +234,9 @@ def test_cli_export_writes_real_files(results, tmp_path):
     import pandas as pd
 
     assert len(pd.read_parquet(out / "metrics.parquet")) == 2 * 2 * 5
+    # The charts open offline: each names the one copy of Plotly's code beside it.
+    assert 'src="plotly.min.js"' in (out / "accuracy.html").read_text()
+    assert "plotly.js v" in (out / "plotly.min.js").read_text()[:200]
     if export.browser():
         assert (out / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert (out / "loss.svg").read_text().lstrip().startswith("<svg")
@@ -256,7 +259,9 @@ def test_without_a_browser_image_export_says_what_to_install(monkeypatch):
 
     with pytest.raises(RuntimeError, match="apt-get install chromium"):
         export.figure_bytes(go.Figure(), "png")
-    assert b"<html>" in export.figure_bytes(go.Figure(), "html")[:100]
+    html = export.figure_bytes(go.Figure(), "html")
+    assert b"<html>" in html[:100]
+    assert b'src="https://cdn.plot.ly' not in html and b"plotly.js v" in html  # offline: code in
 
 
 # --- the bundle --------------------------------------------------------------------------------
