@@ -77,8 +77,10 @@ class Results:
         return self._tables[name]
 
     def tidy(self, *tables: str) -> dict[str, pd.DataFrame]:
-        """The data behind a page, for export: runs, per-epoch metrics and the named tables."""
-        out = {"runs": self.runs, "metrics": self.metrics()}
+        """The data behind a page, for export: runs, per-epoch metrics and the named tables.
+        The runs without the columns no run of theirs has (another experiment's settings, in
+        the store's shared table), and whole-number columns as integers (4, not 4.0)."""
+        out = {"runs": _own_columns(self.runs), "metrics": self.metrics()}
         out.update({name: self.table(name) for name in tables})
         return out
 
@@ -86,6 +88,19 @@ class Results:
         """When the newest planned run finished (ISO time), for 'cached, saved …' notes."""
         times = [r.get("ended_at") for r in self.records.values() if r.get("ended_at")]
         return max(times) if times else None
+
+
+def _own_columns(runs: pd.DataFrame) -> pd.DataFrame:
+    from cnnexp.analysis import settings
+
+    runs = runs.dropna(axis=1, how="all")
+    floats = set(runs.select_dtypes("float").columns)  # a setting some other run lacked
+    whole = {
+        c: "Int64"
+        for c in settings(runs)
+        if c in floats and (runs[c].dropna() == runs[c].dropna().round()).all()
+    }
+    return runs.astype(whole)
 
 
 @dataclass(frozen=True)

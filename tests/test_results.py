@@ -141,3 +141,18 @@ def test_permuted_estimate_counts_each_size_and_model_with_its_own_speed():
     # a spec whose work cannot be told makes the whole estimate unknown, not smaller
     odd = RunSpec("permuted", mod.VERSION, {"block": 0}, 0)
     assert estimate_seconds([*specs, odd], past) is None
+
+
+def test_exported_runs_carry_their_own_settings_as_written(store):
+    """Found: a baseline export's runs.csv had every other experiment's empty columns
+    (variant, max_shift, …) and its whole-number settings as 3.0, 4.0."""
+    mod = experiments.get("baseline")
+    specs = mod.plan(parse(mod.Config, TINY))
+    execute(specs[0], store, RunContext(device="cpu"))
+    other = {"run_id": "e" * 16, "experiment": "equivariance", "seed": 0, "label": "mlp"}
+    store.save({**other, "status": "done", "config": {"variant": "mlp", "max_shift": 6}}, [])
+    assert store.runs()["kernel"].dtype == float  # the shared table: NaN for the other run
+    runs = Results(specs, store).tidy()["runs"]
+    assert "variant" not in runs and "max_shift" not in runs
+    assert str(runs["kernel"].dtype) == "Int64" and runs["kernel"].iloc[0] == 3
+    assert runs["lr"].dtype == float  # a fraction stays a fraction
