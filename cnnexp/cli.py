@@ -600,7 +600,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(
-            "\ninterrupted: the runs that finished are saved; the one in progress is not",
+            "\ninterrupted: the runs that finished are saved, any in progress are not; the "
+            "same command trains what is missing",
             file=sys.stderr,
         )
         return 130

@@ -1,5 +1,6 @@
 """cnnexp/cli.py: the headless interface, end to end in real subprocesses."""
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -128,3 +129,40 @@ def test_baseline_cnn_on_mnist5k_reaches_97_percent(results):
         cli(results, "run", "baseline", "--model", "mlp", "--width", "256", "--json").stdout
     )
     assert mlp["runs"][0]["status"] == "done" and mlp["headline"]["test_acc"]["mean"] > 0.9
+
+
+def test_ctrl_c_beside_two_workers_says_one_thing_and_loses_nothing(results):
+    """Found: Ctrl-C with --workers 2 printed each worker's KeyboardInterrupt traceback."""
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    from cnnexp.store import Store
+
+    flags = ["--dataset", "digits", "--epochs", "200", "--width", "8", "--seeds", "2"]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "cnnexp", "run", "baseline", *flags, "--workers", "2"],
+        cwd=ROOT,
+        env=cli_env(results),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    queue, deadline = results / "queue.sqlite", time.monotonic() + 120
+    while time.monotonic() < deadline:  # until both runs are training
+        if queue.exists():
+            with contextlib.closing(sqlite3.connect(queue)) as db:
+                running = db.execute("SELECT count(*) FROM runs WHERE status = 'running'")
+                if running.fetchone()[0] == 2:
+                    break
+        time.sleep(0.2)
+    time.sleep(2)  # into their epochs
+    os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "interrupted:" in err, err
+    records = Store(results).runs()
+    assert set(records["status"]) <= {"interrupted"}, records["status"]  # none half-written
+    assert not list(results.rglob("*.tmp"))
