@@ -86,6 +86,8 @@ def _receptive_field(h: dict) -> str:
     for stack, field in h["field"].items():
         stop = h["stops_at"][stack]
         where = f"fails from distance {stop}" if stop is not None else "works at every distance"
+        if not h.get("learned", {}).get(stack, True):  # at chance everywhere: it never learned
+            where = "never rises above chance (not learned at these settings)"
         parts.append(f"{stack} (field {field}) {where}")
     return "; ".join(parts)
 

@@ -67,6 +67,18 @@ def test_equivariance_states_each_models_drop_and_whether_pooling_kept_more():
     assert "as invariance after pooling predicts" not in text
 
 
+def test_equivariance_leaves_out_a_model_that_never_learned():
+    """Found: a cnn_gap at chance (8.9%) was said to lose 'the least'."""
+    cfg = parse(equivariance.Config, {"max_shift": 2, "models": ("mlp", "cnn_flatten", "cnn_gap")})
+    text = equivariance.explain_trained(
+        cfg, shifted({"mlp": (0.96, 0.125), "cnn_flatten": (0.98, 0.375), "cnn_gap": (0.089, 0.1)})
+    )
+    chance = 1 / 10  # the default dataset's ten digits
+    assert f"cnn_gap is at chance on unshifted images (8.9%; chance {chance:.0%})" in text
+    assert "mlp loses the most (83.5 points) and cnn_flatten the least (60.5)" in text
+    assert "global-average-pool head" not in text  # no verdict on a head that did not learn
+
+
 # --- equivariance (the shift probe) ------------------------------------------------------------
 def probe(interior, full, stride=1, invariance=None) -> dict:
     """Probe rows of a two-layer stack; interior(dx) and full(dx) give the last layer's errors

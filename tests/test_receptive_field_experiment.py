@@ -90,6 +90,33 @@ def test_the_explanation_says_where_an_interval_leaves_the_verdict_open():
     assert text.count("interval crosses") == 1  # plain has no interval; pooled at 9 is clear
 
 
+def test_a_stack_at_chance_everywhere_is_said_not_to_have_learned():
+    """Found: with a few epochs every stack sat at 48%, and the page said 'plain fails from
+    distance 9' as if its field were to blame."""
+    from cnnexp import catalog
+
+    cfg = parse(rf.Config, {**rf.TINY, "stacks": ("plain", "dilated")})
+    rows = {"plain": _acc(0.48, 0.5, 0.49), "dilated": _acc(0.9, 0.52, 0.5)}
+    assert not rf.learned(rows["plain"]) and rf.learned(rows["dilated"])
+    h = {
+        "accuracy": rows,
+        "field": {"plain": 9, "dilated": 31},
+        "params": {},
+        "stops_at": {st: rf.stops_at(r) for st, r in rows.items()},
+        "learned": {st: rf.learned(r) for st, r in rows.items()},
+    }
+    text = rf.explain(cfg, h)
+    assert "**plain**" in text and "it stays near chance (at most 55%) at every distance" in text
+    assert "falls below 75% from distance 16" in text  # dilated learned, then lost it
+    said = catalog.ENTRIES["receptive_field"].headline_text(h)
+    assert "plain (field 9) never rises above chance" in said
+    assert "dilated (field 31) fails from distance 16" in said
+    del h["learned"]  # a headline saved before this check: read as learned
+    assert "plain (field 9) fails from distance 9" in catalog.ENTRIES[
+        "receptive_field"
+    ].headline_text(h)
+
+
 def test_tiny_runs_summarise_into_a_headline(store):
     cfg = parse(rf.Config, {**rf.TINY, "seeds": 2})
     specs = rf.plan(cfg)

@@ -195,6 +195,19 @@ def explain_trained(cfg: Config, h: dict) -> str:
         + ", ".join(f"{m} {base[m]:.1%} → {acc[m]:.1%}" for m in acc)
         + "."
     ]
+    # A model at chance on unshifted images has learned nothing whose loss could be measured
+    # (and one that always answers the same class is trivially consistent): left out.
+    chance = 1 / data.info(cfg.dataset).n_classes
+    idle = [m for m in acc if base[m] <= chance + 0.05]
+    if idle:
+        out.append(
+            f"{', '.join(idle)} {'is' if len(idle) == 1 else 'are'} at chance on unshifted "
+            f"images ({', '.join(f'{base[m]:.1%}' for m in idle)}; chance {chance:.0%}): not "
+            "learned at these settings (train longer or on more images), so "
+            f"{'its' if len(idle) == 1 else 'their'} losses and consistency say nothing and "
+            "are left out below."
+        )
+        acc = {m: a for m, a in acc.items() if m not in idle}
     centred = {m: base[m] - acc[m] for m in acc if not m.endswith("_augmented")}
     if centred:
         worst, best = max(centred, key=centred.get), min(centred, key=centred.get)

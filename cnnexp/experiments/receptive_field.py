@@ -184,6 +184,7 @@ TEST = 500  # test images per run
 # test strips cost about a seventh of a default run. Evaluating never changes the training.
 TEST_EVALS = 1
 WORKS = 0.75  # a stack "works" at a distance when its mean accuracy reaches this (chance: 0.5)
+NEAR_CHANCE = 0.55  # a stack never above this at any distance has not learned the task at all
 GLYPH_SIDE = 9  # shapes.GLYPH, without importing the generator where only numbers are needed
 SEEN = 4  # columns of each glyph a unit must see to tell the six glyphs apart (rule of thumb)
 
@@ -474,8 +475,16 @@ def summarize(cfg: Config, results: Results) -> dict:
         "field": {st: field_of(st, cfg.depth) for st in cfg.stacks},
         "params": params,
         "stops_at": {st: stops_at(rows) for st, rows in accuracy.items()},
+        "learned": {st: learned(rows) for st, rows in accuracy.items()},
         "works_above": WORKS,
     }
+
+
+def learned(rows: list[dict]) -> bool:
+    """Whether a stack rose above chance anywhere: one at chance at every distance, the
+    shortest included, says nothing about where its field stops (too few epochs or images)."""
+    means = [r["test_acc"]["mean"] for r in rows if r["test_acc"]["mean"] is not None]
+    return not means or max(means) > NEAR_CHANCE
 
 
 def needs(distance: int) -> int:
@@ -499,6 +508,12 @@ def explain(cfg: Config, h: dict) -> str:
             if stop is not None
             else f"stays at or above {WORKS:.0%} at every distance tried"
         )
+        if not h.get("learned", {}).get(st, True):
+            verdict = (
+                f"stays near chance (at most {NEAR_CHANCE:.0%}) at every distance, the shortest "
+                "included: it has not learned the task at these settings (train longer or on "
+                "more images), so where its field stops cannot be read from it"
+            )
         unsure = [  # a mean on one side of the line, an interval across it
             str(r["distance"])
             for r in done
