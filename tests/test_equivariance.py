@@ -70,7 +70,7 @@ def test_cli_probe_answers_at_once(results):
     assert max(r["full_error"] for r in h["equivariance"]) < 1e-5  # circular: exact
     assert [r["shift"] for r in h["invariance"]] == list(range(shift_probe.SWEEP + 1))
     assert max(r["error"] for r in h["invariance"]) < 1e-5
-    no_gap = json.loads(probe_cli(results, "--gap", "false").stdout)
+    no_gap = json.loads(probe_cli(results, "--gap", "false", "--json").stdout)  # as the field probe
     assert "invariance" not in no_gap["headline"]
 
 

@@ -117,7 +117,8 @@ def test_cli_probe_sweeps_depth_on_request(results):
         (["--rf-depth", "0"], "rf_depth"),
         (["--rf-seeds", "9"], "rf_seeds"),
         (["--rf-depth", "many"], "rf_depth"),
-        (["--max-gflop", "0.001"], "more than --max-gflop 0.001"),
+        (["--max-gflop", "0.001"], "needs 0.0035 GFLOP of compute, more than --max-gflop 0.001"),
+        (["--rf-dep", "3"], "unrecognized arguments: --rf-dep"),  # no abbreviations
         (["--max-gflop", "0"], "--max-gflop 0: allowed: a number > 0"),
         (["--rf-kernel", "3", "--unknown", "1"], "unrecognized arguments"),
     ],
@@ -126,6 +127,11 @@ def test_cli_probe_bad_input_exits_2_with_the_reason(results, flags, words):
     p = probe_cli(results, *flags, "--json", check=False)
     assert p.returncode == 2 and words in p.stderr, p.stderr
     assert "Traceback" not in p.stderr and p.stdout == ""
+
+
+def test_cli_probe_map_without_json_is_refused_not_ignored(results):
+    p = probe_cli(results, "--map", check=False)
+    assert p.returncode == 2 and "use it with --json" in p.stderr and p.stdout == ""
 
 
 def test_cli_probe_every_flag_has_help(results):

@@ -14,7 +14,6 @@ cnnexp/policy.py (tests/test_receptive_field_probe.py checks it).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -95,7 +94,7 @@ class Config(BaseConfig):
             side = theoretical(self.layers())[-1]["side"]
             raise ValueError(
                 f"this stack's field ({side} pixels, with its margin a {size}-pixel map) is "
-                f"larger than the {MAX_MAP}-pixel map this page computes; use less depth, "
+                f"larger than the {MAX_MAP}-pixel map the probe computes; use less depth, "
                 "kernel, stride, dilation or pooling"
             )
         return self
@@ -511,10 +510,10 @@ def main(argv: list[str] | None = None) -> int:
     the page. Bounded like the page's: the settings' own ranges (a map of at most MAX_MAP
     pixels, at most 5 seeds) and a compute budget, by default the laptop's probe budget."""
     from cnnexp import policy
-    from cnnexp.cli import _jsonable, add_config_flags, config_values
+    from cnnexp.cli import Parser, _jsonable, add_config_flags, config_values
 
     laptop = policy.Caps.defaults("launch").probe_gflop
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m cnnexp.experiments.field_probe",
         description=__doc__.split("\n\n")[0],
     )
@@ -544,10 +543,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = parse(Config, config_values(args, Config))
         if not args.max_gflop > 0:
             raise ConfigError(f"--max-gflop {args.max_gflop:g}: allowed: a number > 0")
+        if args.map and not args.json:
+            raise ConfigError("--map adds the map to the JSON output: use it with --json")
         cost = cli_gflop(cfg, args.sweep)
         if cost > args.max_gflop:
             raise ConfigError(
-                f"this probe needs {cost:,.1f} GFLOP of compute, more than --max-gflop "
+                f"this probe needs {cost:,.3g} GFLOP of compute, more than --max-gflop "
                 f"{args.max_gflop:g}; lower the depth, kernel or seeds, or raise --max-gflop"
             )
         out = probe(cfg, args.sweep, args.map)

@@ -13,7 +13,6 @@ Instant: computed where it is shown (the equivariance page's probe tab, or
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
@@ -485,10 +484,10 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m cnnexp.experiments.shift_probe`: the probe's headline as JSON. Its flags,
     plus the trained experiment's flags that name the run whose weights --weights trained
     borrows (--seed is one flag for both)."""
-    from cnnexp.cli import add_config_flags, config_values
+    from cnnexp.cli import Parser, add_config_flags, config_values
     from cnnexp.store import Store
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m cnnexp.experiments.shift_probe",
         description=__doc__.split("\n\n")[0],
         conflict_handler="resolve",  # the trained settings' --seed is the probe's
@@ -496,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     add_config_flags(parser, equivariance.Config)
     add_config_flags(parser, Config)
     parser.add_argument("--results", metavar="DIR", default=None, help="results folder")
+    parser.add_argument(  # as the other probe takes it; JSON is this one's only output
+        "--json", action="store_true", help="print one JSON object on stdout (always)"
+    )
     args = parser.parse_args(argv)
     try:
         cfg = parse(Config, config_values(args, Config))
