@@ -158,6 +158,9 @@ def scatter(
     fig.update_annotations(font_size=11)
     if numbers is None:  # text in its own order, not as first seen
         fig.update_xaxes(categoryorder="array", categoryarray=analysis.levels(runs[x]))
+    for axis, col in ((fig.update_xaxes, x), (fig.update_yaxes, y)):
+        if col.endswith("_acc"):  # an accuracy reads as the table shows it: 97.5%
+            axis(tickformat=".0%")
     return fig
 
 

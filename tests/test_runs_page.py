@@ -231,6 +231,7 @@ def test_a_whole_number_setting_in_an_object_column_reads_as_whole_numbers():
         "width 8 mean (2 seeds max)",
     }
     assert fig.layout.title.text.endswith("2 runs without width left out")
+    assert fig.layout.yaxis.tickformat == ".0%" and fig.layout.xaxis.tickformat is None
     flags = runs.assign(width=pd.Series([True, False, None, True, False], dtype=object))
     assert run_figures._as_numbers(flags["width"]) is None  # a bool is a choice, not a number
 
