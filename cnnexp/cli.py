@@ -543,7 +543,12 @@ def cmd_runs(args) -> int:
         )
     elif runs.empty:
         print("no saved runs", file=sys.stderr)
-    else:
+    else:  # the settings that tell these runs apart (a label is shared across a sweep)
+        from cnnexp import analysis
+
+        differ = [c for c in analysis.varying(runs, analysis.settings(runs)) if c != "experiment"]
+        at = cols.index("label") + 1 if "label" in cols else len(cols)
+        cols[at:at] = differ
         print(runs[cols].to_string(index=False))
     return 0
 

@@ -18,6 +18,7 @@ import multiprocessing as mp
 import multiprocessing.connection as mp_connection
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -251,14 +252,13 @@ def _worker_main(
     """A worker process: take a (seq, spec, time limit, alone), run it, report epochs and the
     end. A run out of memory beside others is not saved but reported (`oom`): the runner
     queues it again, alone; out of memory alone, it is saved failed with the reason."""
-    import signal
-
-    import torch
-
     # Ctrl-C in a terminal reaches the whole process group: the parent stops the pool (and
     # kills a busy worker, recording its run as interrupted); each worker printing its own
-    # KeyboardInterrupt traceback said nothing more.
+    # KeyboardInterrupt traceback said nothing more. (In the second or two a new worker spends
+    # importing, before this line, a Ctrl-C still ends it with a traceback.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
     torch.set_num_threads(threads)  # the pool shares the cores; never oversubscribe them
     lower_priority()
     if memory_limit_mb:
