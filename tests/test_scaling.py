@@ -172,3 +172,10 @@ def test_the_explanation_quotes_its_numbers_and_follows_them(accs, gaps, verdict
     others = {"as the textbook claims", "opposite of the textbook", "about the same at every size"}
     others.remove(verdict)
     assert not any(o in text for o in others), text
+
+
+def test_too_many_steps_for_a_small_training_set_names_steps_not_epochs():
+    """Found: ?steps=20000 was refused as 'epochs: Input should be less than or equal to
+    500', a setting the page does not show."""
+    with pytest.raises(ConfigError, match="steps 20000 on 100 training images is 10,000 epochs"):
+        parse(scaling.Config, {"mode": "empirical", "steps": 20000})

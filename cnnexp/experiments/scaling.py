@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from cnnexp import architecture, catalog, data, stats
-from cnnexp.config import ExperimentFields, TrainSetup, param
+from cnnexp.config import ExperimentFields, TrainSetup, describe, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
@@ -152,6 +152,12 @@ class Config(ExperimentFields):
 def _setup(cfg: Config, family: str, width: int, n_train: int) -> TrainSetup:
     images = n_train or data.info(cfg.dataset).n_train
     epochs = max(1, round(cfg.steps / len(data.batch_slices(images, cfg.batch_size))))
+    most = _max_epochs()
+    if epochs > most:  # else the message named `epochs`, a setting this page does not show
+        raise ValueError(
+            f"steps {cfg.steps} on {images:,} training images is {epochs:,} epochs; allowed: "
+            f"at most {most} epochs a run (fewer steps, or more training images)"
+        )
     return TrainSetup(
         dataset=cfg.dataset,
         n_train=n_train,
@@ -162,6 +168,12 @@ def _setup(cfg: Config, family: str, width: int, n_train: int) -> TrainSetup:
         batch_size=cfg.batch_size,
         lr=cfg.lr,
     ).normalized()
+
+
+@functools.cache
+def _max_epochs() -> int:
+    """TrainSetup's own upper bound on epochs, read from its field."""
+    return int(next(s.hi for s in describe(TrainSetup) if s.name == "epochs"))
 
 
 def params_of(cfg: Config, family: str, width: int) -> int:
