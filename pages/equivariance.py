@@ -31,7 +31,7 @@ Lines and dots are means over seeds with 95% intervals.
 
 cfg = page.start(exp, EXPLANATION)  # the trained models' settings
 # The probe's own settings; its seed is the trained one (the run it can borrow weights from).
-probe_cfg = settings_panel(shift_probe.Config, exclude=("seed",))
+probe_cfg = settings_panel(shift_probe.Config, page="pages/equivariance.py", exclude=("seed",))
 store = resources.store()
 
 

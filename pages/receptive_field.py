@@ -36,7 +36,7 @@ buys range with parameters. Lines are means over seeds with 95% intervals.
 """
 
 cfg = page.start(exp, EXPLANATION)
-probe_cfg = settings_panel(field_probe.Config)
+probe_cfg = settings_panel(field_probe.Config, page="pages/receptive_field.py")
 
 
 @st.cache_data(show_spinner="Measuring the effective field…", max_entries=64)

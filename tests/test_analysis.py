@@ -63,6 +63,17 @@ def test_group_by_fewer_columns_pools_more_runs(store):
     assert len(analysis.group(store.runs(), [])) == 24  # no grouping: one row per run
 
 
+def test_a_value_no_run_has_gives_rows_without_values(store):
+    """Found: with no grouping and no such column, `n` was taken of a scalar NaN (crash)."""
+    write_runs(store, n_seeds=1)
+    runs = store.runs().drop(columns=["duration_s"])
+    for by in ([], ["width"]):
+        groups = analysis.group(runs, by, value="val_acc")
+        assert (groups["n"] == 0).all() and groups["mean"].isna().all(), by
+        assert groups["duration_s"].isna().all()
+        assert len(groups) == (12 if not by else 4)
+
+
 def test_one_seed_has_no_interval(store):
     write_runs(store, n_seeds=1)
     groups = analysis.group(store.runs(), ["width", "depth"])

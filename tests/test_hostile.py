@@ -153,3 +153,23 @@ def test_a_link_that_plans_too_much_is_refused_before_the_plan(results, monkeypa
     said = " ".join(e.value for e in at.error)
     assert "this server shows at most 2,000 on one page" in said, said
     assert not any("runs to train" in i.value for i in at.info)
+
+
+def test_back_to_an_unusable_link_value_is_refused_not_raised(results):
+    """Found: Back to a history entry with `?seeds=inf` reruns the open session, whose drawn
+    widget owns the parameter: Streamlit refused to drop it (StreamlitAPIException) and the
+    number input then raised OverflowError. The refusal and a clean link show instead."""
+    at = open_page("pages/scaling.py", {"seeds": "5", "lr": "0.01"})
+    assert not at.exception, at.exception
+    at.query_params["seeds"] = "inf"
+    at.run()
+    assert not at.exception, at.exception
+    assert "Seeds (seeds): 'inf'" in " ".join(t.value for t in at.text)
+    link = at.get("page_link")
+    assert len(link) == 1 and "without them" in link[0].proto.label
+    assert link[0].proto.query_string == "lr=0.01"  # the rest of the link kept
+    del at.query_params["seeds"]  # where that link leads
+    at.run()
+    assert not at.exception, at.exception
+    assert not any("'inf'" in t.value for t in at.text)  # no stale refusal
+    assert not at.get("page_link")

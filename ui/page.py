@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from cnnexp import catalog
 from ui import resources
 
 if TYPE_CHECKING:  # Home imports this module: its first paint loads no config machinery
@@ -54,7 +55,7 @@ def start(exp: ModuleType, explanation: str, exclude: tuple[str, ...] = ()) -> C
 
     require_app()
     header(exp, explanation)
-    cfg = settings_panel(exp.Config, exclude=exclude)
+    cfg = settings_panel(exp.Config, page=catalog.ENTRIES[exp.NAME].page, exclude=exclude)
     if cfg is None:
         st.stop()
     return cfg

@@ -11,19 +11,15 @@ from itertools import groupby
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from cnnexp import policy
 from cnnexp.config import Config, ConfigError, ParamSpec, describe, parse
 from ui import access
 from ui.links import fmt
 
-_REFUSED = "_cnnexp_link_refused"  # what a link gave that could not be used, for the next run
-_SINGULAR = {"Seeds": "seed"}
-LISTS = (
-    "multi",
-    "ints",
-    "floats",
-)  # the kinds whose widget takes several values  # "More seed settings", not "More seeds settings"
+_SINGULAR = {"Seeds": "seed"}  # "More seed settings", not "More seeds settings"
+LISTS = ("multi", "ints", "floats")  # the kinds whose widget takes several values
 
 
 def _in_range(spec: ParamSpec, v: float) -> bool:
@@ -110,7 +106,7 @@ def _link_value_ok(spec: ParamSpec, raw: str) -> bool:
     """Whether one URL value is one the field's widget can take."""
     if spec.kind == "bool":
         return raw.lower() in ("true", "false")
-    if raw == "" and spec.kind in ("multi", "ints", "floats"):  # `?n_trains=`: none chosen
+    if raw == "" and spec.kind in LISTS:  # `?n_trains=`: none chosen
         return True
     if spec.kind in ("choice", "multi"):
         return raw in {fmt(c) for c in spec.choices}
@@ -139,41 +135,80 @@ def link_problems(specs: list[ParamSpec]) -> list[str]:
     return out
 
 
-def drop_unusable(specs: list[ParamSpec]) -> None:
+def _usable(spec: ParamSpec) -> list[str]:
+    return [r for r in st.query_params.get_all(spec.name) if _link_value_ok(spec, r)]
+
+
+def drop_unusable(specs: list[ParamSpec]) -> bool:
     """Take the values `link_problems` names out of the link. Streamlit seeds a bound widget
     from the link itself, and some values it does not ignore but raise on (`?seeds=inf`:
     OverflowError in st.number_input, a traceback for visitors); the run after this one
-    seeds from the cleaned link."""
+    seeds from the cleaned link.
+
+    False where Streamlit refuses: a widget this session has drawn owns the parameter, as
+    after Back to a history entry with such a value; only a fresh navigation cleans it."""
     for spec in specs:
-        given = st.query_params.get_all(spec.name)
-        usable = [r for r in given if _link_value_ok(spec, r)]
-        if len(usable) == len(given):
+        usable = _usable(spec)
+        if len(usable) == len(st.query_params.get_all(spec.name)):
             continue
-        if usable:
-            st.query_params[spec.name] = usable
-        else:
-            del st.query_params[spec.name]
+        try:
+            if usable:
+                st.query_params[spec.name] = usable
+            else:
+                del st.query_params[spec.name]
+        except StreamlitAPIException:
+            return False
+    return True
+
+
+def _refused_key(cls: type[Config]) -> str:
+    """Per config class: Equivariance and Receptive field draw two panels, each with its own
+    refusal."""
+    return f"_cnnexp_link_refused:{cls.__module__}.{cls.__qualname__}"
+
+
+def _show_refusal(problems: list[str]) -> None:
+    st.warning(
+        "**Some settings in this link could not be used; the defaults stand in for them.**",
+        icon=":material/link_off:",
+    )
+    # A link's values are a stranger's text: shown literally, never as markdown, so
+    # `?model=[Sign in](https://…)` cannot put a live link on our page.
+    st.text("\n".join(problems))
+
+
+def _stop_with_clean_link(specs: list[ParamSpec], problems: list[str], page: str) -> None:
+    """The refusal and a link to this page without the unusable values, then stop: drawing
+    the widgets would raise on them."""
+    _show_refusal(problems)
+    own = {s.name: _usable(s) for s in specs}
+    query = [(k, v) for k in st.query_params for v in own.get(k, st.query_params.get_all(k))]
+    st.page_link(
+        page, label="Open this page without them", query_params=query, icon=":material/link:"
+    )
+    st.stop()
 
 
 def settings_panel(
-    cls: type[Config], *, exclude: tuple[str, ...] = (), defaults: dict[str, Any] | None = None
+    cls: type[Config],
+    *,
+    page: str,
+    exclude: tuple[str, ...] = (),
+    defaults: dict[str, Any] | None = None,
 ) -> Config | None:
-    """Sidebar widgets for every field of `cls`; the parsed config, or None after an error."""
+    """Sidebar widgets for every field of `cls` on `page` (its file, for a link back to it);
+    the parsed config, or None after an error."""
     specs = [s for s in describe(cls) if s.name not in exclude]
     problems = link_problems(specs)
-    if problems and _REFUSED not in st.session_state:  # said on the next run, which draws
-        st.session_state[_REFUSED] = problems  # the widgets from the cleaned link
-        drop_unusable(specs)
+    refused = _refused_key(cls)
+    if problems and refused not in st.session_state:  # said on the next run, which draws
+        if not drop_unusable(specs):  # the widgets from the cleaned link
+            _stop_with_clean_link(specs, problems, page)
+        st.session_state[refused] = problems
         st.rerun()
-    problems = st.session_state.pop(_REFUSED, None) or problems
+    problems = st.session_state.pop(refused, None) or problems
     if problems:
-        st.warning(
-            "**Some settings in this link could not be used; the defaults stand in for them.**",
-            icon=":material/link_off:",
-        )
-        # A link's values are a stranger's text: shown literally, never as markdown, so
-        # `?model=[Sign in](https://…)` cannot put a live link on our page.
-        st.text("\n".join(problems))
+        _show_refusal(problems)
     defaults = defaults or {}
     values: dict[str, Any] = {}
     with st.sidebar:
