@@ -47,6 +47,18 @@ def shipped_with(experiment: str, setting: str) -> dict | None:
     return next((v for e, v in SETTINGS if e == experiment and v.get(setting)), None)
 
 
+def shipped_plan(experiment: str, cfg, setting: str):
+    """The config of the bundled sweep of `setting` that a link from `cfg` can open: `cfg`
+    leaves the sweep off and matches the shipped plan in every other setting (a link carries
+    only the shipped settings; the rest stay as the visitor set them). None otherwise."""
+    shipped = shipped_with(experiment, setting)
+    if shipped is None or getattr(cfg, setting):
+        return None
+    target = cfg.model_validate({**cfg.model_dump(), **shipped})
+    defaults = cfg.model_validate(shipped)  # the shipped plan: its settings, the rest default
+    return target if target == defaults else None
+
+
 def default_dir() -> Path | None:
     value = os.environ.get("CNNEXP_BUNDLE")
     if value == "":

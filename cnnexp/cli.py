@@ -543,14 +543,25 @@ def cmd_runs(args) -> int:
         )
     elif runs.empty:
         print("no saved runs", file=sys.stderr)
-    else:  # the settings that tell these runs apart (a label is shared across a sweep)
-        from cnnexp import analysis
-
-        differ = [c for c in analysis.varying(runs, analysis.settings(runs)) if c != "experiment"]
+    else:
+        differ = _telling_apart(runs)
         at = cols.index("label") + 1 if "label" in cols else len(cols)
         cols[at:at] = differ
         print(runs[cols].to_string(index=False))
     return 0
+
+
+def _telling_apart(runs) -> list[str]:
+    """The settings that tell one experiment's runs apart (a label is shared across a
+    sweep), over every experiment listed: a setting that only differs from one experiment
+    to the next (each page's own dataset) tells nothing the experiment column does not."""
+    from cnnexp import analysis
+
+    out: list[str] = []
+    for _, sub in runs.groupby("experiment", sort=False):
+        sub = sub.dropna(axis=1, how="all")  # another experiment's settings
+        out += [c for c in analysis.varying(sub, analysis.settings(sub)) if c not in out]
+    return [c for c in out if c != "experiment"]
 
 
 def cmd_model(args) -> int:

@@ -4,7 +4,8 @@ import streamlit as st
 
 from cnnexp import bundle, stats
 from cnnexp.experiments import normalization as exp
-from ui import export, links, page
+from cnnexp.results import Results
+from ui import export, links, page, resources
 
 EXPLANATION = """
 As a signal passes through layer after layer its scale drifts, and learning slows or stalls.
@@ -50,20 +51,28 @@ def sweep_charts(sweep: str, names: list[str], hint: str, setting: str, words: s
     runs of this sweep that ship with cnnexp (the page's defaults leave the sweeps off)."""
     if names[0] not in charts:
         st.info(hint, icon=":material/tune:")
-        shipped = bundle.shipped_with(exp.NAME, setting)
-        if shipped and not getattr(cfg, setting):
-            value = shipped[setting]
-            said = ", ".join(links.fmt(v) for v in value) if isinstance(value, list) else value
-            st.page_link(
-                "pages/normalization.py",
-                label=f"Open the runs shipped with cnnexp: {words} {said}",
-                icon=":material/arrow_forward:",
-                query_params={**links.query_for(shipped), "tabs-normalization": TABS[sweep]},
-            )
+        shipped_link(sweep, setting, words)
         return
     for name in names:
         export.chart(charts[name], f"normalization-{name.replace('_', '-')}")
     why_across(sweep)
+
+
+def shipped_link(sweep: str, setting: str, words: str) -> None:
+    """A link to this sweep's runs that ship with cnnexp, when they are saved here and the
+    link would open exactly them."""
+    target = bundle.shipped_plan(exp.NAME, cfg, setting)
+    if target is None or not Results(exp.plan(target), resources.store()).complete:
+        return
+    shipped = bundle.shipped_with(exp.NAME, setting)
+    value = shipped[setting]
+    said = ", ".join(links.fmt(v) for v in value) if isinstance(value, list) else value
+    st.page_link(
+        "pages/normalization.py",
+        label=f"Open the runs shipped with cnnexp: {words} {said}",
+        icon=":material/arrow_forward:",
+        query_params={**links.query_for(shipped), "tabs-normalization": TABS[sweep]},
+    )
 
 
 def why_across(sweep: str) -> None:

@@ -99,6 +99,19 @@ def test_list_runs_and_model(results):
     assert "LocallyConnected2d" in table and "parameters 88,626" in table
 
 
+def test_runs_lists_what_differs_within_an_experiment_not_between(results, store):
+    """Each experiment's dataset is its own: a column for it would tell nothing new."""
+    for i, (experiment, dataset, width) in enumerate(
+        [("baseline", "digits", 4), ("baseline", "digits", 8), ("permuted", "mnist5k", 16)]
+    ):
+        config = {"dataset": dataset, "width": width}
+        record = {"run_id": f"{i:016x}", "experiment": experiment, "seed": 0, "label": "cnn"}
+        store.save({**record, "status": "done", "config": config, "test_acc": 0.5}, [])
+    header = cli(results, "runs").stdout.splitlines()[0].split()
+    assert header[:5] == ["run_id", "experiment", "label", "width", "seed"], header
+    assert "dataset" not in header
+
+
 @pytest.mark.parametrize("name", experiments.names())
 def test_every_flag_has_help(name):
     p = subprocess.run(

@@ -183,18 +183,32 @@ def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
         open_tab(at, "normalization", tab)
         assert not at.exception, at.exception
         assert len(at.get("plotly_chart")) == n, tab
-    # A sweep tab these settings leave empty links to that sweep's runs in the bundle, on
-    # its tab; the link opens with the sweep set.
-    shipped = bundle.shipped_with("normalization", "batch_sizes")
+    # These runs are not the shipped ones: no link to them on an empty sweep tab.
     open_tab(at, "normalization", "Batch size")
+    assert not any("shipped" in p.proto.label for p in at.get("page_link"))
+
+
+def test_an_empty_sweep_tab_links_to_the_shipped_sweep_only_where_it_leads_to_it(results):
+    """The page's defaults leave the sweeps off; the bundle ships them. The link is shown
+    when those runs are saved here and the link opens exactly them: it carries only the
+    shipped settings, so a visitor who changed another (seeds) would land on nothing."""
+    assert bundle.seed(results, bundle.ROOT / "bundle") > 0
+    shipped = bundle.shipped_with("normalization", "batch_sizes")
+    at = open_page("pages/normalization.py", tab=("normalization", "Batch size"))
+    assert not at.exception, at.exception
     link = next(p.proto for p in at.get("page_link") if "shipped" in p.proto.label)
     sizes = ", ".join(str(b) for b in shipped["batch_sizes"])
     assert link.label == f"Open the runs shipped with cnnexp: batch sizes {sizes}"
     query = urllib.parse.parse_qs(link.query_string)
     assert query["tabs-normalization"] == ["Batch size"], query
-    at = open_page("pages/normalization.py", query)
+    at = open_page("pages/normalization.py", query)  # where it leads: the sweep's charts
     assert not at.exception and not at.warning, [w.value for w in at.warning]
     assert at.multiselect(key="batch_sizes").value == shipped["batch_sizes"]
+    assert not any("shipped" in p.proto.label for p in at.get("page_link"))
+    assert len(at.get("plotly_chart")) >= 2
+    other = open_page("pages/normalization.py", {"seeds": "2"}, ("normalization", "Batch size"))
+    assert not other.exception, other.exception
+    assert not any("shipped" in p.proto.label for p in other.get("page_link"))
 
 
 def _ci(mean, lo, hi):
