@@ -272,7 +272,9 @@ def cmd_run(args) -> int:
     cfg = parse(mod.Config, config_values(args, mod.Config))
     if not DEVICE_RE.match(args.device):
         raise ConfigError(f"device '{args.device}' unknown; allowed: auto, cpu, cuda, cuda:N, mps")
-    if args.backend == "local":  # a Ray cluster's GPUs are on its nodes, not necessarily here
+    # An accelerator asked for on the local backend (a Ray cluster's GPUs are on its nodes,
+    # not necessarily here); auto and cpu always work, and need no torch import to say so.
+    if args.backend == "local" and args.device.startswith(("cuda", "mps")):
         from cnnexp.engine import pick_device
 
         try:  # before any work: it failed each run instead, and saved them as failed

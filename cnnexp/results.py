@@ -80,7 +80,7 @@ class Results:
         """The data behind a page, for export: runs, per-epoch metrics and the named tables.
         The runs without the columns no run of theirs has (another experiment's settings, in
         the store's shared table), and whole-number columns as integers (4, not 4.0)."""
-        out = {"runs": _own_columns(self.runs), "metrics": self.metrics()}
+        out = {"runs": _own_columns(self.runs, self.specs), "metrics": self.metrics()}
         out.update({name: self.table(name) for name in tables})
         return out
 
@@ -90,15 +90,19 @@ class Results:
         return max(times) if times else None
 
 
-def _own_columns(runs: pd.DataFrame) -> pd.DataFrame:
-    from cnnexp.analysis import settings
-
+def _own_columns(runs: pd.DataFrame, specs: list[RunSpec]) -> pd.DataFrame:
+    """Without the columns none of these runs has, and each setting the runs' own configs
+    give as whole numbers as integers again (the shared table's NaN made them floats); a
+    float setting stays a float even where its value is whole (weight decay 0.0, lr 1.0)."""
     runs = runs.dropna(axis=1, how="all")
-    floats = set(runs.select_dtypes("float").columns)  # a setting some other run lacked
+    kinds: dict[str, set[type]] = {}
+    for s in specs:
+        for k, v in s.config.items():
+            kinds.setdefault(k, set()).add(type(v))
     whole = {
         c: "Int64"
-        for c in settings(runs)
-        if c in floats and (runs[c].dropna() == runs[c].dropna().round()).all()
+        for c, types in kinds.items()
+        if types == {int} and c in runs and runs[c].dtype.kind == "f"
     }
     return runs.astype(whole)
 

@@ -67,11 +67,18 @@ def parallel(
 def _value_ticks(col: pd.Series) -> dict:
     """Ticks at a numeric setting's own values when it has few (widths 8 to 128, a flag's
     false and true) instead of an even scale's 0, 0.2, … 1 that no run has."""
-    values = sorted(pd.Series(col.dropna().unique()).tolist())
+    given = pd.Series(col.dropna().unique())
+    if given.map(lambda v: isinstance(v, bool)).all():
+        values = sorted(given.tolist())
+        return {
+            "tickvals": [float(v) for v in values],
+            "ticktext": [str(v).lower() for v in values],
+        }
+    # Numbers as numbers: a setting kept as text in the store ("3") reads as 3.
+    values = sorted(set(pd.to_numeric(given).tolist()))
     if len(values) > MAX_VALUE_TICKS:
         return {}
-    text = [str(v).lower() if isinstance(v, bool) else f"{v:g}" for v in values]
-    return {"tickvals": [float(v) for v in values], "ticktext": text}
+    return {"tickvals": [float(v) for v in values], "ticktext": [f"{v:g}" for v in values]}
 
 
 def scatter(

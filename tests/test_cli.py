@@ -195,6 +195,8 @@ def test_ctrl_c_beside_two_workers_says_one_thing_and_loses_nothing(results):
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "Traceback" not in err and "interrupted:" in err, err
+    # An interrupted run leaves no record (stderr says so; the same command trains it
+    # again); only a run that finished before Ctrl-C is saved, whole.
     records = Store(results).runs()
-    assert set(records["status"]) <= {"interrupted"}, records["status"]  # none half-written
+    assert set(records.get("status", [])) <= {"done"}, records
     assert not list(results.rglob("*.tmp"))

@@ -77,6 +77,11 @@ def test_equivariance_leaves_out_a_model_that_never_learned():
     assert f"cnn_gap is at chance on unshifted images (8.9%; chance {chance:.0%})" in text
     assert "mlp loses the most (83.5 points) and cnn_flatten the least (60.5)" in text
     assert "global-average-pool head" not in text  # no verdict on a head that did not learn
+    text = equivariance.explain_trained(
+        cfg, shifted({"mlp": (0.96, 0.125), "cnn_flatten": (0.09, 0.1), "cnn_gap": (0.089, 0.1)})
+    )
+    assert "Trained on centred images, mlp loses 83.5 points." in text  # no ranking of one
+    assert "the least" not in text
 
 
 # --- equivariance (the shift probe) ------------------------------------------------------------

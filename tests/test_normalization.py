@@ -171,6 +171,9 @@ def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
         assert h["why"][n]["beta"]["n"] == 2 and h["why"][n]["beta"]["mean"] > 0
         assert h["why"][n]["drift"]["n"] == 2
     assert "β-smoothness" in normalization.explain(parse(normalization.Config, out["config"]), h)
+    cfg = parse(normalization.Config, out["config"])
+    drift = normalization.charts(cfg, Results(normalization.plan(cfg), Store(results)))["drift"]
+    assert drift.layout.yaxis.tickformat is None  # a ratio, not a share: found in percent
     # The page shows both measures on its own tab.
     at = open_page("pages/normalization.py", {**query_for(out["config"]), "seeds": "2"})
     assert not at.exception, at.exception

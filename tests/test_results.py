@@ -147,7 +147,7 @@ def test_exported_runs_carry_their_own_settings_as_written(store):
     """Found: a baseline export's runs.csv had every other experiment's empty columns
     (variant, max_shift, …) and its whole-number settings as 3.0, 4.0."""
     mod = experiments.get("baseline")
-    specs = mod.plan(parse(mod.Config, TINY))
+    specs = mod.plan(parse(mod.Config, {**TINY, "weight_decay": 0.0}))
     execute(specs[0], store, RunContext(device="cpu"))
     other = {"run_id": "e" * 16, "experiment": "equivariance", "seed": 0, "label": "mlp"}
     store.save({**other, "status": "done", "config": {"variant": "mlp", "max_shift": 6}}, [])
@@ -156,3 +156,4 @@ def test_exported_runs_carry_their_own_settings_as_written(store):
     assert "variant" not in runs and "max_shift" not in runs
     assert str(runs["kernel"].dtype) == "Int64" and runs["kernel"].iloc[0] == 3
     assert runs["lr"].dtype == float  # a fraction stays a fraction
+    assert runs["weight_decay"].dtype == float  # and so does a float setting at 0.0

@@ -247,15 +247,18 @@ def test_parallel_axes_with_few_values_tick_at_those_values():
             "flip": pd.Series([i % 2 == 0 for i in range(n)], dtype=object),
             "width": [8, 16, 32, 64, 128] * 4,
             "lr": [0.001 * (i + 1) for i in range(n)],  # 20 values: an even scale
+            "depth": pd.Series(["3", "4"] * 10, dtype=object),  # numbers kept as text
             "test_acc": [0.5 + i / 100 for i in range(n)],
         }
     )
-    fig = run_figures.parallel(runs, ["flip", "width", "lr"], ranges={"width": (16, 64)})
-    flip, width, lr, _ = fig.data[0].dimensions
+    cols = ["flip", "width", "lr", "depth"]
+    fig = run_figures.parallel(runs, cols, ranges={"width": (16, 64)})
+    flip, width, lr, depth, _ = fig.data[0].dimensions
     assert list(flip.ticktext) == ["false", "true"] and list(flip.tickvals) == [0, 1]
     assert list(width.ticktext) == ["8", "16", "32", "64", "128"]
     assert list(width.constraintrange) == [16, 64]  # still a numeric axis a brush can set
     assert lr.tickvals is None  # too many values to name each
+    assert list(depth.ticktext) == ["3", "4"]  # found: formatting "3" as a number raised
     assert fig.data[0].dimensions[-1].tickformat == ".1%"  # accuracy in percent, as the table
 
 

@@ -209,7 +209,10 @@ def explain_trained(cfg: Config, h: dict) -> str:
         )
         acc = {m: a for m, a in acc.items() if m not in idle}
     centred = {m: base[m] - acc[m] for m in acc if not m.endswith("_augmented")}
-    if centred:
+    if len(centred) == 1:  # one model left to compare: its loss, not a ranking
+        ((only, loss),) = centred.items()
+        out.append(f"Trained on centred images, {only} loses {loss * 100:.1f} points.")
+    elif centred:
         worst, best = max(centred, key=centred.get), min(centred, key=centred.get)
         out.append(
             f"Trained on centred images, {worst} loses the most ({centred[worst] * 100:.1f} "

@@ -727,6 +727,7 @@ def _why_charts(cfg: Config, results: Results) -> dict:
             title="Covariate shift: epoch-to-epoch change of block outputs' spread",
             x_title="normalization",
             y_title="mean |Δstd| / std per epoch",
+            percent=False,  # a ratio, not an accuracy: no percent axis, no cap at 1
         )
     return out
 
