@@ -6,6 +6,7 @@ style of cnnexp.figures: seeds are shown, means carry their 95% interval and the
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -68,7 +69,7 @@ def _value_ticks(col: pd.Series) -> dict:
     """Ticks at a numeric setting's own values when it has few (widths 8 to 128, a flag's
     false and true) instead of an even scale's 0, 0.2, … 1 that no run has."""
     given = pd.Series(col.dropna().unique())
-    if given.map(lambda v: isinstance(v, bool)).all():
+    if given.map(lambda v: isinstance(v, bool | np.bool_)).all():
         values = sorted(given.tolist())
         return {
             "tickvals": [float(v) for v in values],

@@ -173,3 +173,18 @@ def test_back_to_an_unusable_link_value_is_refused_not_raised(results):
     assert not at.exception, at.exception
     assert not any("'inf'" in t.value for t in at.text)  # no stale refusal
     assert not at.get("page_link")
+
+
+def test_both_panels_say_what_they_refused_until_the_visitor_changes_it(results):
+    """Found: on a page with two settings panels the second's cleanup reran the page and
+    the first's refusal was lost (Equivariance: `?seeds=inf&shift=abc` said only shift)."""
+    at = open_page("pages/equivariance.py", {"seeds": "inf", "shift": "abc"})
+    assert not at.exception, at.exception
+    said = " ".join(t.value for t in at.text)
+    assert "Seeds (seeds): 'inf'" in said and "(shift): 'abc'" in said, said
+    at.run()  # any rerun (a probe slider moved): still said
+    said = " ".join(t.value for t in at.text)
+    assert "'inf'" in said and "'abc'" in said, said
+    at.number_input(key="seeds").set_value(5).run()  # the visitor sets seeds themselves
+    said = " ".join(t.value for t in at.text)
+    assert "'inf'" not in said and "'abc'" in said, said

@@ -167,11 +167,8 @@ def _refused_key(cls: type[Config]) -> str:
     return f"_cnnexp_link_refused:{cls.__module__}.{cls.__qualname__}"
 
 
-def _show_refusal(problems: list[str]) -> None:
-    st.warning(
-        "**Some settings in this link could not be used; the defaults stand in for them.**",
-        icon=":material/link_off:",
-    )
+def _show_refusal(problems: list[str], headline: str) -> None:
+    st.warning(f"**{headline}**", icon=":material/link_off:")
     # A link's values are a stranger's text: shown literally, never as markdown, so
     # `?model=[Sign in](https://…)` cannot put a live link on our page.
     st.text("\n".join(problems))
@@ -180,13 +177,46 @@ def _show_refusal(problems: list[str]) -> None:
 def _stop_with_clean_link(specs: list[ParamSpec], problems: list[str], page: str) -> None:
     """The refusal and a link to this page without the unusable values, then stop: drawing
     the widgets would raise on them."""
-    _show_refusal(problems)
+    _show_refusal(problems, "Some settings in this link could not be used.")
     own = {s.name: _usable(s) for s in specs}
     query = [(k, v) for k in st.query_params for v in own.get(k, st.query_params.get_all(k))]
     st.page_link(
         page, label="Open this page without them", query_params=query, icon=":material/link:"
     )
     st.stop()
+
+
+def _clean_link(cls: type[Config], specs: list[ParamSpec], page: str) -> None:
+    """The first run that sees a link's unusable values takes them out of the link and reruns
+    (the widgets are then drawn from the cleaned link), keeping what it refused to say."""
+    problems = link_problems(specs)
+    if not problems:
+        return
+    if not drop_unusable(specs):
+        _stop_with_clean_link(specs, problems, page)
+    st.session_state[_refused_key(cls)] = (problems, None)
+    st.rerun()
+
+
+def _say_refused(cls: type[Config], values: dict[str, Any], slot) -> None:
+    """Say what the link's cleanup refused, in `slot`, for as long as this panel's settings
+    are those drawn from the cleaned link: another panel's cleanup on the same page (one more
+    rerun) does not hide it; the visitor's own change of a setting does. (Widget values, not
+    the link: Streamlit does not update the server's copy of the link on a rerun.)"""
+    key = _refused_key(cls)
+    problems, drawn = st.session_state.get(key, ([], None))
+    if not problems:
+        return
+    if drawn is None:
+        st.session_state[key] = (problems, values)
+    elif drawn != values:
+        del st.session_state[key]
+        return
+    with slot:
+        _show_refusal(
+            problems,
+            "Some settings in this link could not be used; the defaults stand in for them.",
+        )
 
 
 def settings_panel(
@@ -199,16 +229,8 @@ def settings_panel(
     """Sidebar widgets for every field of `cls` on `page` (its file, for a link back to it);
     the parsed config, or None after an error."""
     specs = [s for s in describe(cls) if s.name not in exclude]
-    problems = link_problems(specs)
-    refused = _refused_key(cls)
-    if problems and refused not in st.session_state:  # said on the next run, which draws
-        if not drop_unusable(specs):  # the widgets from the cleaned link
-            _stop_with_clean_link(specs, problems, page)
-        st.session_state[refused] = problems
-        st.rerun()
-    problems = st.session_state.pop(refused, None) or problems
-    if problems:
-        _show_refusal(problems)
+    _clean_link(cls, specs, page)
+    slot = st.container()  # what the link's cleanup refused, above the page, once drawn
     defaults = defaults or {}
     values: dict[str, Any] = {}
     with st.sidebar:
@@ -223,6 +245,7 @@ def settings_panel(
                     for s in advanced:
                         values[s.name] = widget(s, defaults.get(s.name))
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    _say_refused(cls, values, slot)
     lengths = {f"{s.label} ({s.name})": len(values[s.name]) for s in specs if s.kind in LISTS}
     too_long = access.caps().sweep_problems(lengths)
     if too_long:  # a link's long sweep, refused before the page plans anything

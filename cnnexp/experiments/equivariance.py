@@ -211,7 +211,8 @@ def explain_trained(cfg: Config, h: dict) -> str:
     centred = {m: base[m] - acc[m] for m in acc if not m.endswith("_augmented")}
     if len(centred) == 1:  # one model left to compare: its loss, not a ranking
         ((only, loss),) = centred.items()
-        out.append(f"Trained on centred images, {only} loses {loss * 100:.1f} points.")
+        change = f"loses {loss * 100:.1f}" if loss >= 0 else f"gains {-loss * 100:.1f}"
+        out.append(f"Trained on centred images, {only} {change} points.")
     elif centred:
         worst, best = max(centred, key=centred.get), min(centred, key=centred.get)
         out.append(
