@@ -16,6 +16,7 @@ from cnnexp.figures import PALETTE, _error_y, _seeds, layout
 
 MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
 MAX_VALUE_TICKS = 12  # a parallel-coordinates axis with more values gets an even scale
+TICK_GAP = 0.06  # of an axis's span: about one label's height on the chart's axes
 
 
 def parallel(
@@ -79,7 +80,22 @@ def _value_ticks(col: pd.Series) -> dict:
     values = sorted(set(pd.to_numeric(given).tolist()))
     if len(values) > MAX_VALUE_TICKS:
         return {}
+    values = _apart(values)
     return {"tickvals": [float(v) for v in values], "ticktext": [f"{v:g}" for v in values]}
+
+
+def _apart(values: list[float]) -> list[float]:
+    """The values whose labels do not overlap on an axis that spans them evenly: the ends,
+    and each value at least TICK_GAP of the span from the last one kept (learning rates
+    0.0003, 0.001, 0.003 beside 0.1 would print on top of one another)."""
+    if len(values) < 3:
+        return values
+    gap = TICK_GAP * (values[-1] - values[0])
+    kept = [values[0]]
+    for v in values[1:-1]:
+        if v - kept[-1] >= gap and values[-1] - v >= gap:
+            kept.append(v)
+    return [*kept, values[-1]]
 
 
 def scatter(

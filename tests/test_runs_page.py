@@ -259,6 +259,9 @@ def test_parallel_axes_with_few_values_tick_at_those_values():
     assert list(width.constraintrange) == [16, 64]  # still a numeric axis a brush can set
     assert lr.tickvals is None  # too many values to name each
     assert list(depth.ticktext) == ["3", "4"]  # found: formatting "3" as a number raised
+    rates = pd.DataFrame({"lr": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], "test_acc": [0.9] * 6})
+    (lr, _) = run_figures.parallel(rates, ["lr"]).data[0].dimensions
+    assert list(lr.ticktext) == ["0.0003", "0.01", "0.03", "0.1"]  # none printed over another
     assert fig.data[0].dimensions[-1].tickformat == ".1%"  # accuracy in percent, as the table
 
 
