@@ -29,9 +29,10 @@ from cnnexp.data import DataError
 from cnnexp.results import FINISHED, Results
 from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunContext, precision_for
-from cnnexp.store import Store
+from cnnexp.store import Store, check_folder, check_writable
 
 DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+DEVICES = "auto, cpu, cuda, cuda:N, mps"
 
 
 def _metavar(p: ParamSpec) -> str:
@@ -271,7 +272,7 @@ def cmd_run(args) -> int:
     mod = experiments.get(args.experiment)
     cfg = parse(mod.Config, config_values(args, mod.Config))
     if not DEVICE_RE.match(args.device):
-        raise ConfigError(f"device '{args.device}' unknown; allowed: auto, cpu, cuda, cuda:N, mps")
+        raise ConfigError(f"device '{args.device}' unknown; allowed: {DEVICES}")
     # An accelerator asked for on the local backend (a Ray cluster's GPUs are on its nodes,
     # not necessarily here); auto and cpu always work, and need no torch import to say so.
     if args.backend == "local" and args.device.startswith(("cuda", "mps")):
@@ -286,6 +287,7 @@ def cmd_run(args) -> int:
     if (args.workers > 1 or args.backend == "ray") and args.force:
         raise ConfigError("--force trains inline: use it with --workers 1 --backend local")
     store = Store(args.results)
+    check_writable(store.root, "results folder")
     # The precision is part of each run's id and follows the device this command trains on.
     precision = precision_for(args.device)
     specs = [replace(s, precision=precision) for s in mod.plan(cfg)]
@@ -403,7 +405,9 @@ def cmd_queue(args) -> int:
     """The durable queue as the CLI sees it: list it, or cancel runs in it."""
     from cnnexp.runqueue import RunQueue, spec_from_json
 
-    q = RunQueue(Store(args.results).root)
+    root = Store(args.results).root
+    check_writable(root, "results folder")  # the queue's database is written even to list it
+    q = RunQueue(root)
     if args.cancel is not None:
         ids = None if args.cancel == "all" else [args.cancel]
         known = {r["run_id"] for r in q.rows()}
@@ -463,8 +467,7 @@ def cmd_export(args) -> int:
         )
     if any(f in export.IMAGE_FORMATS for f in formats) and export.browser() is None:
         raise ConfigError(export.NO_BROWSER + " Or export --formats html,csv,parquet.")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ConfigError(f"--out {args.out} is a file; allowed: a folder (made if missing)")
+    check_folder(Path(args.out), "--out")
     store = Store(args.results)
     results = Results(mod.plan(cfg), store)
     if results.missing and not args.partial:
@@ -473,6 +476,7 @@ def cmd_export(args) -> int:
             f"saved in {store.root}; run them first with `python -m cnnexp run "
             f"{mod.NAME}` and the same settings, or pass --partial"
         )
+    check_writable(Path(args.out), "--out")  # made only now: a refused export leaves nothing
     written = export.write(
         Path(args.out),
         mod.charts(cfg, results),
@@ -493,7 +497,10 @@ def cmd_bundle(args) -> int:
 
     from cnnexp import bundle
 
+    if not DEVICE_RE.match(args.device):
+        raise ConfigError(f"device '{args.device}' unknown; allowed: {DEVICES}")
     out = Path(args.out) if args.out else bundle.ROOT / "bundle"
+    check_writable(out, "--out")
     trained = bundle.make(out, args.device, log=lambda line: print(line, file=sys.stderr))
     print(f"{trained} run(s) trained; the bundle in {out} is complete")
     return 0

@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import platform
+import tempfile
 import threading
 import time
 import uuid
@@ -74,16 +75,36 @@ def default_root() -> Path:
     return Path(os.environ.get("CNNEXP_RESULTS") or "results")
 
 
+def check_folder(path: Path, what: str) -> None:
+    """A folder at `path`, or one that can be made there: not a file, nor inside one."""
+    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "is a file" if existing == path else f"is inside the file {existing}"
+        raise ConfigError(f"{what} {path} {where}; allowed: a folder (existing or to be created)")
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Make the folder and write a scratch file in it, before any work that would save there
+    (a read-only folder failed each run after training it)."""
+    check_folder(path, what)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise ConfigError(
+            f"{what} {path} cannot be written ({e.strerror or e}); allowed: a folder this "
+            "user can write"
+        ) from None
+
+
 _VERSIONS = itertools.count(1)  # shared by every Store: no two tables get the same number
 
 
 class Store:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root) if root is not None else default_root()
-        if self.root.exists() and not self.root.is_dir():
-            raise ConfigError(
-                f"results path {self.root} is a file; allowed: a folder (existing or to be created)"
-            )
+        check_folder(self.root, "results path")
         self._index: pd.DataFrame | None = None
         self._signature: dict[str, tuple[int, int]] = {}
         self._warned: set[tuple[str, int]] = set()

@@ -77,6 +77,40 @@ def test_results_path_that_is_a_file(tmp_path, results):
     f.write_text("")
     p = cli(results, "run", "baseline", *TINY_FLAGS, "--results", str(f), check=False)
     assert p.returncode == 2 and "is a file" in p.stderr
+    for command in (["runs"], ["run", "baseline", *TINY_FLAGS], ["queue"]):  # found: tracebacks
+        p = cli(results, *command, "--results", str(f / "sub"), check=False)
+        assert p.returncode == 2 and f"is inside the file {f}" in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr
+
+
+def test_a_read_only_results_folder_is_refused_before_training(tmp_path):
+    """Found: `run` trained, then failed to save each run; `queue` raised sqlite3's
+    'attempt to write a readonly database'. Root ignores a folder's mode: its capabilities
+    are dropped for the command (setpriv, util-linux)."""
+    import os
+    import shutil
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root without setpriv: a folder's mode does not stop root")
+        prefix = ["setpriv", "--bounding-set=-all"]
+    for command in (["run", "baseline", *TINY_FLAGS], ["queue", "--cancel", "all"]):
+        p = subprocess.run(
+            [*prefix, sys.executable, "-m", "cnnexp", *command, "--results", str(folder)],
+            cwd=ROOT,
+            env=cli_env(folder),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 2, p.stderr
+        assert f"results folder {folder} cannot be written" in p.stderr, p.stderr
+        assert "training" not in p.stderr and "Traceback" not in p.stderr
+    assert not list(folder.iterdir())
 
 
 def test_runs_of_an_unknown_experiment_is_refused(results):

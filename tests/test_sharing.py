@@ -251,6 +251,11 @@ def test_cli_export_refuses_unsaved_settings_and_unknown_formats(results, tmp_pa
     p = cli(results, "export", "baseline", "--out", str(tmp_path / "a-file"), check=False)
     assert p.returncode == 2 and "is a file; allowed: a folder" in p.stderr
     assert "Traceback" not in p.stderr and (tmp_path / "a-file").read_text() == "hi"
+    p = cli(results, "export", "baseline", "--out", str(tmp_path / "a-file" / "x"), check=False)
+    assert p.returncode == 2 and "is inside the file" in p.stderr, p.stderr  # found: a traceback
+    assert not (tmp_path / "never").exists()
+    cli(results, "export", "baseline", "--out", str(tmp_path / "never"), check=False)
+    assert not (tmp_path / "never").exists()  # refused (not saved): no folder made for it
 
 
 def test_without_a_browser_image_export_says_what_to_install(monkeypatch):
