@@ -9,7 +9,8 @@
 
 Every experiment setting is a flag named after its config field (--batch-size 64). Bad
 input exits with status 2 and a message naming the setting and what is allowed, before any
-work starts. Progress goes to stderr; with --json, stdout holds exactly one JSON object.
+work starts. Progress goes to stderr; with --json, stdout holds exactly one JSON value (a
+list of rows for `runs` and `queue`, an object otherwise).
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="results folder (default: $CNNEXP_RESULTS or ./results)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON value on stdout (a list for runs and queue, else an object)",
+    )
 
 
 class Parser(argparse.ArgumentParser):
@@ -361,9 +366,8 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
                    "status": st.status if st else "queued elsewhere",
                    "error": st.error if st else None}  # fmt: skip
         elif rec.get("status") != "done":
-            print(
-                f"{s.label} · seed {s.seed}: {rec['status']}: {rec.get('error')}", file=sys.stderr
-            )
+            why = f": {rec['error']}" if rec.get("error") else ""  # a cancel gives no reason
+            print(f"{s.label} · seed {s.seed}: {rec['status']}{why}", file=sys.stderr)
         rows.append({**_run_row(rec), "cached": s.run_id in cached})
     return rows
 
@@ -461,9 +465,9 @@ def cmd_export(args) -> int:
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = [f for f in formats if f not in export.FORMATS]
     if unknown or not formats:
+        what = f"{', '.join(unknown)} not known" if unknown else "none given"
         raise ConfigError(
-            f"formats: {', '.join(unknown) or 'none given'} not known; allowed: "
-            + ", ".join(export.FORMATS)
+            f"--formats: {what}; allowed: one or more of " + ", ".join(export.FORMATS)
         )
     if any(f in export.IMAGE_FORMATS for f in formats) and export.browser() is None:
         raise ConfigError(export.NO_BROWSER + " Or export --formats html,csv,parquet.")

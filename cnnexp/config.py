@@ -373,6 +373,16 @@ class SeedFields(Config):
         label="First seed",
     )
 
+    @model_validator(mode="after")
+    def _check_last_seed(self) -> SeedFields:
+        last, most = self.seed + self.seeds - 1, 2**31 - 1  # torch's seeds, and the link's
+        if last > most:
+            raise ValueError(
+                f"seed {self.seed} with seeds {self.seeds}: the last seed would be {last}; "
+                f"allowed: seed + seeds - 1 <= {most}"
+            )
+        return self
+
     def seed_list(self) -> list[int]:
         return list(range(self.seed, self.seed + self.seeds))
 

@@ -42,6 +42,7 @@ def test_strings_from_the_command_line_are_converted():
         ({"n_train": 5000}, ["n_train 5000", "4000"]),
         ({"model": "mlp", "norm": "instance"}, ["instance", "mlp"]),
         ({"colour": "red"}, ["unknown setting 'colour'", "epochs"]),
+        ({"seed": 2**31 - 1, "seeds": 2}, ["last seed would be 2147483648", "seed + seeds"]),
     ],
 )
 def test_bad_input_names_the_field_and_what_is_allowed(values, words):

@@ -21,6 +21,13 @@ def test_a_stack_that_shrinks_the_photo_away_is_refused():
         parse(shift_probe.Config, {"image": "digits", "depth": 4, "pool": "max"})
     with pytest.raises(ConfigError, match="shift 8"):
         parse(shift_probe.Config, {"image": "digits", "shift": 8})
+    # Found: advice to use "depth <= 0" (the least is 1), and an index past the test set
+    # quietly probing its last image.
+    with pytest.raises(ConfigError, match="at layer 1 .*use a smaller kernel"):
+        parse(shift_probe.Config, {"image": "digits", "kernel": 9, "padding": "valid"})
+    with pytest.raises(ConfigError, match="digits test set has 359 images; allowed: 0 to 358"):
+        parse(shift_probe.Config, {"image": "digits", "image_index": 359})
+    parse(shift_probe.Config, {"image": "digits", "image_index": 358})
 
 
 def test_each_config_holds_only_its_own_settings():
@@ -28,6 +35,10 @@ def test_each_config_holds_only_its_own_settings():
     assert probe & trained == {"seed"} and "mode" not in probe | trained
     with pytest.raises(ConfigError, match="models is empty"):
         parse(equivariance.Config, {"models": ()})
+    # Found: a pydantic traceback from the training setup (its shifts stop at 8).
+    with pytest.raises(ConfigError, match="max_shift 10 with augment.*allowed: max_shift <= 8"):
+        parse(equivariance.Config, {"max_shift": 10})
+    assert equivariance.plan(parse(equivariance.Config, {"max_shift": 10, "augment": False}))
 
 
 def test_the_trained_experiment_plans_each_condition():

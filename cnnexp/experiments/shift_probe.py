@@ -153,6 +153,12 @@ class Config(BaseConfig):
                 f"shift {max(abs(self.shift), abs(self.shift_y))} is not smaller than "
                 f"the {side}-pixel input; allowed: |shift| < {side}"
             )
+        if self.image not in data.PHOTOS and self.image_index >= data.info(self.image).n_test:
+            n = data.info(self.image).n_test  # found: a larger index probed the last image
+            raise ValueError(
+                f"image_index {self.image_index}: the {self.image} test set has {n} images; "
+                f"allowed: 0 to {n - 1}"
+            )
         if self.weights == "random":
             _check_stack(self, side)
         return self
@@ -174,10 +180,11 @@ def _check_stack(cfg: Config, side: int) -> None:
         elif cfg.pool == "blur":
             side = architecture.conv_out(side, 3, 2, 1)
         if side < 1:
+            fewer = f"depth <= {layer - 1}, " if layer > 1 else "a smaller kernel, "
             raise ValueError(
                 f"depth {cfg.depth} shrinks the input below 1×1 at layer {layer} "
-                f"(kernel {k}, stride {cfg.stride}, pool {cfg.pool}); use depth <= "
-                f"{layer - 1}, a larger photo, or less downsampling"
+                f"(kernel {k}, stride {cfg.stride}, pool {cfg.pool}); use {fewer}a larger "
+                "photo, or less downsampling"
             )
 
 
@@ -189,7 +196,7 @@ def probe_input(cfg: Config, side: int | None = None, channels: int | None = Non
         img = data.photo(cfg.image, side or cfg.image_size, colour=cfg.colour and channels != 1)
     else:
         ds = data.load(cfg.image)
-        img = ds.x_test[min(cfg.image_index, len(ds.y_test) - 1)]
+        img = ds.x_test[cfg.image_index]  # within the test set: Config checks it
         if side is not None and img.shape[1] != side:
             from skimage.transform import resize
 
