@@ -2,6 +2,7 @@
 their curves, parallel coordinates, any x against any y, what matters, and one run in detail.
 Every choice is in the URL. Logic lives in cnnexp.analysis and cnnexp.run_figures."""
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -212,7 +213,9 @@ by = g2.multiselect(
     disabled=not grouped,
     help="By default every setting that varies here; pick fewer to pool more runs",
 )
-linked = set(url.run_ids(set(view["run_id"]), problems))
+# Checked against every saved run (one the filters hide is no error), then kept to the shown
+# ones: a selection follows its runs through a filter, and is dropped where they are hidden.
+linked = set(url.run_ids(set(runs["run_id"]), problems)) & set(view["run_id"])
 
 # --- the table -----------------------------------------------------------------------------
 pct = {
@@ -250,10 +253,22 @@ say_ignored(problems)
 st.caption(
     f"{len(rows):,} {noun} · {len(view):,} of {len(runs):,} saved runs · select rows to compare"
 )
+
+
+def _rows_key(rows: pd.DataFrame, by: list[str]) -> str:
+    """A short digest of which runs the table's rows hold, in order."""
+    ids = rows["run_ids"].map(",".join) if grouped else rows["run_id"]
+    digest = pd.util.hash_pandas_object(ids, index=False).to_numpy()
+    return hashlib.blake2b(digest.tobytes() + repr(by).encode(), digest_size=6).hexdigest()
+
+
 event = st.dataframe(
     table,
     hide_index=True,
-    key=f"runs_table_{grouped}_{st.session_state.get('runs_deleted', 0)}",
+    # A new key whenever the rows change: Streamlit keeps a selection by row position, which
+    # after a filter named other runs (and Delete would have removed those); the new table's
+    # selection is the linked runs that are still shown.
+    key=f"runs_table_{grouped}_{st.session_state.get('runs_deleted', 0)}_{_rows_key(rows, by)}",
     on_select="rerun",
     selection_mode="multi-row",
     height=min(400, 35 * (len(table) + 1) + 3),
@@ -527,6 +542,10 @@ def _confirm_delete(run_ids: list[str]) -> None:
         f"Delete {len(run_ids)} saved run(s)? Their files are removed from "
         f"`{store.root}`; this cannot be undone."
     )
+    doomed = runs[runs["run_id"].isin(run_ids)]
+    lines = [f"{r.experiment} · {r.label} · seed {r.seed}" for r in doomed.head(12).itertuples()]
+    more = f"\n… and {len(doomed) - 12} more" if len(doomed) > 12 else ""
+    st.text("\n".join(lines) + more)  # which runs, by name: labels are data, not markdown
     yes, no = st.columns(2)
     if yes.button("Delete", type="primary", key="runs_delete_confirm"):
         delete(run_ids)

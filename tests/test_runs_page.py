@@ -100,6 +100,28 @@ def test_delete_dialog_removes_the_selected_runs(store):
     assert "runs" not in at.query_params and not at.warning  # no "ignored" for deleted ids
 
 
+def test_a_selection_follows_its_runs_through_a_filter(store):
+    """Found: Streamlit keeps a table's selection by row position, so after a filter the
+    tick sat on another run, which the curves, the link and Delete then used."""
+    write_runs(store, n_seeds=1)
+    runs = store.runs()
+    rid = runs[(runs["width"] == 32) & (runs["depth"] == 4)]["run_id"].iloc[0]
+    at = open_runs({"group": "off", "runs": rid})
+    assert at.query_params.get("runs") == rid
+    at.text_input(key="runs_search").input('"width": 32').run()  # the run, on another row
+    assert not at.exception, at.exception
+    assert at.query_params.get("runs") == rid and not at.warning
+    at.button(key="runs_delete").click().run()
+    named = " ".join(t.value for t in at.text)
+    assert "baseline · cnn · seed 0" in named and "Delete 1 saved run(s)?" in " ".join(
+        m.value for m in at.markdown
+    )
+    at.button(key="runs_delete_cancel").click().run()
+    at.text_input(key="runs_search").input('"width": 4').run()  # the run hidden: unselected
+    assert "runs" not in at.query_params and not at.warning  # and no "not saved" for it
+    assert not [b for b in at.button if b.key == "runs_delete"]
+
+
 def test_a_run_saved_while_the_page_is_open_shows_on_the_next_rerun(store):
     # The page remembers its tables per saved state, for every visitor: a save is a new state.
     write_runs(store, n_seeds=2)
