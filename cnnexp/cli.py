@@ -303,7 +303,7 @@ def cmd_run(args) -> int:
     results = Results(specs, store)
     headline = mod.summarize(cfg, results)
     if results.complete and specs:
-        store.save_headline(mod.NAME, cfg.canonical(), headline)
+        store.save_headline(mod.NAME, cfg.canonical(), headline, results.saved_at())
     if args.json:
         _emit(
             {"experiment": mod.NAME, "config": cfg.canonical(), "runs": rows, "headline": headline}

@@ -165,11 +165,13 @@ def lines_ci(
     percent: bool = False,
     nonnegative: bool = False,
     deterministic: bool = False,
+    exact_dashes: tuple = (),
 ) -> go.Figure:
     """One line per `colour` (and `dash`) group: the mean over seeds against x, 95% band.
 
     deterministic: the values are exact (a probe, a formula), not samples over seeds; the
-    legend then does not count seeds.
+    legend then does not count seeds. exact_dashes: the same, for these `dash` values only
+    (a theoretical side beside measured ones).
     """
     by = [colour] + ([dash] if dash else [])
     s = summarise(df, [*by, x], value)
@@ -192,7 +194,7 @@ def lines_ci(
             name = (
                 f"{c}"
                 + (f" · {d}" if d is not None else "")
-                + ("" if deterministic else f" ({_seeds(n)})")
+                + ("" if deterministic or d in exact_dashes else f" ({_seeds(n)})")
             )
             if n > 1 and sub["lo"].notna().any():
                 lo, hi = sub["lo"], sub["hi"]

@@ -203,17 +203,26 @@ class Store:
                 n += 1
         return n
 
-    def save_headline(self, experiment: str, config: dict, headline: dict) -> None:
-        """Remember the latest headline of an experiment (what Home shows); unchanged: no write."""
+    def save_headline(
+        self, experiment: str, config: dict, headline: dict, finished_at: str | None = None
+    ) -> None:
+        """Remember the headline of an experiment's most recently finished plan (what Home
+        shows); `finished_at`: when the plan's newest run ended. A plan that finished no later
+        than the one remembered (one viewed again, with a setting no run depends on moved)
+        leaves it: looking at pages does not change Home. Unchanged: no write."""
         path = self.root / "headlines" / f"{experiment}.json"
         old = self.headlines().get(experiment, {})
         if old.get("config") == config and old.get("headline") == headline:
+            return
+        bar = old.get("finished_at") or old.get("saved_at")  # saved_at: before finished_at
+        if finished_at and bar and finished_at[:19] <= bar[:19]:  # ISO times, to the second
             return
         payload = {
             "experiment": experiment,
             "config": config,
             "headline": headline,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "finished_at": finished_at,
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

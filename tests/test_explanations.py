@@ -267,6 +267,8 @@ def test_scaling_analytic_quotes_the_formulas_for_the_settings_given(side):
     fc, lc, cv = (a[f]["params"] for f in ("fc", "local", "conv"))
     text = scaling.explain_analytic(cfg)
     assert f"Mapping a {side}×{side}×{cfg.in_channels} image" in text
+    one = scaling.explain_analytic(parse(scaling.Config, {"out_channels": 1}))
+    assert "image to 1 channel," in one  # found: "to 1 channels"
     assert f"**{fc:,}** parameters" in text and f"**{lc:,}**" in text and f"**{cv:,}**" in text
     assert f"({fc / lc:,.0f}× fewer" in text
 

@@ -71,6 +71,9 @@ def test_depth_sweep_exponents_theory_linear_effective_about_square_root():
     assert exps["pool every 2"]["effective"]["mean"] > 1.0
     text = fp.explain(parse(fp.Config, {}), fp.effective(parse(fp.Config, {"rf_seeds": 2})), exps)
     assert "Luo et al." in text and "depth^" in text
+    names = {t.name for t in fp.sweep_chart(rows).data if t.name}
+    assert "plain · theoretical" in names  # a formula: no seeds to count (found: "(2 seeds)")
+    assert "plain · effective 50% (2 seeds)" in names
 
 
 def test_the_worst_probe_fits_the_hosted_probe_budget():

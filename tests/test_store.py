@@ -318,3 +318,23 @@ def test_the_runs_version_changes_with_every_save_and_delete_and_only_then(resul
     assert deleted not in (version, saved) and list(runs["run_id"]) == ["r00002"]
     # another Store (the same folder, another server's cache) never reuses a number
     assert Store(results).runs_and_version()[1] not in (version, saved, deleted)
+
+
+def test_home_keeps_the_headline_of_the_plan_that_finished_last(store):
+    """Found: viewing a page whose plan was saved long ago (a slider no run depends on
+    moved) rewrote Home's card for everyone, as if it had just been trained."""
+    t = "2026-01-01T00:00:{:02d}+00:00".format
+    store.save_headline("baseline", {"width": 8}, {"acc": 0.9}, finished_at=t(10))
+    store.save_headline("baseline", {"width": 4}, {"acc": 0.8}, finished_at=t(5))  # older
+    store.save_headline("baseline", {"width": 8, "x": 1}, {"acc": 0.9}, finished_at=t(10))
+    assert store.headlines()["baseline"]["config"] == {"width": 8}
+    store.save_headline("baseline", {"width": 16}, {"acc": 0.95}, finished_at=t(20))  # trained
+    saved = store.headlines()["baseline"]
+    assert saved["config"] == {"width": 16} and saved["finished_at"] == t(20)
+    # A shipped headline (no finished_at): its saved_at is the bar.
+    shipped = {"experiment": "permuted", "config": {}, "headline": {}, "saved_at": t(30)}
+    (store.root / "headlines" / "permuted.json").write_text(json.dumps(shipped))
+    store.save_headline("permuted", {"seeds": 1}, {"gap": 1}, finished_at=t(25))
+    assert store.headlines()["permuted"]["config"] == {}
+    store.save_headline("permuted", {"seeds": 1}, {"gap": 1}, finished_at=t(35))
+    assert store.headlines()["permuted"]["config"] == {"seeds": 1}

@@ -68,7 +68,7 @@ def remember(exp: ModuleType, cfg: Config, headline: dict, results: Results) -> 
     from ui import access
 
     if results.complete and results.specs and access.can_launch():
-        resources.store().save_headline(exp.NAME, cfg.canonical(), headline)
+        resources.store().save_headline(exp.NAME, cfg.canonical(), headline, results.saved_at())
 
 
 def nothing_saved(results: Results) -> None:

@@ -441,6 +441,7 @@ def sweep_chart(rows: list[dict]):
         "depth",
         "variant",
         dash="measure",
+        exact_dashes=("theoretical",),  # a formula: the same for every seed
         log_x=True,
         markers=True,
         colour_order=list(VARIANTS),

@@ -381,7 +381,8 @@ def explain_analytic(cfg: Config) -> str:
     fc, lc, cv = (a[f]["params"] for f in ("fc", "local", "conv"))
     side, k = cfg.image_size, cfg.kernel
     return (
-        f"Mapping a {side}×{side}×{cfg.in_channels} image to {cfg.out_channels} channels, a fully "
+        f"Mapping a {side}×{side}×{cfg.in_channels} image to {cfg.out_channels} "
+        f"channel{'s' if cfg.out_channels != 1 else ''}, a fully "
         f"connected layer needs **{fc:,}** parameters, a locally connected layer **{lc:,}** "
         f"({fc / lc:,.0f}× fewer: each output sees only a {k}×{k} window) and a convolution "
         f"**{cv:,}** ({lc / cv:,.0f}× fewer again: one filter bank shared by every position). "
