@@ -317,13 +317,24 @@ def curves_view() -> None:
             for lab, s, r in zip(few["label"], few["seed"], few["run_id"], strict=True)
         ],
     )
+    lines = ["configuration", "run", *differs]
+    problems: list[str] = []  # the table's warning is drawn already: this view says its own
+    _from_url("runs_series", url.one("series", list(SERIES), "test accuracy", problems))
+    _from_url("runs_colour", url.one("lines", lines, "configuration", problems))
+    say_ignored(problems)
     c1, c2 = st.columns(2)
     series = c1.selectbox("Series", list(SERIES), key="runs_series")
     colour = c2.selectbox(
         "Colour by",
-        ["configuration", "run", *differs],
+        lines,
         key="runs_colour",
         help="configuration groups seeds of identical settings into a mean line and a 95% band",
+    )
+    url.write(  # the defaults leave the link short
+        {
+            "series": None if series == "test accuracy" else series,
+            "lines": None if colour == "configuration" else colour,
+        }
     )
     metrics = metrics_of(few)
     split, metric = SERIES[series]

@@ -249,6 +249,10 @@ def test_permuted_states_the_gap_and_its_verdict_follows_the_interval(gap, verdi
     text = permuted.explain(cfg, h)
     assert "The **mlp** goes from 95.0% to 94.0%: a drop of 1.0 points (95% CI 0.5 to 1.5)." in text
     assert "The **cnn_flatten** goes from 98.0% to 93.0%: a drop of 5.0 points." in text
+    close = {**h, "mlp": {**h["mlp"], "original": ci(0.9584), "permuted": ci(0.9576)}}
+    assert "The **mlp** goes from 95.84% to 95.76%" in permuted.explain(
+        cfg, close
+    )  # not 95.8% twice
     lo, hi = (f"{x * 100:.1f}" for x in gap["ci95"])
     assert f"is **{gap['mean'] * 100:.1f} points** (95% CI {lo} to {hi}): {verdict}" in text
     others = {

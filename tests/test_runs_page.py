@@ -135,6 +135,24 @@ def test_a_run_saved_while_the_page_is_open_shows_on_the_next_rerun(store):
     assert "36 of 36 saved runs" in " ".join(c.value for c in at.caption)
 
 
+def test_the_curves_series_and_colouring_are_in_the_link(store):
+    """Found: a reopened link showed test accuracy by configuration whatever was chosen."""
+    write_runs(store, n_seeds=2)
+    ids = ",".join(store.runs()["run_id"].iloc[:4])
+    at = open_runs({"group": "off", "runs": ids, "series": "test loss", "lines": "run"})
+    assert not at.exception, at.exception
+    assert at.selectbox(key="runs_series").value == "test loss"
+    assert at.selectbox(key="runs_colour").value == "run"
+    at.selectbox(key="runs_series").set_value("train accuracy").run()
+    assert at.query_params.get("series") == "train accuracy"
+    at.selectbox(key="runs_colour").set_value("configuration").run()
+    assert "lines" not in at.query_params  # the default: not in the link
+    at = open_runs({"group": "off", "runs": ids, "series": "nope"})
+    assert at.warning and "series: 'nope' ignored; allowed: test accuracy" in " ".join(
+        t.value for t in at.text
+    )
+
+
 def test_run_detail_shows_device_and_links_to_the_experiment(store):
     write_runs(store, n_seeds=1)
     rid = store.runs()["run_id"].iloc[0]

@@ -372,8 +372,11 @@ def explain(cfg: Config, h: dict) -> str:
             if d["ci95"] is None
             else f" (95% CI {d['ci95'][0] * 100:.1f} to {d['ci95'][1] * 100:.1f})"
         )
+        a, b = r["original"]["mean"], r["permuted"]["mean"]
+        # One more digit where one would print the same number twice beside a drop.
+        fmt = ".2%" if f"{a:.1%}" == f"{b:.1%}" else ".1%"
         lines.append(
-            f"The **{m}** goes from {r['original']['mean']:.1%} to {r['permuted']['mean']:.1%}: "
+            f"The **{m}** goes from {a:{fmt}} to {b:{fmt}}: "
             f"a drop of {d['mean'] * 100:.1f} points{lo_hi}."
         )
     gap = h.get("gap")
