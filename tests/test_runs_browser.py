@@ -24,9 +24,9 @@ AXES = """() => [...document.querySelectorAll('.st-key-chart-runs-parallel .y-ax
 
 
 @contextlib.contextmanager
-def parallel_page(tmp_path):
-    """The Runs page over 12 runs (depth 2, 3, 4 × width 4, 8, 16, 32), one row per run, its
-    parallel-coordinates view open."""
+def runs_page(tmp_path, query: str):
+    """The Runs page over 12 runs (depth 2, 3, 4 × width 4, 8, 16, 32, one seed), opened
+    with `query`; yields the page and the saved runs."""
     if CHROMIUM is None:
         if os.environ.get("CNNEXP_REQUIRE_BROWSER") == "1":
             pytest.fail("CNNEXP_REQUIRE_BROWSER=1 but no chromium is installed")
@@ -38,14 +38,21 @@ def parallel_page(tmp_path):
     with streamlit_server(results) as url, sync_playwright() as p:
         browser = launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        page.goto(f"{url}/runs?group=off&view=parallel-coordinates")
+        page.goto(f"{url}/runs?{query}")
         # A cold first run (a fresh clone compiles and imports as it goes) can pause with only
         # the title drawn, which looks idle: wait for the table's caption itself.
         page.get_by_text("12 of 12 saved runs").first.wait_for(timeout=90_000)
         settled(page)
+        yield page, Store(results).runs()
+        browser.close()
+
+
+@contextlib.contextmanager
+def parallel_page(tmp_path):
+    """The Runs page, one row per run, its parallel-coordinates view open."""
+    with runs_page(tmp_path, "group=off&view=parallel-coordinates") as (page, _):
         assert page.locator(".js-plotly-plot .parcoords").count() == 1
         yield page
-        browser.close()
 
 
 def test_a_range_slider_shrinks_the_table(tmp_path):
@@ -92,20 +99,9 @@ def test_a_selection_follows_its_run_through_a_filter(tmp_path):
     """Found: the table kept its tick at the same row position after a filter, so the curves,
     the link and Delete took another run. AppTest does not keep a table's selection between
     runs; the browser does."""
-    if CHROMIUM is None:
-        pytest.skip("no chromium on this machine (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    results = tmp_path / "results"
-    write_runs(Store(results), n_seeds=1)
-    runs = Store(results).runs()
-    rid = runs[(runs["width"] == 4) & (runs["depth"] == 4)]["run_id"].iloc[0]
-    with streamlit_server(results) as url, sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        page.goto(f"{url}/runs?group=off&runs={rid}")
-        page.get_by_text("12 of 12 saved runs").first.wait_for(timeout=90_000)
-        settled(page)
+    rid = "0000000000000002"  # write_runs: width 4, depth 4, the third run saved
+    with runs_page(tmp_path, f"group=off&runs={rid}") as (page, runs):
+        assert runs.set_index("run_id").loc[rid, ["width", "depth"]].tolist() == [4, 4]
         assert f"runs={rid}" in page.url
         search = page.get_by_placeholder("label, run id or setting value")
         search.fill('"depth": 4')
@@ -119,4 +115,3 @@ def test_a_selection_follows_its_run_through_a_filter(tmp_path):
         settled(page)
         assert "runs=" not in page.url, page.url  # hidden by the filter: not selected
         assert "not saved runs here" not in page.inner_text("body")
-        browser.close()
