@@ -150,6 +150,7 @@ def _item_bounds(annotation: Any) -> list:
     return []
 
 
+MAX_AUGMENT_SHIFT = 8  # pixels, the largest random training shift (equivariance holds to it)
 GROUP_RANK = {"Mode": -1, "Training": 1, "Sweeps": 2, "Seeds": 3}  # the rest in between
 
 
@@ -340,7 +341,7 @@ class TrainFields(Config):
         0,
         "Random-shift augmentation: move each training image by up to this many pixels",
         ge=0,
-        le=8,
+        le=MAX_AUGMENT_SHIFT,
         group="Training",
         advanced=True,
         label="Shift augmentation (px)",

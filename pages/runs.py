@@ -253,14 +253,8 @@ say_ignored(problems)
 st.caption(
     f"{len(rows):,} {noun} · {len(view):,} of {len(runs):,} saved runs · select rows to compare"
 )
-
-
-def _rows_key(rows: pd.DataFrame, by: list[str]) -> str:
-    """A short digest of which runs the table's rows hold, in order."""
-    ids = rows["run_ids"].map(",".join) if grouped else rows["run_id"]
-    digest = pd.util.hash_pandas_object(ids, index=False).to_numpy()
-    return hashlib.blake2b(digest.tobytes() + repr(by).encode(), digest_size=6).hexdigest()
-
+# What decides the table's rows (the saved state, the filters, the grouping): no pass over them.
+rows_key = hashlib.blake2b(repr((version, ranged)).encode(), digest_size=6).hexdigest()
 
 event = st.dataframe(
     table,
@@ -268,7 +262,7 @@ event = st.dataframe(
     # A new key whenever the rows change: Streamlit keeps a selection by row position, which
     # after a filter named other runs (and Delete would have removed those); the new table's
     # selection is the linked runs that are still shown.
-    key=f"runs_table_{grouped}_{st.session_state.get('runs_deleted', 0)}_{_rows_key(rows, by)}",
+    key=f"runs_table_{grouped}_{st.session_state.get('runs_deleted', 0)}_{rows_key}",
     on_select="rerun",
     selection_mode="multi-row",
     height=min(400, 35 * (len(table) + 1) + 3),

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import model_validator
 
 from cnnexp import catalog, data, stats
-from cnnexp.config import EpochFields, ExperimentFields, TrainSetup, describe, param
+from cnnexp.config import MAX_AUGMENT_SHIFT, EpochFields, ExperimentFields, TrainSetup, param
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
@@ -70,11 +70,11 @@ class Config(ExperimentFields, EpochFields):
             raise ValueError(
                 "models is empty; allowed: one or more of mlp, cnn_flatten, cnn_gap, cnn_gap_blur"
             )
-        most = next(s.hi for s in describe(TrainSetup) if s.name == "augment_shift")
-        if self.augment and self.max_shift > most:
+        if self.augment and self.max_shift > MAX_AUGMENT_SHIFT:
             raise ValueError(
                 f"max_shift {self.max_shift} with augment: the training shifts reach at most "
-                f"{most:g} pixels; allowed: max_shift <= {most:g}, or augment false"
+                f"{MAX_AUGMENT_SHIFT} pixels; allowed: max_shift <= {MAX_AUGMENT_SHIFT}, or "
+                "augment false"
             )
         for v in self.models:
             setup_for(self, v, False)  # raises if a model does not fit the dataset
