@@ -123,3 +123,17 @@ class RunOutput:
     device: str = ""
     precision: str = ""
     out_of_memory: bool = False  # failed for want of memory: the runner may retry it alone
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one run trains: the unit of the time estimate is flops × images × epochs."""
+
+    flops: int  # forward FLOPs of one image through the run's real model
+    images: int  # training images
+    epochs: int
+    model: str  # the family whose past speed is comparable (cnn, mlp, local)
+
+    @property
+    def units(self) -> float:
+        return float(self.flops) * self.images * self.epochs

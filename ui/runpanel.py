@@ -13,7 +13,8 @@ import pandas as pd
 import streamlit as st
 
 from cnnexp import figures
-from cnnexp.results import Results, estimate_seconds
+from cnnexp.estimate import estimate_seconds
+from cnnexp.results import Results
 from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunSpec
 from ui import access, resources

@@ -24,8 +24,8 @@ from pydantic import Field, model_validator
 
 from cnnexp import catalog, stats
 from cnnexp.config import EpochFields, ExperimentFields, param
-from cnnexp.results import Results, Work
-from cnnexp.runspec import RunContext, RunOutput, RunSpec
+from cnnexp.results import Results
+from cnnexp.runspec import RunContext, RunOutput, RunSpec, Work
 
 # --- The analytic core -----------------------------------------------------------------------
 
@@ -326,7 +326,7 @@ def forward_flops(layers: list[Layer], width: int, image_width: int) -> int:
 
 
 def work(config: dict) -> Work:
-    """What a run trains, for results.estimate_seconds: its real stack on its strips (the
+    """What a run trains, for estimate.estimate_seconds: its real stack on its strips (the
     blueprint behind the other experiments' estimates cannot describe a dilated stack)."""
     layers = task_stack(config["stack"], config["depth"])
     flops = forward_flops(layers, config["width"], config["image_width"])
