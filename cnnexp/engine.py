@@ -3,7 +3,7 @@
 Why it is fast on small data: no DataLoader or per-sample Python in the hot path (the whole
 dataset is a tensor on the device and a batch is one index operation), channels_last
 convolutions (mkldnn on CPU, tensor cores on CUDA), bf16 autocast on CUDA, and metrics summed
-on the device and read once per epoch. `python -m cnnexp.bench` measures the gain against a
+on the device and read once per epoch. `python -m bench.engine` measures the gain against a
 textbook DataLoader loop.
 """
 

@@ -66,7 +66,7 @@ def _size(values) -> int:
 # A heatmap or image is drawn as one raster, so its cells cost far less than markers do. On
 # the loaded 2-core machine: a 6-panel map of 393,216 heatmap cells exported in 7.6 s (PNG)
 # and 7.1 s (SVG, 964 KB), no slower than a 2-point chart (7.3 s, 5.6 s); 100,000 scatter
-# markers took 49 s as SVG (17 MB). `python -m bench.export` measures this.
+# markers took 49 s as SVG (17 MB). `python -m bench.export_cost` measures this.
 RASTER_CELLS_PER_POINT = 16
 RASTER_TRACES = ("heatmap", "image")
 

@@ -1,4 +1,4 @@
-"""python -m cnnexp.bench: where the time goes, as ratios against references run in this process.
+"""python -m bench.engine: where the time goes, as ratios against references run in this process.
 
 1. Epoch time of the engine against a textbook loop (a torchvision-style Dataset with
    per-sample transforms, a DataLoader, the same model, batch size and data, loss.item()
@@ -184,7 +184,7 @@ def bench_store(n: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cnnexp.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument(
         "--epochs", type=int, default=3, help="timed epochs per loop (median is reported)"

@@ -1,4 +1,4 @@
-"""python -m bench.export: what one PNG or SVG export costs, against the size of the chart.
+"""python -m bench.export_cost: what one PNG or SVG export costs, against the size of the chart.
 
 Kaleido starts a headless Chromium for each export; the time grows with the points drawn.
 Each chart is exported in each format and timed against a reference measured the same way in
