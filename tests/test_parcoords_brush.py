@@ -28,3 +28,22 @@ def test_a_brush_becomes_a_slider_value_inside_the_sliders_range():
     assert slider_value((8.2, 8.7), 4, 32, whole=True) == (9, 9)
     assert slider_value((0.52, 0.91), 0.1, 0.9, whole=False) == (0.52, 0.9)
     assert slider_value(None, 4, 32, whole=True) == (4, 32)  # a cleared brush: everything
+
+
+def test_a_brush_sets_the_ranges_of_the_axes_the_chart_drew_and_no_others():
+    from cnnexp.analysis import Bounds
+    from ui.parcoords_brush import merged
+
+    limits = {
+        "width": Bounds(4, 32, True),
+        "depth": Bounds(2, 4, True),
+        "lr": Bounds(0.1, 0.9, False),
+    }
+    ranges = {"depth": (3, 4), "lr": (0.2, 0.5)}  # set before: by sliders, a link, brushes
+    drawn = ["width", "depth", "model"]  # lr was taken off the chart: not reported, not cleared
+    # The browser reports every brush on the chart: a new one on width, none on depth (cleared).
+    after = merged(ranges, {"width": (7.5, 20.2)}, drawn, limits)
+    assert after == {"width": (8, 20), "lr": (0.2, 0.5)}
+    assert ranges == {"depth": (3, 4), "lr": (0.2, 0.5)}  # a new record: the old one unchanged
+    # The report repeats the ranges the chart was drawn with: nothing moves.
+    assert merged(after, {"width": (8, 20)}, drawn, limits) == after

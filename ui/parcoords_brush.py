@@ -78,6 +78,28 @@ def listen(chart_key: str, key: str, on_change: Callable[[], None] | None = None
     return result.ranges
 
 
+def merged(
+    ranges: dict[str, tuple[float, float]],
+    brushed: dict[str, tuple[float, float]],
+    drawn: list[str],
+    limits: dict,
+) -> dict[str, tuple[float, float]]:
+    """The ranges set after a brush: the browser reports every brush on the chart at once
+    (those drawn from `ranges` too), so each axis the chart `drew` that has a range slider
+    (`limits`: its bounds (lo, hi, whole)) takes its brush, or loses its range where it has
+    none (cleared). Ranges on axes the chart did not draw stay as they were."""
+    out = dict(ranges)
+    for c in drawn:
+        if c not in limits:
+            continue
+        lo, hi, whole = limits[c]
+        if c in brushed:
+            out[c] = slider_value(brushed[c], lo, hi, whole)
+        else:
+            out.pop(c, None)
+    return out
+
+
 def slider_value(rng: tuple[float, float] | None, lo: float, hi: float, whole: bool):
     """A brushed range as the value of a range slider over [lo, hi]: clipped to it, whole
     numbers inward for an integer setting; the full range when the brush was cleared."""
