@@ -11,12 +11,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnexp import analysis
+from cnnexp import analysis, run_labels
 from cnnexp.figures import PALETTE, _error_y, _seeds, layout
 
 MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
 MAX_VALUE_TICKS = 12  # a parallel-coordinates axis with more values gets an even scale
 TICK_GAP = 0.06  # of an axis's span: about one label's height on the chart's axes
+
+
+def axis_label(column: str) -> str:
+    """A parallel-coordinates axis's title: a setting in its page's words; the accuracy short,
+    as the table heads it (eight titles share the chart's width)."""
+    return "test acc" if column == analysis.TARGET else run_labels.label(column)
 
 
 def parallel(
@@ -32,7 +38,7 @@ def parallel(
     ranges = ranges or {}
     dims = []
     for c in columns:
-        dim = {"label": c, "values": codes[c], "multiselect": False}
+        dim = {"label": axis_label(c), "values": codes[c], "multiselect": False}
         if not pd.to_numeric(runs[c], errors="coerce").notna().all():
             labels = analysis.levels(runs[c])
             dim.update(tickvals=list(range(len(labels))), ticktext=labels)
@@ -42,7 +48,7 @@ def parallel(
                 dim["constraintrange"] = list(ranges[c])
         dims.append(dim)
     acc = runs[target].astype(float)
-    dim = {"label": target.replace("_", " "), "values": acc, "multiselect": False}
+    dim = {"label": axis_label(target), "values": acc, "multiselect": False}
     percent = target == analysis.TARGET  # an accuracy reads as the table shows it: 97.5%
     if percent:
         dim["tickformat"] = ".1%"

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnexp import analysis, experiments, figures, run_figures
+from cnnexp import analysis, experiments, figures, run_figures, run_labels
 from cnnexp.analysis import Bounds
+from cnnexp.run_labels import label
 from cnnexp.store import Store
 from ui import access, export, page, resources
 from ui import runs_view as url
@@ -82,7 +83,7 @@ def main() -> None:
     asked = url.read(saved.runs, saved.settings, problems)
     filters = filters_ui(saved.runs, asked.filters)
     shown = shown_ui(saved, filters, problems)
-    grouping = grouping_ui(saved.settings, asked.grouping, tuple(shown.varies or ["experiment"]))
+    grouping = grouping_ui(shown.varies or ["experiment"], asked.grouping)
     say_ignored(problems)
     selected = table_ui(saved, shown, grouping, asked.selected)
     view = view_ui(asked.view)
@@ -96,8 +97,10 @@ def main() -> None:
 
 
 def saved_runs() -> Saved:
+    """The saved runs, their settings in the words of the experiment pages (run_labels)."""
     store = resources.store()
     runs, version = store.runs_and_version()
+    runs = _remembered("in-words", (version,), lambda: run_labels.in_words(runs))
     settings = _remembered("settings", (version,), lambda: analysis.settings(runs))
     return Saved(store, runs, version, settings)
 
@@ -159,33 +162,64 @@ def shown_ui(saved: Saved, filters: Filters, problems: list[str]) -> Shown:
         saved.remember("numeric", key, lambda: analysis.numeric(runs, [*varies, analysis.TARGET]))
     )
     limits = saved.remember("bounds", key, lambda: {c: analysis.bounds(runs[c]) for c in numeric})
-    ranges = ranges_ui(limits, lambda: url.ranges(numeric, problems))
+    ranges = ranges_ui(limits, lambda: url.ranges(numeric, problems), label)
     if ranges:
         runs = runs[analysis.in_ranges(runs, ranges)].reset_index(drop=True)
     return Shown(runs, varies, numeric, limits, ranges, (*key, tuple(sorted(ranges.items()))))
 
 
-def grouping_ui(settings: list[str], asked: Grouping, default: tuple[str, ...]) -> Grouping:
+def grouping_ui(varies: list[str], asked: Grouping) -> Grouping:
+    """Whether rows are configurations, and which settings tell them apart: by default every
+    setting that varies among the filtered runs, following the filters until the visitor
+    picks (or a link's ?by= did)."""
     g1, g2 = st.columns([1, 3], vertical_alignment="bottom")
     seed("runs_group", asked.on)
-    seed("runs_by", list(asked.by or default))
     grouped = g1.toggle(
         "Group over seeds",
         key="runs_group",
         help="One row per configuration: runs that differ only in seed, averaged",
     )
-    by = g2.multiselect(
+    by, _ = following_ui(
+        g2,
         "Group by",
-        settings,
+        varies,
+        varies,
         key="runs_by",
+        linked=list(asked.by),
         disabled=not grouped,
         help="By default every setting that varies here; pick fewer to pool more runs",
     )
-    return Grouping(grouped, tuple(by), default)
+    return Grouping(grouped, tuple(by), default=tuple(varies))
 
 
-def table_columns() -> dict:
+def following_ui(
+    where, title: str, options: list[str], default: list[str], key: str, linked: list[str], **kw
+) -> tuple[list[str], bool]:
+    """A multiselect of settings (in the pages' words) whose value is `default`, which moves
+    with the filters, until the visitor picks (or the link did: `linked`, read on the first
+    run); then their pick, less what the filters took away. Returns the value and whether it
+    was picked."""
+    flag = f"{key}_picked"
+    if key not in st.session_state and linked:
+        st.session_state[flag] = True
+        st.session_state[key] = linked
+    picked = st.session_state.get(flag, False)
+    kept = [c for c in st.session_state.get(key, []) if c in options] if picked else []
+    st.session_state[key] = kept or default
+    value = where.multiselect(
+        title, options, key=key, format_func=label, on_change=_picked, args=(flag,), **kw
+    )
+    return value or default, picked
+
+
+def _picked(flag: str) -> None:
+    st.session_state[flag] = True
+
+
+def table_columns(settings: list[str]) -> dict:
+    """The table's headings: settings in the pages' words, results with their units."""
     return {
+        **{c: label(c) for c in settings},
         "test_acc": st.column_config.NumberColumn("test acc", format="%.1f%%"),
         "mean": st.column_config.NumberColumn("mean test acc", format="%.1f%%"),
         "lo": st.column_config.NumberColumn("95% CI low", format="%.1f%%"),
@@ -247,7 +281,7 @@ def table_ui(
         selection_mode="multi-row",
         height=min(400, 35 * (len(table) + 1) + 3),
         selection_default={"selection": {"rows": default_rows}} if default_rows else None,
-        column_config=table_columns(),
+        column_config=table_columns(saved.settings),
     )
     picked = rows.iloc[[i for i in event.selection.rows if i < len(rows)]]
     ids = [i for ids in picked["run_ids"] for i in ids] if grouping.on else list(picked["run_id"])
@@ -319,6 +353,7 @@ def curves_ui(lines: list[str]) -> tuple[str, str]:
         "Colour by",
         lines,
         key="runs_colour",
+        format_func=lambda c: c if c in ("configuration", "run") else label(c),
         help="configuration groups seeds of identical settings into a mean line and a 95% band",
     )
     return series, colour
@@ -347,13 +382,9 @@ def parallel_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         "only highlights."
     )
     export.chart(run_figures.parallel(few, cols, ranges=shown.ranges), "runs-parallel")
-    labels = {(c.replace("_", " ") if c == analysis.TARGET else c): c for c in shown.numeric}
+    labels = {run_figures.axis_label(c): c for c in shown.numeric}
     listen_for_brush("chart-runs-parallel", [*cols, analysis.TARGET], labels, shown.limits)
     return {"axes": picked}
-
-
-def _axes_picked() -> None:
-    st.session_state["runs_axes_picked"] = True
 
 
 def axes_ui(runs: pd.DataFrame, candidates: list[str]) -> tuple[list[str], list[str] | None]:
@@ -362,6 +393,7 @@ def axes_ui(runs: pd.DataFrame, candidates: list[str]) -> tuple[list[str], list[
     once the visitor picks (or a link's ?axes= does), their pick, less what the filters took
     away."""
     default = analysis.most_varied(runs, candidates, MAX_AXES)
+    linked = []
     if "runs_axes" not in st.session_state:  # the link's axes, read when the widget starts
         problems: list[str] = []
         linked = list(dict.fromkeys(url.choose("axes", candidates, problems)))
@@ -372,21 +404,16 @@ def axes_ui(runs: pd.DataFrame, candidates: list[str]) -> tuple[list[str], list[
             )
             linked = linked[:MAX_AXES]
         say_ignored(problems)
-        if linked:
-            st.session_state["runs_axes_picked"] = True
-            st.session_state["runs_axes"] = linked
-    picked = st.session_state.get("runs_axes_picked", False)
-    kept = [c for c in st.session_state.get("runs_axes", []) if c in candidates] if picked else []
-    st.session_state["runs_axes"] = kept or default
-    cols = st.multiselect(
+    cols, picked = following_ui(
+        st,
         "Axes",
         candidates,
+        default,
         key="runs_axes",
+        linked=linked,
         max_selections=MAX_AXES,
-        on_change=_axes_picked,
         help=f"Settings drawn as axes, at most {MAX_AXES}; test accuracy is always the last",
     )
-    cols = cols or default
     return cols, (cols if picked and cols != default else None)
 
 
@@ -422,10 +449,11 @@ def scatter_ui(cols: list[str], varies: list[str]) -> tuple[str, str, str | None
     seed("runs_f", url.one("facet", cols, None, problems))
     say_ignored(problems)
     c1, c2, c3, c4 = st.columns(4)
-    x = c1.selectbox("x", cols, key="runs_x")
-    y = c2.selectbox("y", cols, key="runs_y")
-    colour = c3.selectbox("Colour by", cols, key="runs_c", index=None, placeholder="none")
-    facet = c4.selectbox("Facet by", cols, key="runs_f", index=None, placeholder="none")
+    words = {"format_func": label}
+    x = c1.selectbox("x", cols, key="runs_x", **words)
+    y = c2.selectbox("y", cols, key="runs_y", **words)
+    colour = c3.selectbox("Colour by", cols, key="runs_c", index=None, placeholder="none", **words)
+    facet = c4.selectbox("Facet by", cols, key="runs_f", index=None, placeholder="none", **words)
     return x, y, colour, facet
 
 

@@ -217,10 +217,10 @@ def test_x_against_y_takes_any_column_on_either_axis(store):
     runs = store.runs()
     store.delete(runs[(runs["width"] == 4) & (runs["depth"] == 2)]["run_id"])  # not in panel 1
     at = open_runs({"view": "x-against-y"})
-    options = at.selectbox(key="runs_x").options
-    assert {"experiment", "model", "width", "test_acc"} <= set(options), options
-    for x in options:
-        at.selectbox(key="runs_x").set_value(x)
+    options = at.selectbox(key="runs_x").options  # in the pages' words
+    assert {"experiment", "model", "width", "test accuracy"} <= set(options), options
+    for i, x in enumerate(options):
+        at.selectbox(key="runs_x").select_index(i)
         at.selectbox(key="runs_f").set_value("width")
         at.selectbox(key="runs_c").set_value("depth")
         at.run()
@@ -414,3 +414,80 @@ def test_default_axes_follow_the_filters_until_the_visitor_picks(store):
     at.multiselect(key="runs_exp").set_value([]).run()
     assert axes_drawn(at) == ["a5", "a1", "test acc"]
     assert at.query_params.get("axes") == "a5,a1"
+
+
+def test_group_by_follows_the_filter_whichever_way_it_was_set(store):
+    """Found: choosing Experiment = permuted in the widget kept every setting of every
+    experiment in Group by (and wrote them all into the link), where /runs?exp=permuted
+    offered only the settings that vary there."""
+    write_runs(store, n_seeds=1)  # baseline runs: width × depth
+    for i, lr in enumerate((0.001, 0.01)):
+        save_run(store, 100 + i, {"model": "mlp", "lr": lr, "seed": 0}, experiment="scaling")
+    at = open_runs()
+    assert set(at.multiselect(key="runs_by").value) == {
+        "experiment",
+        "depth",
+        "lr",
+        "model",
+        "width",
+    }
+    at.multiselect(key="runs_exp").set_value(["baseline"]).run()
+    linked = open_runs({"exp": "baseline"})
+    for page in (at, linked):
+        by = page.multiselect(key="runs_by")
+        assert (by.options, by.value) == (["depth", "width"], ["depth", "width"])
+        assert "by" not in page.query_params  # the default: the link stays short
+        assert len(table(page)) == 12
+    # A pick is the visitor's: it stays through a filter, and is in the link.
+    at.multiselect(key="runs_by").set_value(["width"]).run()
+    assert len(table(at)) == 4 and at.query_params.get("by") == "width"
+    at.multiselect(key="runs_status").set_value(["done"]).run()
+    assert at.multiselect(key="runs_by").value == ["width"] and len(table(at)) == 4
+
+
+def permuted_runs(store) -> None:
+    """Permuted-pixels runs on digits (1,438 training images): original and permuted pixels
+    at 100, 300 and all images, two seeds; more images, higher accuracy."""
+    i = 0
+    for block in (1, 0):  # as saved: a 1×1 tile is the original image, 0 the whole image
+        for n_train, acc in ((100, 0.7), (300, 0.8), (0, 0.9)):
+            for seed in (0, 1):
+                config = {"model": "mlp", "dataset": "digits", "block": block, "n_train": n_train}
+                save_run(
+                    store,
+                    i,
+                    {**config, "seed": seed},
+                    experiment="permuted",
+                    seed=seed,
+                    test_acc=acc + seed / 100 - block / 50,
+                )
+                i += 1
+
+
+def test_settings_read_in_the_words_of_their_page(store):
+    """Found: the Runs page showed permuted's conditions as a column `block` of 0 and 1,
+    where the Permuted page says original and permuted."""
+    permuted_runs(store)
+    at = open_runs({"group": "off"})
+    assert not at.exception, at.exception
+    assert sorted(set(table(at)["block"])) == ["original", "permuted"]
+    by = at.multiselect(key="runs_by")
+    assert sorted(by.options) == ["pixels", "training images"]
+    assert sorted(by.value) == ["block", "n_train"]  # the link keeps the settings' names
+    heads = json.loads(at.dataframe[0].proto.columns)
+    assert heads["n_train"]["label"] == "training images"
+
+
+def test_all_images_are_counted_as_the_images_they_are(store):
+    """Found: n_train 0 ("all images") was read as zero: What matters gave the number of
+    images a negative correlation with accuracy, x against y drew those runs at x = 0."""
+    permuted_runs(store)
+    assert sorted(set(table(open_runs({"group": "off"}))["n_train"])) == [100, 300, 1438]
+    at = open_runs({"view": "what-matters", "exp": "permuted"})
+    imp = at.dataframe[1].value.set_index("setting")
+    assert imp.loc["n_train", "spearman"] > 0.5
+    at = open_runs({"view": "x-against-y", "x": "n_train"})
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    dots = fig["data"][0]["x"]
+    xs = np.frombuffer(base64.b64decode(dots["bdata"]), dtype=dots["dtype"])
+    assert sorted(set(xs.tolist())) == [100, 300, 1438]

@@ -18,11 +18,13 @@ SET = "runs_ranges_set"  # {setting: (lo, hi)}: the ranges set, whoever set them
 BRUSH = "runs_brush"
 
 
-def ranges_ui(limits: dict[str, Bounds], linked: Callable[[], Ranges]) -> Ranges:
+def ranges_ui(
+    limits: dict[str, Bounds], linked: Callable[[], Ranges], label: Callable[[str], str] = str
+) -> Ranges:
     """A range slider for each setting whose values differ (`limits`: their bounds), in a
-    folded panel; the ranges set, each within its bounds. A range that covers its bounds
-    filters nothing and is not returned. `linked` gives the link's ranges, read on the page's
-    first run."""
+    folded panel, each titled `label(setting)`; the ranges set, each within its bounds. A
+    range that covers its bounds filters nothing and is not returned. `linked` gives the
+    link's ranges, read on the page's first run."""
     if SET not in st.session_state:
         st.session_state[SET] = linked()
     sliding = {c: b for c, b in limits.items() if b.lo != b.hi}
@@ -38,7 +40,9 @@ def ranges_ui(limits: dict[str, Bounds], linked: Callable[[], Ranges]) -> Ranges
                 if b.whole or b.hi - b.lo >= 1
                 else {"step": (b.hi - b.lo) / 100, "format": "%.3g"}
             )
-            st.slider(c, b.lo, b.hi, key=f"runs_range_{c}", on_change=_slid, args=(c, b), **fine)
+            st.slider(
+                label(c), b.lo, b.hi, key=f"runs_range_{c}", on_change=_slid, args=(c, b), **fine
+            )
     return chosen
 
 
