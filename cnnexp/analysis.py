@@ -56,25 +56,6 @@ def as_shown(rows: pd.DataFrame, fractions: tuple[str, ...], shown: list[str]) -
     return table.assign(**{c: table[c] * 100 for c in fractions if c in table})
 
 
-def curve_names(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The runs with two names for their curves: `configuration` (the settings that differ
-    among these runs, seed aside: its seeds share it) and `run` (one per run); and those
-    settings, each a column by which curves can be coloured."""
-    config = pd.DataFrame([json.loads(c) for c in runs["config_json"]], index=runs.index)
-    differs = [c for c in config.columns if config[c].astype(str).nunique() > 1 and c != "seed"]
-    named = runs.assign(
-        configuration=[
-            " · ".join(f"{k}={config.at[i, k]}" for k in differs) or lab
-            for i, lab in zip(runs.index, runs["label"], strict=True)
-        ],
-        run=[
-            f"{lab} · seed {s} · {r[:6]}"
-            for lab, s, r in zip(runs["label"], runs["seed"], runs["run_id"], strict=True)
-        ],
-    )
-    return named, differs
-
-
 def settings(runs: pd.DataFrame) -> list[str]:
     """The experiment and every setting key any run has, in first-seen order, seeds excluded."""
     keys: dict[str, None] = {"experiment": None} if "experiment" in runs else {}

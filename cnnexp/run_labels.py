@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from cnnexp import data, experiments
+from cnnexp import analysis, data, experiments
 from cnnexp.config import TrainSetup, describe
 from cnnexp.experiments import permuted
 
@@ -84,3 +84,55 @@ def _images(n_train: object, dataset: object) -> object:
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# Settings whose values name themselves ("mlp", "original"); others read with their label.
+SELF_NAMED = ("model", "variant", "block", "stack", "dataset")
+
+
+def names(runs: pd.DataFrame, settings: list[str], seed: bool = True) -> pd.Series:
+    """Each run's name among these runs, by run id: its own name where it has one, its
+    experiment, its values of the settings that vary among that experiment's runs here, in
+    words, and (with `seed`) its seed: "permuted · mlp · pixels permuted · training images
+    100 · seed 1". Without the seed, the seeds of one configuration share a name; with it,
+    runs that only their version tells apart get the start of their id too."""
+    text = pd.Series("", index=runs.index, dtype=object)
+    for experiment, sub in runs.groupby("experiment", sort=False):
+        own = sub.dropna(axis=1, how="all")  # another experiment's settings, in a shared table
+        parts = [pd.Series(str(experiment), index=sub.index)]
+        varies = analysis.varying(own, [s for s in settings if s != "experiment"])
+        for c in sorted(varies, key=_first_self_named):  # sorted is stable
+            parts.append(_worded(c, sub[c]))
+        if seed and "seed" in sub:
+            parts.append("seed " + sub["seed"].astype("Int64").astype(str))
+        if NAME in sub:
+            parts.insert(0, sub[NAME].where(sub[NAME].astype(str).str.strip() != ""))
+        rows = zip(*parts, strict=True)
+        text[sub.index] = [" · ".join(p for p in row if isinstance(p, str)) for row in rows]
+    if seed:
+        twice = text.duplicated(keep=False)
+        text[twice] = text[twice] + " · " + runs.loc[twice, "run_id"].str[:6]
+    return pd.Series(text.to_numpy(), index=runs["run_id"].to_numpy())
+
+
+def _first_self_named(column: str) -> int:
+    return SELF_NAMED.index(column) if column in SELF_NAMED else len(SELF_NAMED)
+
+
+def _worded(column: str, values: pd.Series) -> pd.Series:
+    """A setting's values as they read in a run's name (missing: nothing)."""
+
+    def one(v: object) -> str | None:
+        if _missing(v):
+            return None
+        if isinstance(v, bool):
+            return f"{label(column)} {'on' if v else 'off'}"
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)  # a shared column's NaN made a whole setting a float
+        if isinstance(v, int):
+            return f"{label(column)} {v:,}"
+        if isinstance(v, float):
+            return f"{label(column)} {v:g}"
+        return str(v) if column in SELF_NAMED else f"{label(column)} {v}"
+
+    return values.map(one, na_action="ignore")

@@ -309,7 +309,12 @@ def curves_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     few, n = analysis.downsample(selected, MAX_CURVES)
     if n > len(few):
         st.caption(f"Showing the curves of {len(few)} of the {n:,} selected runs, drawn at random.")
-    few, differs = analysis.curve_names(few)
+    # Seeds of one configuration share its name: its mean line and band; each run has its own.
+    few = few.assign(
+        configuration=run_labels.names(few, saved.settings, seed=False).to_numpy(),
+        run=run_labels.names(few, saved.settings).to_numpy(),
+    )
+    differs = analysis.varying(few, saved.settings)
     series, colour = curves_ui(["configuration", "run", *differs])
     link = {  # the defaults leave the link short
         "series": None if series == "test accuracy" else series,
@@ -485,7 +490,8 @@ def detail_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     if selected.empty:
         st.info("Select one run in the table to see it in detail.", icon=":material/touch_app:")
         return {}
-    rid = st.selectbox("Run", list(selected["run_id"]), key="runs_detail")
+    names = run_labels.names(selected, saved.settings)  # by what tells them apart, not by id
+    rid = st.selectbox("Run", list(selected["run_id"]), key="runs_detail", format_func=names.get)
     run = selected[selected["run_id"] == rid].iloc[0]
     config = json.loads(run["config_json"])
     facts = ["experiment", "status", "device", "precision", "duration_s", "test_acc", "ended_at"]
@@ -515,7 +521,13 @@ def detail_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         acc = metrics[metrics["metric"] == "acc"]
         st.plotly_chart(
             figures.lines_ci(
-                acc, "epoch", "series", title="Accuracy", x_title="epoch", y_title="accuracy"
+                acc,
+                "epoch",
+                "series",
+                title="Accuracy",
+                x_title="epoch",
+                y_title="accuracy",
+                percent=True,  # as every other chart and the table read it
             )
         )
     return {}

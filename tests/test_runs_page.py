@@ -491,3 +491,18 @@ def test_all_images_are_counted_as_the_images_they_are(store):
     dots = fig["data"][0]["x"]
     xs = np.frombuffer(base64.b64decode(dots["bdata"]), dtype=dots["dtype"])
     assert sorted(set(xs.tolist())) == [100, 300, 1438]
+
+
+def test_run_detail_names_runs_by_what_tells_them_apart_and_reads_percent(store):
+    """Found: run detail picked runs by a bare hash ("6fc4398efd7f08a9"), and its accuracy
+    axis read 0.6 to 1 where every other chart reads percent."""
+    write_runs(store, n_seeds=2)
+    runs = store.runs()
+    ids = runs[runs["width"] == 8]["run_id"].tolist()  # depths 2, 3, 4 at two seeds
+    at = open_runs({"group": "off", "runs": ",".join(ids), "view": "run-detail"})
+    assert not at.exception, at.exception
+    assert sorted(at.selectbox(key="runs_detail").options) == [
+        f"baseline · depth {d} · seed {s}" for d in (2, 3, 4) for s in (0, 1)
+    ]
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["yaxis"]["tickformat"].endswith("%")
