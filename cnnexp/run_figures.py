@@ -17,6 +17,9 @@ from cnnexp.figures import PALETTE, _error_y, _seeds, layout
 MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
 MAX_VALUE_TICKS = 12  # a parallel-coordinates axis with more values gets an even scale
 TICK_GAP = 0.06  # of an axis's span: about one label's height on the chart's axes
+LOG_RATIO = 8  # a positive setting whose largest value is this many times its smallest
+# (widths 1 to 64, learning rates, image counts) reads on a log axis: on an even one its
+# small values pile up at the bottom with their labels on top of one another
 
 
 def axis_label(column: str) -> str:
@@ -25,27 +28,47 @@ def axis_label(column: str) -> str:
     return "test acc" if column == analysis.TARGET else run_labels.label(column)
 
 
+def log_axes(runs: pd.DataFrame, columns: list[str]) -> set[str]:
+    """The numeric columns that read on a log scale: all positive, and declared so by their
+    config.param (a learning rate) or spanning a ratio of LOG_RATIO or more."""
+    out = set()
+    for c in columns:
+        values = pd.to_numeric(runs[c], errors="coerce") if c in runs else None
+        if values is None or values.isna().any() or values.dtype == bool or values.empty:
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        if lo > 0 and hi > lo and (run_labels.declared_log(c) or hi / lo >= LOG_RATIO):
+            out.add(c)
+    return out
+
+
 def parallel(
     runs: pd.DataFrame,
     columns: list[str],
     target: str = analysis.TARGET,
     ranges: dict[str, tuple[float, float]] | None = None,
+    log: set[str] | None = None,
 ) -> go.Figure:
     """One line per run through every column and the target, coloured by the target.
-    Text settings get an axis with their values in sorted order; `ranges` (by column) are
-    drawn as brushes on their numeric axes, one brush per axis."""
+    Text settings get an axis with their values in sorted order; numeric ones in `log`
+    (by default: log_axes) an axis of their values' logarithms, ticked at the values;
+    `ranges` (by column, in the columns' own values) are drawn as brushes on their numeric
+    axes, one brush per axis."""
     codes = analysis.encode(runs, columns)
     ranges = ranges or {}
+    log = log_axes(runs, columns) if log is None else log
     dims = []
     for c in columns:
         dim = {"label": axis_label(c), "values": codes[c], "multiselect": False}
         if not pd.to_numeric(runs[c], errors="coerce").notna().all():
             labels = analysis.levels(runs[c])
             dim.update(tickvals=list(range(len(labels))), ticktext=labels)
-        else:
-            dim.update(_value_ticks(runs[c]))
-            if c in ranges:
-                dim["constraintrange"] = list(ranges[c])
+            dims.append(dim)
+            continue
+        scale = np.log10 if c in log else np.asarray  # Parcoords has no log axis type
+        dim.update(values=scale(codes[c]), **_value_ticks(runs[c], log=c in log))
+        if c in ranges:
+            dim["constraintrange"] = [float(scale(v)) for v in ranges[c]]
         dims.append(dim)
     acc = runs[target].astype(float)
     dim = {"label": axis_label(target), "values": acc, "multiselect": False}
@@ -72,9 +95,11 @@ def parallel(
     return fig
 
 
-def _value_ticks(col: pd.Series) -> dict:
+def _value_ticks(col: pd.Series, log: bool = False) -> dict:
     """Ticks at a numeric setting's own values when it has few (widths 8 to 128, a flag's
-    false and true) instead of an even scale's 0, 0.2, … 1 that no run has."""
+    false and true) instead of an even scale's 0, 0.2, … 1 that no run has; on a `log` axis
+    with many values, at 1, 2 and 5 times each power of ten between them. A log axis is
+    ticked at its values' logarithms, labelled with the values."""
     given = pd.Series(col.dropna().unique())
     if given.map(lambda v: isinstance(v, bool | np.bool_)).all():
         values = sorted(given.tolist())
@@ -85,15 +110,32 @@ def _value_ticks(col: pd.Series) -> dict:
     # Numbers as numbers: a setting kept as text in the store ("3") reads as 3.
     values = sorted(set(pd.to_numeric(given).tolist()))
     if len(values) > MAX_VALUE_TICKS:
-        return {}
-    values = _apart(values)
-    return {"tickvals": [float(v) for v in values], "ticktext": [f"{v:g}" for v in values]}
+        if not log:
+            return {}
+        values = _round_numbers(values[0], values[-1])
+    at = [float(np.log10(v)) if log else float(v) for v in values]
+    kept = set(_apart(at))
+    return {
+        "tickvals": [p for p in at if p in kept],
+        "ticktext": [f"{v:g}" for v, p in zip(values, at, strict=True) if p in kept],
+    }
+
+
+def _round_numbers(lo: float, hi: float) -> list[float]:
+    """1, 2 and 5 times each power of ten within [lo, hi], and the ends."""
+    inside = [
+        m * 10.0**e
+        for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+        for m in (1, 2, 5)
+        if lo < m * 10.0**e < hi
+    ]
+    return [lo, *inside, hi]
 
 
 def _apart(values: list[float]) -> list[float]:
     """The values whose labels do not overlap on an axis that spans them evenly: the ends,
     and each value at least TICK_GAP of the span from the last one kept (learning rates
-    0.0003, 0.001, 0.003 beside 0.1 would print on top of one another)."""
+    0.0003, 0.001, 0.003 beside 0.1 would print on top of one another on an even axis)."""
     if len(values) < 3:
         return values
     gap = TICK_GAP * (values[-1] - values[0])

@@ -1,7 +1,8 @@
 """The words the experiment pages use for runs' settings, for the Runs page that shows them
 all: each setting's label (from its `config.param`), the values an experiment names in words
 (permuted's tile side 1 is "original", 0 "permuted"), the number of images behind "all"
-(n_train 0), and a run's name made of what tells it apart from the runs beside it.
+(n_train 0), which settings read on a log scale, and a run's name made of what tells it apart
+from the runs beside it.
 
 Pure functions over the store's runs table; the store keeps the settings exactly as set.
 """
@@ -14,7 +15,7 @@ import math
 import pandas as pd
 
 from cnnexp import analysis, data, experiments
-from cnnexp.config import TrainSetup, describe
+from cnnexp.config import ParamSpec, TrainSetup, describe
 from cnnexp.experiments import permuted
 
 # Where a setting's page word is not its config label: the column holds a word a label names
@@ -31,14 +32,26 @@ NAME = "name"  # a run's own name, where it has one (a sidecar beside the run: i
 
 
 @functools.cache
-def labels() -> dict[str, str]:
-    """Each setting's label, as its page's widget shows it: the training setup's first (every
-    experiment trains one), then each experiment's own settings."""
-    out: dict[str, str] = {}
+def _specs() -> dict[str, ParamSpec]:
+    """Each setting as its page declares it: the training setup's first (every experiment
+    trains one), then each experiment's own settings."""
+    out: dict[str, ParamSpec] = {}
     for cls in (TrainSetup, *(m.Config for m in experiments.REGISTRY.values())):
         for spec in describe(cls):
-            out.setdefault(spec.name, _in_text(spec.label))
-    return {**out, **OWN_WORDS}
+            out.setdefault(spec.name, spec)
+    return out
+
+
+@functools.cache
+def labels() -> dict[str, str]:
+    """Each setting's label, as its page's widget shows it."""
+    return {**{k: _in_text(s.label) for k, s in _specs().items()}, **OWN_WORDS}
+
+
+def declared_log(column: str) -> bool:
+    """Whether the setting's config.param says it is best shown on a log scale."""
+    spec = _specs().get(column)
+    return bool(spec and spec.log)
 
 
 def label(column: str) -> str:

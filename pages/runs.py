@@ -386,9 +386,11 @@ def parallel_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         "slider under *Ranges* follows; click the axis to clear it); on a text axis a drag "
         "only highlights."
     )
-    export.chart(run_figures.parallel(few, cols, ranges=shown.ranges), "runs-parallel")
+    log = run_figures.log_axes(few, cols)  # the brush reads these axes' ranges back
+    fig = run_figures.parallel(few, cols, ranges=shown.ranges, log=log)
+    export.chart(fig, "runs-parallel")
     labels = {run_figures.axis_label(c): c for c in shown.numeric}
-    listen_for_brush("chart-runs-parallel", [*cols, analysis.TARGET], labels, shown.limits)
+    listen_for_brush("chart-runs-parallel", [*cols, analysis.TARGET], labels, shown.limits, log)
     return {"axes": picked}
 
 

@@ -47,3 +47,10 @@ def test_a_brush_sets_the_ranges_of_the_axes_the_chart_drew_and_no_others():
     assert ranges == {"depth": (3, 4), "lr": (0.2, 0.5)}  # a new record: the old one unchanged
     # The report repeats the ranges the chart was drawn with: nothing moves.
     assert merged(after, {"width": (8, 20)}, drawn, limits) == after
+
+
+def test_a_brush_on_a_log_axis_comes_back_in_the_settings_values():
+    raw = {"width": [0.9030899869919435, 1.2041199826559248], "test acc": [0.5, 0.9]}
+    assert ranges_of(raw, LABELS, log={"width"}) == {"width": (8.0, 16.0), "test_acc": (0.5, 0.9)}
+    assert slider_value((8.0, 16.0), 4, 32, whole=True) == (8, 16)  # not (8, 15)
+    assert ranges_of({"width": [1e308, 1e308]}, LABELS, log={"width"}) == {}  # inf: dropped

@@ -3,8 +3,10 @@ filters, importance finds the deciding setting, search and delete work."""
 
 import base64
 import json
+import math
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnexp.stats import mean_ci
@@ -296,12 +298,15 @@ def test_parallel_axes_with_few_values_tick_at_those_values():
     flip, width, lr, depth, _ = fig.data[0].dimensions
     assert list(flip.ticktext) == ["false", "true"] and list(flip.tickvals) == [0, 1]
     assert list(width.ticktext) == ["8", "16", "32", "64", "128"]
-    assert list(width.constraintrange) == [16, 64]  # still a numeric axis a brush can set
-    assert lr.tickvals is None  # too many values to name each
+    # still a numeric axis a brush can set (widths 8 to 128 read on a log axis)
+    assert list(width.constraintrange) == pytest.approx([math.log10(16), math.log10(64)])
+    # too many values to name each: round numbers on its log axis
+    assert list(lr.ticktext) == ["0.001", "0.002", "0.005", "0.01", "0.02"]
     assert list(depth.ticktext) == ["3", "4"]  # found: formatting "3" as a number raised
     rates = pd.DataFrame({"lr": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], "test_acc": [0.9] * 6})
     (lr, _) = run_figures.parallel(rates, ["lr"]).data[0].dimensions
-    assert list(lr.ticktext) == ["0.0003", "0.01", "0.03", "0.1"]  # none printed over another
+    # none printed over another: on a log axis (learning rates are declared log) all fit
+    assert list(lr.ticktext) == ["0.0003", "0.001", "0.003", "0.01", "0.03", "0.1"]
     assert fig.data[0].dimensions[-1].tickformat == ".1%"  # accuracy in percent, as the table
 
 

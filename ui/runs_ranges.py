@@ -73,14 +73,16 @@ def _slid(column: str, bounds: Bounds) -> None:
     st.session_state[SET] = ranges
 
 
-def listen_for_brush(chart_key: str, drawn: list[str], labels: dict[str, str], limits) -> None:
+def listen_for_brush(
+    chart_key: str, drawn: list[str], labels: dict[str, str], limits, log: set[str]
+) -> None:
     """Listen to brushes on the parallel-coordinates chart with key `chart_key`, which drew the
-    axes `drawn` (by column; `labels` maps an axis's label to its column): a brush sets the
-    range of its setting, as its slider would."""
+    axes `drawn` (by column; `labels` maps an axis's label to its column; the columns in `log`
+    on log axes): a brush sets the range of its setting, as its slider would."""
 
     def brushed() -> None:
         raw = st.session_state.get(BRUSH)
-        got = parcoords_brush.ranges_of(raw.get("ranges") if raw else None, labels)
+        got = parcoords_brush.ranges_of(raw.get("ranges") if raw else None, labels, log)
         st.session_state[SET] = parcoords_brush.merged(
             st.session_state.get(SET, {}), got, drawn, limits
         )
