@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnexp import analysis, run_labels
-from cnnexp.figures import PALETTE, _error_y, _seeds, layout
+from cnnexp.figures import PALETTE, _error_y, layout
 
 MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
 MAX_VALUE_TICKS = 12  # a parallel-coordinates axis with more values gets an even scale
@@ -155,9 +155,11 @@ def scatter(
     facet: str | None = None,
     group_by: list[str] | None = None,
 ) -> go.Figure:
-    """Every run as a small dot (its run id in customdata, for selections) and, over the runs
-    that share `group_by` (all settings but the seed), the mean of x and y with y's 95%
-    interval as error bars, one colour per `colour` value and one panel per `facet` value."""
+    """Every run as a ring (its run id in customdata, for selections) over, for the runs that
+    share `group_by` (all settings but the seed), a diamond at the mean of x and y with y's
+    95% interval as error bars; one colour per `colour` value and one panel per `facet`
+    value. Axes are titled in the pages' words, an accuracy in percent, a setting that
+    spans a wide ratio (log_axes) on a log axis."""
     numbers = _as_numbers(runs[x])
     left_out = 0
     if numbers is not None:  # a setting several experiments share is an object column
@@ -176,6 +178,7 @@ def scatter(
         horizontal_spacing=0.03,
     )
     colours = analysis.levels(runs[colour]) if colour else [None]
+    fmt = ".1%" if _is_accuracy(y) else ".4g"
     group_by = [c for c in (group_by or []) if c in runs]
     # Each run's panel and colour as text, once (not once per panel and colour: 5,000 dots).
     panel_of = analysis.as_key(runs[facet]) if facet else None
@@ -188,52 +191,69 @@ def scatter(
             if sub.empty:
                 continue
             col = PALETTE[i % len(PALETTE)]
-            name = f"{colour} {c}" if colour else "runs"
-            fig.add_trace(
-                go.Scatter(
-                    x=sub[x] if numbers is not None else analysis.as_key(sub[x]),  # lists, None
-                    y=sub[y],
-                    mode="markers",
-                    marker={"size": 5, "color": col, "opacity": 0.45},
-                    name=name,
-                    legendgroup=name,
-                    showlegend=False,
-                    customdata=sub[["run_id"]].to_numpy(),
-                    hovertemplate="%{x} · %{y:.4g}<extra>%{customdata[0]}</extra>",
-                ),
-                row=1,
-                col=j,
-            )
+            name = f"{run_labels.label(colour)} {c}" if colour else "mean over seeds, 95% CI"
             means = _means(sub, x, y, group_by, numbers is not None)
-            n = int(means["n"].max()) if len(means) else 0
             fig.add_trace(
                 go.Scatter(
                     x=means["x"],
                     y=means["mean"],
                     mode="markers",
-                    marker={"size": 10, "color": col, "symbol": "diamond"},
+                    marker={"size": 11, "color": col, "symbol": "diamond", "opacity": 0.85},
                     error_y=_error_y(means, thickness=1.4, width=4),
-                    name=f"{name} mean ({_seeds(n)} max)",
+                    name=name,
                     legendgroup=name,
                     showlegend=name not in in_legend,
-                    hovertemplate="mean %{y:.4g}<extra>%{x}</extra>",
+                    customdata=means[["n"]].to_numpy(),
+                    hovertemplate=f"mean %{{y:{fmt}}} over %{{customdata[0]}} seeds<extra>%{{x}}</extra>",
+                ),
+                row=1,
+                col=j,
+            )
+            # Each run over the means, hollow: a mean's diamond shows through its seeds' rings.
+            fig.add_trace(
+                go.Scatter(
+                    x=sub[x] if numbers is not None else analysis.as_key(sub[x]),  # lists, None
+                    y=sub[y],
+                    mode="markers",
+                    marker={
+                        "size": 7,
+                        "color": col,
+                        "symbol": "circle-open",
+                        "line": {"width": 1.5},
+                    },
+                    name=name if colour else "one run (seed)",
+                    legendgroup=name,
+                    showlegend=not colour and j == 1,
+                    customdata=sub[["run_id"]].to_numpy(),
+                    hovertemplate=f"%{{x}} · %{{y:{fmt}}}<extra>%{{customdata[0]}}</extra>",
                 ),
                 row=1,
                 col=j,
             )
             in_legend.add(name)
-    title = f"One panel per {facet}" if facet and facets != [None] else ""
+    title = f"One panel per {run_labels.label(facet)}" if facet and facets != [None] else ""
     if left_out:
-        title += f"{' · ' if title else ''}{left_out:,} runs without {x} left out"
-    fig = layout(fig, title, x, y, height=400)
-    fig.update_layout(hovermode="closest", dragmode="select")
+        runs_ = "run" if left_out == 1 else "runs"
+        title += (
+            f"{' · ' if title else ''}{left_out:,} {runs_} without {run_labels.label(x)} left out"
+        )
+    fig = layout(fig, title, run_labels.label(x), run_labels.label(y), height=400)
+    fig.update_layout(hovermode="closest", dragmode="select", legend_title_text="")
     fig.update_annotations(font_size=11)
     if numbers is None:  # text in its own order, not as first seen
         fig.update_xaxes(categoryorder="array", categoryarray=analysis.levels(runs[x]))
+    elif x in log_axes(runs, [x]):
+        fig.update_xaxes(type="log")
     for axis, col in ((fig.update_xaxes, x), (fig.update_yaxes, y)):
-        if col.endswith("_acc"):  # an accuracy reads as the table shows it: 97.5%
+        if _is_accuracy(col):  # an accuracy reads as the table shows it: 97.5%
             axis(tickformat=".0%")
+    if not _is_accuracy(y) and y in log_axes(runs, [y]):
+        fig.update_yaxes(type="log")
     return fig
+
+
+def _is_accuracy(column: str) -> bool:
+    return column.endswith("_acc")
 
 
 def _as_numbers(col: pd.Series) -> pd.Series | None:

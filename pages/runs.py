@@ -434,8 +434,8 @@ def scatter_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     group_by = [c for c in saved.settings if c in shown.varies]
     fig = run_figures.scatter(few, x, y, colour=colour, facet=facet, group_by=group_by)
     st.caption(
-        "Small dots are runs (seeds); diamonds are the mean of each configuration with its "
-        "95% interval. Drag a box or lasso over dots to select those runs."
+        "Rings are runs (one per seed); diamonds are the mean of each configuration with its "
+        "95% interval. Drag a box or lasso over rings to select those runs."
     )
     picked = st.plotly_chart(
         fig, key="runs_scatter", on_select="rerun", selection_mode=("box", "lasso", "points")

@@ -232,7 +232,7 @@ def test_x_against_y_takes_any_column_on_either_axis(store):
         assert titles == ["4", "8", "16", "32"], (x, titles)
         # Found: only colours drawn in the first panel had a legend entry. Each has one now.
         legend = [t["name"] for t in fig["data"] if t.get("showlegend") is not False]
-        assert sorted(legend) == [f"depth {d} mean (2 seeds max)" for d in (2, 3, 4)], (x, legend)
+        assert sorted(legend) == [f"depth {d}" for d in (2, 3, 4)], (x, legend)
 
 
 def test_x_against_y_reads_a_shared_numeric_setting_as_numbers(store):
@@ -249,7 +249,7 @@ def test_x_against_y_reads_a_shared_numeric_setting_as_numbers(store):
     values = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
     assert sorted(values.tolist()) == [0.001, 0.003000000000000006, 0.01]
     assert "categoryarray" not in fig["layout"]["xaxis"]
-    assert fig["layout"]["title"]["text"] == "1 runs without lr left out"  # said, not hidden
+    assert fig["layout"]["title"]["text"] == "1 run without learning rate left out"  # said
     at = open_runs({"view": "x-against-y", "facet": "lr", "q": "no such run"})
     assert not at.exception, at.exception  # an empty filter with a facet: nothing, no raise
 
@@ -268,10 +268,7 @@ def test_a_whole_number_setting_in_an_object_column_reads_as_whole_numbers():
     )
     fig = run_figures.scatter(runs, "width", "test_acc", colour="width", facet="width")
     assert [a.text for a in fig.layout.annotations] == ["4", "8"]  # not 4.0, 8.0
-    assert {t.name for t in fig.data if t.showlegend} == {
-        "width 4 mean (1 seed max)",
-        "width 8 mean (2 seeds max)",
-    }
+    assert {t.name for t in fig.data if t.showlegend} == {"width 4", "width 8"}
     assert fig.layout.title.text.endswith("2 runs without width left out")
     assert fig.layout.yaxis.tickformat == ".0%" and fig.layout.xaxis.tickformat is None
     flags = runs.assign(width=pd.Series([True, False, None, True, False], dtype=object))
