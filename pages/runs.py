@@ -17,6 +17,7 @@ import streamlit as st
 
 from cnnexp import analysis, experiments, figures, run_figures, run_labels
 from cnnexp.analysis import Bounds
+from cnnexp.results import own_columns
 from cnnexp.run_labels import label
 from cnnexp.store import Store
 from ui import access, export, page, resources
@@ -44,7 +45,8 @@ class Saved:
     """One saved state of the results folder: its runs and the settings they have."""
 
     store: Store
-    runs: pd.DataFrame
+    runs: pd.DataFrame  # in the pages' words (run_labels.in_words)
+    raw: pd.DataFrame  # as saved: what a download carries
     version: int  # changes whenever a run is saved or deleted
     settings: list[str]
 
@@ -99,10 +101,10 @@ def main() -> None:
 def saved_runs() -> Saved:
     """The saved runs, their settings in the words of the experiment pages (run_labels)."""
     store = resources.store()
-    runs, version = store.runs_and_version()
-    runs = _remembered("in-words", (version,), lambda: run_labels.in_words(runs))
+    raw, version = store.runs_and_version()
+    runs = _remembered("in-words", (version,), lambda: run_labels.in_words(raw))
     settings = _remembered("settings", (version,), lambda: analysis.settings(runs))
-    return Saved(store, runs, version, settings)
+    return Saved(store, runs, raw, version, settings)
 
 
 # Bounded: some entries are copies of the runs table (the filtered view, the table as shown),
@@ -340,10 +342,15 @@ def curves_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         percent=metric == "acc",
     )
     export.chart(fig, "runs-curves")
-    export.data_downloads(
-        {"runs": selected.astype({"config_json": str}), "metrics": metrics}, "runs"
-    )
+    export.data_downloads({"runs": exported(saved, selected), "metrics": metrics}, "selected")
     return link
+
+
+def exported(saved: Saved, selected: pd.DataFrame) -> pd.DataFrame:
+    """The selected runs as a download carries them: as saved (not in words), with their own
+    settings only, as an experiment page's download does."""
+    raw = saved.raw[saved.raw["run_id"].isin(selected["run_id"])]
+    return own_columns(raw, [json.loads(c) for c in raw["config_json"]])
 
 
 def curves_ui(lines: list[str]) -> tuple[str, str]:

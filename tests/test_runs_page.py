@@ -508,3 +508,26 @@ def test_run_detail_names_runs_by_what_tells_them_apart_and_reads_percent(store)
     ]
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["layout"]["yaxis"]["tickformat"].endswith("%")
+
+
+def test_the_selected_runs_download_as_saved_with_their_own_columns_only(store):
+    """Found: the download was named runs-runs.csv and carried 60 columns, the store's
+    bookkeeping (_file, _mtime_ns, _size) and other experiments' empty settings among them."""
+    write_runs(store, n_seeds=1)
+    save_run(store, 99, {"model": "mlp", "lr": 0.01, "seed": 0}, experiment="scaling")
+    ids = store.runs().query("experiment == 'baseline'")["run_id"].iloc[:2].tolist()
+    at = open_runs({"group": "off", "runs": ",".join(ids)})
+    at.session_state["data-selected"] = True  # the visitor opens "Download the data…"
+    at.run()
+    assert not at.exception, at.exception
+    # ui/export.py names each file after its key: selected-runs.csv, selected-metrics.csv, …
+    keys = [b.key for b in at.get("download_button")]
+    assert keys == [
+        f"data-selected-{t}-{f}" for t in ("runs", "metrics") for f in ("csv", "parquet")
+    ]
+    shapes = {m.value.split(" · ")[0]: m.value for m in at.markdown if "rows ×" in m.value}
+    runs = store.runs()
+    own = [c for c in runs.columns if not c.startswith("_")]
+    n_cols = len(runs.loc[runs["run_id"].isin(ids), own].dropna(axis=1, how="all").columns)
+    assert shapes["**runs**"] == f"**runs** · 2 rows × {n_cols} columns"
+    assert "lr" not in runs.loc[runs["run_id"].isin(ids)].dropna(axis=1, how="all")
