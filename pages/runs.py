@@ -86,6 +86,7 @@ def main() -> None:
     filters = filters_ui(saved.runs, asked.filters)
     shown = shown_ui(saved, filters, problems)
     grouping = grouping_ui(shown.varies or ["experiment"], asked.grouping)
+    url.drop_refused(link_allowed(saved), problems)
     say_ignored(problems)
     selected = table_ui(saved, shown, grouping, asked.selected)
     view = view_ui(asked.view)
@@ -142,6 +143,18 @@ def say_ignored(problems: list[str]) -> None:
     if problems:
         st.warning("**Some values in this link were ignored.**", icon=":material/link_off:")
         st.text("\n".join(problems))
+
+
+def link_allowed(saved: Saved) -> dict[str, list[str]]:
+    """What a link may give each view's parameters, whatever the filters (a view checks its
+    own exactly when it is shown)."""
+    columns = [c for c in [analysis.TARGET, "duration_s", *saved.settings] if c in saved.runs]
+    return {
+        "series": list(SERIES),
+        "lines": ["configuration", "run", *saved.settings],
+        "axes": saved.settings,
+        **dict.fromkeys(("x", "y", "colour", "facet"), columns),
+    }
 
 
 def filters_ui(runs: pd.DataFrame, asked: Filters) -> Filters:
@@ -281,7 +294,9 @@ def table_ui(
         key=f"runs_table_{grouping.on}_{st.session_state.get('runs_deleted', 0)}_{rows_key}",
         on_select="rerun",
         selection_mode="multi-row",
-        height=min(400, 35 * (len(table) + 1) + 3),
+        # At most ten rows (Streamlit's "auto"), and its empty row: with no rows, a height
+        # for the header alone drew the next label over the table's border.
+        height=min(400, 35 * (max(len(table), 1) + 1) + 3),
         selection_default={"selection": {"rows": default_rows}} if default_rows else None,
         column_config=table_columns(saved.settings),
     )

@@ -133,3 +133,18 @@ def test_dragging_along_a_log_axis_filters_by_the_settings_values(tmp_path):
         assert re.search(r"6 runs · 6 of 12 saved runs", body), body[:2000]
         # widths, not their logarithms (1.05 to 1.51), in the link
         assert re.search(r"range=width%3A1[1-6]%3A32", page.url), page.url
+
+
+def test_an_empty_table_keeps_clear_of_the_view_label(tmp_path):
+    """Found: with no run in the filter, the "View" label was drawn over the table's border
+    (its height allowed for the header alone, not the empty row Streamlit draws)."""
+    with runs_page(tmp_path, "") as (page, _):
+        search = page.get_by_placeholder("label, run id or setting value")
+        search.fill("no such run")
+        search.press("Enter")
+        page.get_by_text("0 of 12 saved runs").first.wait_for(timeout=60_000)
+        settled(page)
+        # the grid as drawn (it overflows the element's box when that is too short)
+        table = page.locator("[data-testid='stDataFrameResizable']").first.bounding_box()
+        label = page.get_by_text("View", exact=True).first.bounding_box()
+        assert label["y"] >= table["y"] + table["height"], (label, table)

@@ -531,3 +531,21 @@ def test_the_selected_runs_download_as_saved_with_their_own_columns_only(store):
     n_cols = len(runs.loc[runs["run_id"].isin(ids), own].dropna(axis=1, how="all").columns)
     assert shapes["**runs**"] == f"**runs** · 2 rows × {n_cols} columns"
     assert "lr" not in runs.loc[runs["run_id"].isin(ids)].dropna(axis=1, how="all")
+
+
+def test_bad_link_values_of_any_view_are_refused_visibly(store):
+    """Found: ?view=**bold** and ?x=__import__ vanished with no message: the view fell back
+    to the curves, and x was only read by a view not shown."""
+    write_runs(store, n_seeds=1)
+    at = open_runs({"view": "**bold**", "x": "__import__", "axes": "width", "series": "nope"})
+    assert not at.exception, at.exception
+    text = " ".join(t.value for t in at.text)
+    assert "view: '**bold**' ignored; allowed: curves, parallel-coordinates" in text
+    assert "x: '__import__' ignored; allowed: test_acc" in text
+    assert "series: 'nope' ignored" in text
+    assert not any("bold" in m.value for m in [*at.markdown, *at.warning])  # literal text
+    assert at.segmented_control(key="runs_view").value == "curves"
+    assert "x" not in at.query_params and "series" not in at.query_params
+    assert at.query_params.get("axes") == "width"  # a good value of another view stays
+    at = open_runs({"view": "x-against-y", "x": "__import__"})  # the view shown says it once
+    assert " ".join(t.value for t in at.text).count("'__import__'") == 1

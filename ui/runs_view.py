@@ -58,7 +58,7 @@ def read(runs: pd.DataFrame, settings: list[str], problems: list[str]) -> State:
     """What the link asks for, checked against the saved `runs` and their `settings`; what
     cannot be used is named in `problems`. Ranges are checked where the filtered runs are
     known (`ranges`); an empty `by` means the page's default grouping."""
-    view = (values("view") or [VIEWS[0]])[0].replace("-", " ")
+    linked_view = one("view", [v.replace(" ", "-") for v in VIEWS], None, problems)
     return State(
         filters=Filters(
             tuple(choose("exp", sorted(runs["experiment"].unique()), problems)),
@@ -69,8 +69,24 @@ def read(runs: pd.DataFrame, settings: list[str], problems: list[str]) -> State:
             on=values("group") != ["off"], by=tuple(choose("by", settings, problems))
         ),
         selected=tuple(run_ids(set(runs["run_id"]), problems)),
-        view=view if view in VIEWS else VIEWS[0],
+        view=linked_view.replace("-", " ") if linked_view else VIEWS[0],
     )
+
+
+# The link's values that belong to one view, which it reads (and checks exactly) when shown.
+VIEW_PARAMS = ("series", "lines", "axes", "x", "y", "colour", "facet")
+
+
+def drop_refused(allowed: dict[str, list[str]], problems: list[str]) -> None:
+    """Check the link's values of every view's parameters against what is `allowed` for each
+    whatever the filters, name the others in `problems` and take them out of the link now:
+    a view not shown (or shown with nothing to draw) does not read its own, and would leave
+    them there unsaid."""
+    for name in VIEW_PARAMS:
+        given = values(name)
+        usable = choose(name, allowed[name], problems)
+        if len(usable) < len(given):
+            write({name: usable})
 
 
 def link(state: State) -> dict[str, str | list[str] | None]:
