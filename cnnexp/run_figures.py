@@ -243,13 +243,22 @@ def scatter(
     if numbers is None:  # text in its own order, not as first seen
         fig.update_xaxes(categoryorder="array", categoryarray=analysis.levels(runs[x]))
     elif x in log_axes(runs, [x]):
-        fig.update_xaxes(type="log")
+        fig.update_xaxes(type="log", **_log_ticks(runs[x]))
     for axis, col in ((fig.update_xaxes, x), (fig.update_yaxes, y)):
         if _is_accuracy(col):  # an accuracy reads as the table shows it: 97.5%
             axis(tickformat=".0%")
     if not _is_accuracy(y) and y in log_axes(runs, [y]):
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(type="log", **_log_ticks(runs[y]))
     return fig
+
+
+def _log_ticks(col: pd.Series) -> dict:
+    """A log axis ticked at its setting's own values when they are few (100, 300, 1,000,
+    4,000 images), else at each power of ten: Plotly's default labels every digit between."""
+    values = sorted(set(pd.to_numeric(col, errors="coerce").dropna().tolist()))
+    if len(values) > MAX_VALUE_TICKS:
+        return {"dtick": 1}
+    return {"tickvals": values, "ticktext": [f"{v:,g}" for v in values]}
 
 
 def _is_accuracy(column: str) -> bool:
@@ -283,7 +292,9 @@ def _means(
 
 
 def importance_bars(imp: pd.DataFrame) -> go.Figure:
-    """Permutation importance (with its spread over shuffles) beside |Spearman ρ|."""
+    """Permutation importance (with its spread over shuffles) beside |Spearman ρ|, each
+    setting in its page's words."""
+    imp = imp.assign(setting=imp["setting"].map(run_labels.label))
     fig = go.Figure()
     fig.add_trace(
         go.Bar(

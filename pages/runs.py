@@ -506,7 +506,7 @@ def importance_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         "credit; a setting that never varies here cannot show up."
     )
     export.chart(run_figures.importance_bars(imp), "runs-importance")
-    st.dataframe(imp, hide_index=True)
+    st.dataframe(imp.assign(setting=imp["setting"].map(label)), hide_index=True)
     return {}
 
 
@@ -514,7 +514,8 @@ def detail_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     if selected.empty:
         st.info("Select one run in the table to see it in detail.", icon=":material/touch_app:")
         return {}
-    names = run_labels.names(selected, saved.settings)  # by what tells them apart, not by id
+    # By what tells them apart among the runs in the table, not by id.
+    names = saved.remember("names", shown.key, lambda: run_labels.names(shown.runs, saved.settings))
     rid = st.selectbox("Run", list(selected["run_id"]), key="runs_detail", format_func=names.get)
     run = selected[selected["run_id"] == rid].iloc[0]
     config = json.loads(run["config_json"])

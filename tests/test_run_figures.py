@@ -51,4 +51,5 @@ def test_x_against_y_reads_in_words_with_its_runs_in_sight():
     ]
     assert fig.layout.xaxis.title.text == "training images"
     assert fig.layout.yaxis.title.text == "test accuracy" and fig.layout.yaxis.tickformat == ".0%"
-    assert fig.layout.xaxis.type == "log"  # 100 to 1,438 images
+    assert fig.layout.xaxis.type == "log"  # 100 to 1,438 images, ticked at those
+    assert list(fig.layout.xaxis.ticktext) == ["100", "300", "1,438"]

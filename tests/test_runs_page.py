@@ -487,7 +487,7 @@ def test_all_images_are_counted_as_the_images_they_are(store):
     assert sorted(set(table(open_runs({"group": "off"}))["n_train"])) == [100, 300, 1438]
     at = open_runs({"view": "what-matters", "exp": "permuted"})
     imp = at.dataframe[1].value.set_index("setting")
-    assert imp.loc["n_train", "spearman"] > 0.5
+    assert imp.loc["training images", "spearman"] > 0.5  # in its page's words
     at = open_runs({"view": "x-against-y", "x": "n_train"})
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     dots = fig["data"][0]["x"]
@@ -504,8 +504,8 @@ def test_run_detail_names_runs_by_what_tells_them_apart_and_reads_percent(store)
     at = open_runs({"group": "off", "runs": ",".join(ids), "view": "run-detail"})
     assert not at.exception, at.exception
     assert sorted(at.selectbox(key="runs_detail").options) == [
-        f"baseline · depth {d} · seed {s}" for d in (2, 3, 4) for s in (0, 1)
-    ]
+        f"baseline · depth {d} · width 8 · seed {s}" for d in (2, 3, 4) for s in (0, 1)
+    ]  # what tells them apart among the runs in the table
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["layout"]["yaxis"]["tickformat"].endswith("%")
 
