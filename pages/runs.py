@@ -3,7 +3,8 @@ their curves, parallel coordinates, any x against any y, what matters, and one r
 
 Read top to bottom: main() draws the page from the link's state (ui/runs_view.py); each `_ui`
 function draws widgets and returns what was chosen; each view takes what it shows. Every
-choice is in the URL. Logic lives in cnnexp.analysis and cnnexp.run_figures."""
+choice is in the URL. Logic lives in cnnexp.analysis, cnnexp.run_figures and, for the words
+the experiment pages use for settings, cnnexp.run_labels."""
 
 import hashlib
 import json
@@ -108,8 +109,8 @@ def saved_runs() -> Saved:
     return Saved(store, runs, raw, version, settings)
 
 
-# Bounded: some entries are copies of the runs table (the filtered view, the table as shown),
-# so a few filter states' worth (~7 entries each), whatever text visitors search for.
+# Bounded: some entries are copies of the runs table (in words, the filtered view, the table as
+# shown), so a few filter states' worth (~8 entries each), whatever text visitors search for.
 @st.cache_resource(max_entries=24, ttl=3600, show_spinner=False)
 def _remembered(what: str, key: tuple, _build: Callable[[], Any]) -> Any:
     return _build()
