@@ -328,11 +328,7 @@ def curves_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     if n > len(few):
         st.caption(f"Showing the curves of {len(few)} of the {n:,} selected runs, drawn at random.")
     # Seeds of one configuration share its name: its mean line and band; each run has its own.
-    few = few.assign(
-        configuration=run_labels.names(few, saved.settings, seed=False).to_numpy(),
-        run=run_labels.names(few, saved.settings).to_numpy(),
-    )
-    differs = analysis.varying(few, saved.settings)
+    few, differs = saved.remember("curves", tuple(few["run_id"]), lambda: curve_names(saved, few))
     series, colour = curves_ui(["configuration", "run", *differs])
     link = {  # the defaults leave the link short
         "series": None if series == "test accuracy" else series,
@@ -358,8 +354,20 @@ def curves_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         percent=metric == "acc",
     )
     export.chart(fig, "runs-curves")
-    export.data_downloads({"runs": exported(saved, selected), "metrics": metrics}, "selected")
+    chosen = tuple(selected["run_id"])
+    runs = saved.remember("export", chosen, lambda: exported(saved, selected))
+    export.data_downloads({"runs": runs, "metrics": metrics}, "selected")
     return link
+
+
+def curve_names(saved: Saved, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The runs with the names their curves go by (run_labels.names): `configuration`, which
+    its seeds share, and `run`; and the settings that differ among them, to colour by."""
+    named = runs.assign(
+        configuration=run_labels.names(runs, saved.settings, seed=False).to_numpy(),
+        run=run_labels.names(runs, saved.settings).to_numpy(),
+    )
+    return named, analysis.varying(runs, saved.settings)
 
 
 def exported(saved: Saved, selected: pd.DataFrame) -> pd.DataFrame:
