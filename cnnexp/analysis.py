@@ -7,12 +7,53 @@ columns and as `config_json`); the Runs page is a thin view over these functions
 from __future__ import annotations
 
 import json
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 SEED_COLUMNS = ("seed", "seeds")  # what "group over seeds" leaves out of the grouping
 TARGET = "test_acc"
+
+
+class Bounds(NamedTuple):
+    """A numeric setting's lowest and highest value, and whether all its values are whole."""
+
+    lo: float
+    hi: float
+    whole: bool
+
+
+def filtered(
+    runs: pd.DataFrame, exps: tuple[str, ...], statuses: tuple[str, ...], text: str
+) -> pd.DataFrame:
+    """The runs of these experiments and statuses (none given: all) whose label, run id or
+    settings contain `text` (any case), newest first."""
+    view = runs
+    if exps:
+        view = view[view["experiment"].isin(exps)]
+    if statuses:
+        view = view[view["status"].isin(statuses)]
+    if text:
+        hay = view["label"].astype(str) + " " + view["run_id"] + " " + view["config_json"]
+        view = view[hay.str.contains(text, case=False, regex=False)]
+    if "ended_at" not in view:  # records written by hand or by other tools may lack it
+        return view.reset_index(drop=True)
+    return view.sort_values("ended_at", ascending=False).reset_index(drop=True)
+
+
+def bounds(col: pd.Series) -> Bounds:
+    """The bounds of a numeric setting's values (text of numbers counts, other text not)."""
+    col = pd.to_numeric(col, errors="coerce").dropna()
+    whole = bool((col == col.round()).all())  # integer settings slide in whole steps
+    lo, hi = float(col.min()), float(col.max())
+    return Bounds(int(lo), int(hi), whole) if whole else Bounds(lo, hi, whole)
+
+
+def as_shown(rows: pd.DataFrame, fractions: tuple[str, ...], shown: list[str]) -> pd.DataFrame:
+    """A table as shown: these columns, in this order, fractions as percentages."""
+    table = rows[[c for c in dict.fromkeys(shown) if c in rows.columns]]
+    return table.assign(**{c: table[c] * 100 for c in fractions if c in table})
 
 
 def settings(runs: pd.DataFrame) -> list[str]:

@@ -7,6 +7,7 @@ figure can colour by `model` or facet by `batch_size` without another lookup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -78,7 +79,8 @@ class Results:
         """The data behind a page, for export: runs, per-epoch metrics and the named tables.
         The runs without the columns no run of theirs has (another experiment's settings, in
         the store's shared table), and whole-number columns as integers (4, not 4.0)."""
-        out = {"runs": _own_columns(self.runs, self.specs), "metrics": self.metrics()}
+        configs = [s.config for s in self.specs]
+        out = {"runs": own_columns(self.runs, configs), "metrics": self.metrics()}
         out.update({name: self.table(name) for name in tables})
         return out
 
@@ -88,14 +90,16 @@ class Results:
         return max(times) if times else None
 
 
-def _own_columns(runs: pd.DataFrame, specs: list[RunSpec]) -> pd.DataFrame:
-    """Without the columns none of these runs has, and each setting the runs' own configs
-    give as whole numbers as integers again (the shared table's NaN made them floats); a
-    float setting stays a float even where its value is whole (weight decay 0.0, lr 1.0)."""
+def own_columns(runs: pd.DataFrame, configs: Iterable[dict]) -> pd.DataFrame:
+    """Runs as an export carries them: without the store's bookkeeping (`_file`, …) and the
+    columns none of these runs has, and each setting the runs' own `configs` give as whole
+    numbers as integers again (the shared table's NaN made them floats); a float setting
+    stays a float even where its value is whole (weight decay 0.0, lr 1.0)."""
+    runs = runs.drop(columns=[c for c in runs.columns if c.startswith("_")])
     runs = runs.dropna(axis=1, how="all")
     kinds: dict[str, set[type]] = {}
-    for s in specs:
-        for k, v in s.config.items():
+    for config in configs:
+        for k, v in config.items():
             kinds.setdefault(k, set()).add(type(v))
     whole = {
         c: "Int64"

@@ -11,12 +11,35 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnexp import analysis
-from cnnexp.figures import PALETTE, _error_y, _seeds, layout
+from cnnexp import analysis, run_labels
+from cnnexp.figures import PALETTE, _error_y, layout
 
 MAX_FACETS = 6  # more small panels than this are unreadable; the page says which were kept
 MAX_VALUE_TICKS = 12  # a parallel-coordinates axis with more values gets an even scale
 TICK_GAP = 0.06  # of an axis's span: about one label's height on the chart's axes
+LOG_RATIO = 8  # a positive setting whose largest value is this many times its smallest
+# (widths 1 to 64, learning rates, image counts) reads on a log axis: on an even one its
+# small values pile up at the bottom with their labels on top of one another
+
+
+def axis_label(column: str) -> str:
+    """A parallel-coordinates axis's title: a setting in its page's words; the accuracy short,
+    as the table heads it (eight titles share the chart's width)."""
+    return "test acc" if column == analysis.TARGET else run_labels.label(column)
+
+
+def log_axes(runs: pd.DataFrame, columns: list[str]) -> set[str]:
+    """The numeric columns that read on a log scale: all positive, and declared so by their
+    config.param (a learning rate) or spanning a ratio of LOG_RATIO or more."""
+    out = set()
+    for c in columns:
+        values = pd.to_numeric(runs[c], errors="coerce") if c in runs else None
+        if values is None or values.isna().any() or values.dtype == bool or values.empty:
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        if lo > 0 and hi > lo and (run_labels.declared_log(c) or hi / lo >= LOG_RATIO):
+            out.add(c)
+    return out
 
 
 def parallel(
@@ -24,25 +47,31 @@ def parallel(
     columns: list[str],
     target: str = analysis.TARGET,
     ranges: dict[str, tuple[float, float]] | None = None,
+    log: set[str] | None = None,
 ) -> go.Figure:
     """One line per run through every column and the target, coloured by the target.
-    Text settings get an axis with their values in sorted order; `ranges` (by column) are
-    drawn as brushes on their numeric axes, one brush per axis."""
+    Text settings get an axis with their values in sorted order; numeric ones in `log`
+    (by default: log_axes) an axis of their values' logarithms, ticked at the values;
+    `ranges` (by column, in the columns' own values) are drawn as brushes on their numeric
+    axes, one brush per axis."""
     codes = analysis.encode(runs, columns)
     ranges = ranges or {}
+    log = log_axes(runs, columns) if log is None else log
     dims = []
     for c in columns:
-        dim = {"label": c, "values": codes[c], "multiselect": False}
+        dim = {"label": axis_label(c), "values": codes[c], "multiselect": False}
         if not pd.to_numeric(runs[c], errors="coerce").notna().all():
             labels = analysis.levels(runs[c])
             dim.update(tickvals=list(range(len(labels))), ticktext=labels)
-        else:
-            dim.update(_value_ticks(runs[c]))
-            if c in ranges:
-                dim["constraintrange"] = list(ranges[c])
+            dims.append(dim)
+            continue
+        scale = np.log10 if c in log else np.asarray  # Parcoords has no log axis type
+        dim.update(values=scale(codes[c]), **_value_ticks(runs[c], log=c in log))
+        if c in ranges:
+            dim["constraintrange"] = [float(scale(v)) for v in ranges[c]]
         dims.append(dim)
     acc = runs[target].astype(float)
-    dim = {"label": target.replace("_", " "), "values": acc, "multiselect": False}
+    dim = {"label": axis_label(target), "values": acc, "multiselect": False}
     percent = target == analysis.TARGET  # an accuracy reads as the table shows it: 97.5%
     if percent:
         dim["tickformat"] = ".1%"
@@ -66,9 +95,11 @@ def parallel(
     return fig
 
 
-def _value_ticks(col: pd.Series) -> dict:
+def _value_ticks(col: pd.Series, log: bool = False) -> dict:
     """Ticks at a numeric setting's own values when it has few (widths 8 to 128, a flag's
-    false and true) instead of an even scale's 0, 0.2, … 1 that no run has."""
+    false and true) instead of an even scale's 0, 0.2, … 1 that no run has; on a `log` axis
+    with many values, at 1, 2 and 5 times each power of ten between them. A log axis is
+    ticked at its values' logarithms, labelled with the values."""
     given = pd.Series(col.dropna().unique())
     if given.map(lambda v: isinstance(v, bool | np.bool_)).all():
         values = sorted(given.tolist())
@@ -79,15 +110,32 @@ def _value_ticks(col: pd.Series) -> dict:
     # Numbers as numbers: a setting kept as text in the store ("3") reads as 3.
     values = sorted(set(pd.to_numeric(given).tolist()))
     if len(values) > MAX_VALUE_TICKS:
-        return {}
-    values = _apart(values)
-    return {"tickvals": [float(v) for v in values], "ticktext": [f"{v:g}" for v in values]}
+        if not log:
+            return {}
+        values = _round_numbers(values[0], values[-1])
+    at = [float(np.log10(v)) if log else float(v) for v in values]
+    kept = set(_apart(at))
+    return {
+        "tickvals": [p for p in at if p in kept],
+        "ticktext": [f"{v:g}" for v, p in zip(values, at, strict=True) if p in kept],
+    }
+
+
+def _round_numbers(lo: float, hi: float) -> list[float]:
+    """1, 2 and 5 times each power of ten within [lo, hi], and the ends."""
+    inside = [
+        m * 10.0**e
+        for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+        for m in (1, 2, 5)
+        if lo < m * 10.0**e < hi
+    ]
+    return [lo, *inside, hi]
 
 
 def _apart(values: list[float]) -> list[float]:
     """The values whose labels do not overlap on an axis that spans them evenly: the ends,
     and each value at least TICK_GAP of the span from the last one kept (learning rates
-    0.0003, 0.001, 0.003 beside 0.1 would print on top of one another)."""
+    0.0003, 0.001, 0.003 beside 0.1 would print on top of one another on an even axis)."""
     if len(values) < 3:
         return values
     gap = TICK_GAP * (values[-1] - values[0])
@@ -107,9 +155,11 @@ def scatter(
     facet: str | None = None,
     group_by: list[str] | None = None,
 ) -> go.Figure:
-    """Every run as a small dot (its run id in customdata, for selections) and, over the runs
-    that share `group_by` (all settings but the seed), the mean of x and y with y's 95%
-    interval as error bars, one colour per `colour` value and one panel per `facet` value."""
+    """Every run as a ring (its run id in customdata, for selections) over, for the runs that
+    share `group_by` (all settings but the seed), a diamond at the mean of x and y with y's
+    95% interval as error bars; one colour per `colour` value and one panel per `facet`
+    value. Axes are titled in the pages' words, an accuracy in percent, a setting that
+    spans a wide ratio (log_axes) on a log axis."""
     numbers = _as_numbers(runs[x])
     left_out = 0
     if numbers is not None:  # a setting several experiments share is an object column
@@ -128,6 +178,7 @@ def scatter(
         horizontal_spacing=0.03,
     )
     colours = analysis.levels(runs[colour]) if colour else [None]
+    fmt = ".1%" if _is_accuracy(y) else ".4g"
     group_by = [c for c in (group_by or []) if c in runs]
     # Each run's panel and colour as text, once (not once per panel and colour: 5,000 dots).
     panel_of = analysis.as_key(runs[facet]) if facet else None
@@ -140,52 +191,78 @@ def scatter(
             if sub.empty:
                 continue
             col = PALETTE[i % len(PALETTE)]
-            name = f"{colour} {c}" if colour else "runs"
-            fig.add_trace(
-                go.Scatter(
-                    x=sub[x] if numbers is not None else analysis.as_key(sub[x]),  # lists, None
-                    y=sub[y],
-                    mode="markers",
-                    marker={"size": 5, "color": col, "opacity": 0.45},
-                    name=name,
-                    legendgroup=name,
-                    showlegend=False,
-                    customdata=sub[["run_id"]].to_numpy(),
-                    hovertemplate="%{x} · %{y:.4g}<extra>%{customdata[0]}</extra>",
-                ),
-                row=1,
-                col=j,
-            )
+            name = f"{run_labels.label(colour)} {c}" if colour else "mean over seeds, 95% CI"
             means = _means(sub, x, y, group_by, numbers is not None)
-            n = int(means["n"].max()) if len(means) else 0
             fig.add_trace(
                 go.Scatter(
                     x=means["x"],
                     y=means["mean"],
                     mode="markers",
-                    marker={"size": 10, "color": col, "symbol": "diamond"},
+                    marker={"size": 11, "color": col, "symbol": "diamond", "opacity": 0.85},
                     error_y=_error_y(means, thickness=1.4, width=4),
-                    name=f"{name} mean ({_seeds(n)} max)",
+                    name=name,
                     legendgroup=name,
                     showlegend=name not in in_legend,
-                    hovertemplate="mean %{y:.4g}<extra>%{x}</extra>",
+                    customdata=means[["n"]].to_numpy(),
+                    hovertemplate=f"mean %{{y:{fmt}}} over %{{customdata[0]}} seeds<extra>%{{x}}</extra>",
+                ),
+                row=1,
+                col=j,
+            )
+            # Each run over the means, hollow: a mean's diamond shows through its seeds' rings.
+            fig.add_trace(
+                go.Scatter(
+                    x=sub[x] if numbers is not None else analysis.as_key(sub[x]),  # lists, None
+                    y=sub[y],
+                    mode="markers",
+                    marker={
+                        "size": 7,
+                        "color": col,
+                        "symbol": "circle-open",
+                        "line": {"width": 1.5},
+                    },
+                    name=name if colour else "one run (seed)",
+                    legendgroup=name,
+                    showlegend=not colour and j == 1,
+                    customdata=sub[["run_id"]].to_numpy(),
+                    hovertemplate=f"%{{x}} · %{{y:{fmt}}}<extra>%{{customdata[0]}}</extra>",
                 ),
                 row=1,
                 col=j,
             )
             in_legend.add(name)
-    title = f"One panel per {facet}" if facet and facets != [None] else ""
+    title = f"One panel per {run_labels.label(facet)}" if facet and facets != [None] else ""
     if left_out:
-        title += f"{' · ' if title else ''}{left_out:,} runs without {x} left out"
-    fig = layout(fig, title, x, y, height=400)
-    fig.update_layout(hovermode="closest", dragmode="select")
+        runs_ = "run" if left_out == 1 else "runs"
+        title += (
+            f"{' · ' if title else ''}{left_out:,} {runs_} without {run_labels.label(x)} left out"
+        )
+    fig = layout(fig, title, run_labels.label(x), run_labels.label(y), height=400)
+    fig.update_layout(hovermode="closest", dragmode="select", legend_title_text="")
     fig.update_annotations(font_size=11)
     if numbers is None:  # text in its own order, not as first seen
         fig.update_xaxes(categoryorder="array", categoryarray=analysis.levels(runs[x]))
+    elif x in log_axes(runs, [x]):
+        fig.update_xaxes(type="log", **_log_ticks(runs[x]))
     for axis, col in ((fig.update_xaxes, x), (fig.update_yaxes, y)):
-        if col.endswith("_acc"):  # an accuracy reads as the table shows it: 97.5%
+        if _is_accuracy(col):  # an accuracy reads as the table shows it: 97.5%
             axis(tickformat=".0%")
+    if not _is_accuracy(y) and y in log_axes(runs, [y]):
+        fig.update_yaxes(type="log", **_log_ticks(runs[y]))
     return fig
+
+
+def _log_ticks(col: pd.Series) -> dict:
+    """A log axis ticked at its setting's own values when they are few (100, 300, 1,000,
+    4,000 images), else at each power of ten: Plotly's default labels every digit between."""
+    values = sorted(set(pd.to_numeric(col, errors="coerce").dropna().tolist()))
+    if len(values) > MAX_VALUE_TICKS:
+        return {"dtick": 1}
+    return {"tickvals": values, "ticktext": [f"{v:,g}" for v in values]}
+
+
+def _is_accuracy(column: str) -> bool:
+    return column.endswith("_acc")
 
 
 def _as_numbers(col: pd.Series) -> pd.Series | None:
@@ -215,7 +292,9 @@ def _means(
 
 
 def importance_bars(imp: pd.DataFrame) -> go.Figure:
-    """Permutation importance (with its spread over shuffles) beside |Spearman ρ|."""
+    """Permutation importance (with its spread over shuffles) beside |Spearman ρ|, each
+    setting in its page's words."""
+    imp = imp.assign(setting=imp["setting"].map(run_labels.label))
     fig = go.Figure()
     fig.add_trace(
         go.Bar(

@@ -175,3 +175,17 @@ def test_a_failed_run_is_not_counted_as_a_seed():
     g = analysis.group(runs, ["model"])
     assert g["n"].tolist() == [1, 0] and g["run_ids"].tolist() == [["a", "b"], ["c"]]
     assert analysis.group(runs, [])["n"].tolist() == [1, 0, 0]
+
+
+def test_filtered_keeps_experiments_statuses_and_text_newest_first(store):
+    write_runs(store, n_seeds=1)
+    runs = store.runs()
+    got = analysis.filtered(runs, ("baseline",), ("done",), '"WIDTH": 8')
+    assert set(got["width"]) == {8} and len(got) == 3
+    assert list(got["ended_at"]) == sorted(got["ended_at"], reverse=True)
+    assert analysis.filtered(runs, ("scaling",), (), "").empty
+
+
+def test_bounds_of_a_setting_say_whether_it_slides_in_whole_steps():
+    assert analysis.bounds(pd.Series([8, 4.0, None, 16])) == (4, 16, True)
+    assert analysis.bounds(pd.Series(["0.001", "0.05"], dtype=object)) == (0.001, 0.05, False)

@@ -115,3 +115,36 @@ def test_a_selection_follows_its_run_through_a_filter(tmp_path):
         settled(page)
         assert "runs=" not in page.url, page.url  # hidden by the filter: not selected
         assert "not saved runs here" not in page.inner_text("body")
+
+
+def test_dragging_along_a_log_axis_filters_by_the_settings_values(tmp_path):
+    """Widths 4 to 32 read on a log axis (its positions are the widths' logarithms): a brush
+    there filters by widths, not by their logarithms."""
+    with parallel_page(tmp_path) as page:
+        page.wait_for_selector(".st-key-chart-runs-parallel .axis-brush", timeout=30_000)
+        x, y, w, h = dict(page.evaluate(AXES))["width"]  # 4 at the bottom, 32 at the top
+        page.mouse.move(x + w / 2, y + h * 0.5)  # from the middle to past the top: the brush
+        page.mouse.down()  # ends at 32 (log10 of 11 to 32: widths 16 and 32)
+        page.mouse.move(x + w / 2, y - 20, steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(500)
+        settled(page)
+        body = page.inner_text("body")
+        assert re.search(r"6 runs · 6 of 12 saved runs", body), body[:2000]
+        # widths, not their logarithms (1.05 to 1.51), in the link
+        assert re.search(r"range=width%3A1[1-6]%3A32", page.url), page.url
+
+
+def test_an_empty_table_keeps_clear_of_the_view_label(tmp_path):
+    """Found: with no run in the filter, the "View" label was drawn over the table's border
+    (its height allowed for the header alone, not the empty row Streamlit draws)."""
+    with runs_page(tmp_path, "") as (page, _):
+        search = page.get_by_placeholder("label, run id or setting value")
+        search.fill("no such run")
+        search.press("Enter")
+        page.get_by_text("0 of 12 saved runs").first.wait_for(timeout=60_000)
+        settled(page)
+        # the grid as drawn (it overflows the element's box when that is too short)
+        table = page.locator("[data-testid='stDataFrameResizable']").first.bounding_box()
+        label = page.get_by_text("View", exact=True).first.bounding_box()
+        assert label["y"] >= table["y"] + table["height"], (label, table)

@@ -3,8 +3,10 @@ filters, importance finds the deciding setting, search and delete work."""
 
 import base64
 import json
+import math
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnexp.stats import mean_ci
@@ -217,10 +219,10 @@ def test_x_against_y_takes_any_column_on_either_axis(store):
     runs = store.runs()
     store.delete(runs[(runs["width"] == 4) & (runs["depth"] == 2)]["run_id"])  # not in panel 1
     at = open_runs({"view": "x-against-y"})
-    options = at.selectbox(key="runs_x").options
-    assert {"experiment", "model", "width", "test_acc"} <= set(options), options
-    for x in options:
-        at.selectbox(key="runs_x").set_value(x)
+    options = at.selectbox(key="runs_x").options  # in the pages' words
+    assert {"experiment", "model", "width", "test accuracy"} <= set(options), options
+    for i, x in enumerate(options):
+        at.selectbox(key="runs_x").select_index(i)
         at.selectbox(key="runs_f").set_value("width")
         at.selectbox(key="runs_c").set_value("depth")
         at.run()
@@ -230,7 +232,7 @@ def test_x_against_y_takes_any_column_on_either_axis(store):
         assert titles == ["4", "8", "16", "32"], (x, titles)
         # Found: only colours drawn in the first panel had a legend entry. Each has one now.
         legend = [t["name"] for t in fig["data"] if t.get("showlegend") is not False]
-        assert sorted(legend) == [f"depth {d} mean (2 seeds max)" for d in (2, 3, 4)], (x, legend)
+        assert sorted(legend) == [f"depth {d}" for d in (2, 3, 4)], (x, legend)
 
 
 def test_x_against_y_reads_a_shared_numeric_setting_as_numbers(store):
@@ -247,7 +249,7 @@ def test_x_against_y_reads_a_shared_numeric_setting_as_numbers(store):
     values = np.frombuffer(base64.b64decode(x["bdata"]), dtype=x["dtype"])
     assert sorted(values.tolist()) == [0.001, 0.003000000000000006, 0.01]
     assert "categoryarray" not in fig["layout"]["xaxis"]
-    assert fig["layout"]["title"]["text"] == "1 runs without lr left out"  # said, not hidden
+    assert fig["layout"]["title"]["text"] == "1 run without learning rate left out"  # said
     at = open_runs({"view": "x-against-y", "facet": "lr", "q": "no such run"})
     assert not at.exception, at.exception  # an empty filter with a facet: nothing, no raise
 
@@ -266,10 +268,7 @@ def test_a_whole_number_setting_in_an_object_column_reads_as_whole_numbers():
     )
     fig = run_figures.scatter(runs, "width", "test_acc", colour="width", facet="width")
     assert [a.text for a in fig.layout.annotations] == ["4", "8"]  # not 4.0, 8.0
-    assert {t.name for t in fig.data if t.showlegend} == {
-        "width 4 mean (1 seed max)",
-        "width 8 mean (2 seeds max)",
-    }
+    assert {t.name for t in fig.data if t.showlegend} == {"width 4", "width 8"}
     assert fig.layout.title.text.endswith("2 runs without width left out")
     assert fig.layout.yaxis.tickformat == ".0%" and fig.layout.xaxis.tickformat is None
     flags = runs.assign(width=pd.Series([True, False, None, True, False], dtype=object))
@@ -296,12 +295,15 @@ def test_parallel_axes_with_few_values_tick_at_those_values():
     flip, width, lr, depth, _ = fig.data[0].dimensions
     assert list(flip.ticktext) == ["false", "true"] and list(flip.tickvals) == [0, 1]
     assert list(width.ticktext) == ["8", "16", "32", "64", "128"]
-    assert list(width.constraintrange) == [16, 64]  # still a numeric axis a brush can set
-    assert lr.tickvals is None  # too many values to name each
+    # still a numeric axis a brush can set (widths 8 to 128 read on a log axis)
+    assert list(width.constraintrange) == pytest.approx([math.log10(16), math.log10(64)])
+    # too many values to name each: round numbers on its log axis
+    assert list(lr.ticktext) == ["0.001", "0.002", "0.005", "0.01", "0.02"]
     assert list(depth.ticktext) == ["3", "4"]  # found: formatting "3" as a number raised
     rates = pd.DataFrame({"lr": [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], "test_acc": [0.9] * 6})
     (lr, _) = run_figures.parallel(rates, ["lr"]).data[0].dimensions
-    assert list(lr.ticktext) == ["0.0003", "0.01", "0.03", "0.1"]  # none printed over another
+    # none printed over another: on a log axis (learning rates are declared log) all fit
+    assert list(lr.ticktext) == ["0.0003", "0.001", "0.003", "0.01", "0.03", "0.1"]
     assert fig.data[0].dimensions[-1].tickformat == ".1%"  # accuracy in percent, as the table
 
 
@@ -414,3 +416,136 @@ def test_default_axes_follow_the_filters_until_the_visitor_picks(store):
     at.multiselect(key="runs_exp").set_value([]).run()
     assert axes_drawn(at) == ["a5", "a1", "test acc"]
     assert at.query_params.get("axes") == "a5,a1"
+
+
+def test_group_by_follows_the_filter_whichever_way_it_was_set(store):
+    """Found: choosing Experiment = permuted in the widget kept every setting of every
+    experiment in Group by (and wrote them all into the link), where /runs?exp=permuted
+    offered only the settings that vary there."""
+    write_runs(store, n_seeds=1)  # baseline runs: width × depth
+    for i, lr in enumerate((0.001, 0.01)):
+        save_run(store, 100 + i, {"model": "mlp", "lr": lr, "seed": 0}, experiment="scaling")
+    at = open_runs()
+    assert set(at.multiselect(key="runs_by").value) == {
+        "experiment",
+        "depth",
+        "lr",
+        "model",
+        "width",
+    }
+    at.multiselect(key="runs_exp").set_value(["baseline"]).run()
+    linked = open_runs({"exp": "baseline"})
+    for page in (at, linked):
+        by = page.multiselect(key="runs_by")
+        assert (by.options, by.value) == (["depth", "width"], ["depth", "width"])
+        assert "by" not in page.query_params  # the default: the link stays short
+        assert len(table(page)) == 12
+    # A pick is the visitor's: it stays through a filter, and is in the link.
+    at.multiselect(key="runs_by").set_value(["width"]).run()
+    assert len(table(at)) == 4 and at.query_params.get("by") == "width"
+    at.multiselect(key="runs_status").set_value(["done"]).run()
+    assert at.multiselect(key="runs_by").value == ["width"] and len(table(at)) == 4
+
+
+def permuted_runs(store) -> None:
+    """Permuted-pixels runs on digits (1,438 training images): original and permuted pixels
+    at 100, 300 and all images, two seeds; more images, higher accuracy."""
+    i = 0
+    for block in (1, 0):  # as saved: a 1×1 tile is the original image, 0 the whole image
+        for n_train, acc in ((100, 0.7), (300, 0.8), (0, 0.9)):
+            for seed in (0, 1):
+                config = {"model": "mlp", "dataset": "digits", "block": block, "n_train": n_train}
+                save_run(
+                    store,
+                    i,
+                    {**config, "seed": seed},
+                    experiment="permuted",
+                    seed=seed,
+                    test_acc=acc + seed / 100 - block / 50,
+                )
+                i += 1
+
+
+def test_settings_read_in_the_words_of_their_page(store):
+    """Found: the Runs page showed permuted's conditions as a column `block` of 0 and 1,
+    where the Permuted page says original and permuted."""
+    permuted_runs(store)
+    at = open_runs({"group": "off"})
+    assert not at.exception, at.exception
+    assert sorted(set(table(at)["block"])) == ["original", "permuted"]
+    by = at.multiselect(key="runs_by")
+    assert sorted(by.options) == ["pixels", "training images"]
+    assert sorted(by.value) == ["block", "n_train"]  # the link keeps the settings' names
+    heads = json.loads(at.dataframe[0].proto.columns)
+    assert heads["n_train"]["label"] == "training images"
+
+
+def test_all_images_are_counted_as_the_images_they_are(store):
+    """Found: n_train 0 ("all images") was read as zero: What matters gave the number of
+    images a negative correlation with accuracy, x against y drew those runs at x = 0."""
+    permuted_runs(store)
+    assert sorted(set(table(open_runs({"group": "off"}))["n_train"])) == [100, 300, 1438]
+    at = open_runs({"view": "what-matters", "exp": "permuted"})
+    imp = at.dataframe[1].value.set_index("setting")
+    assert imp.loc["training images", "spearman"] > 0.5  # in its page's words
+    at = open_runs({"view": "x-against-y", "x": "n_train"})
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    dots = fig["data"][0]["x"]
+    xs = np.frombuffer(base64.b64decode(dots["bdata"]), dtype=dots["dtype"])
+    assert sorted(set(xs.tolist())) == [100, 300, 1438]
+
+
+def test_run_detail_names_runs_by_what_tells_them_apart_and_reads_percent(store):
+    """Found: run detail picked runs by a bare hash ("6fc4398efd7f08a9"), and its accuracy
+    axis read 0.6 to 1 where every other chart reads percent."""
+    write_runs(store, n_seeds=2)
+    runs = store.runs()
+    ids = runs[runs["width"] == 8]["run_id"].tolist()  # depths 2, 3, 4 at two seeds
+    at = open_runs({"group": "off", "runs": ",".join(ids), "view": "run-detail"})
+    assert not at.exception, at.exception
+    assert sorted(at.selectbox(key="runs_detail").options) == [
+        f"baseline · depth {d} · width 8 · seed {s}" for d in (2, 3, 4) for s in (0, 1)
+    ]  # what tells them apart among the runs in the table
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["yaxis"]["tickformat"].endswith("%")
+
+
+def test_the_selected_runs_download_as_saved_with_their_own_columns_only(store):
+    """Found: the download was named runs-runs.csv and carried 60 columns, the store's
+    bookkeeping (_file, _mtime_ns, _size) and other experiments' empty settings among them."""
+    write_runs(store, n_seeds=1)
+    save_run(store, 99, {"model": "mlp", "lr": 0.01, "seed": 0}, experiment="scaling")
+    ids = store.runs().query("experiment == 'baseline'")["run_id"].iloc[:2].tolist()
+    at = open_runs({"group": "off", "runs": ",".join(ids)})
+    at.session_state["data-selected"] = True  # the visitor opens "Download the data…"
+    at.run()
+    assert not at.exception, at.exception
+    # ui/export.py names each file after its key: selected-runs.csv, selected-metrics.csv, …
+    keys = [b.key for b in at.get("download_button")]
+    assert keys == [
+        f"data-selected-{t}-{f}" for t in ("runs", "metrics") for f in ("csv", "parquet")
+    ]
+    shapes = {m.value.split(" · ")[0]: m.value for m in at.markdown if "rows ×" in m.value}
+    runs = store.runs()
+    own = [c for c in runs.columns if not c.startswith("_")]
+    n_cols = len(runs.loc[runs["run_id"].isin(ids), own].dropna(axis=1, how="all").columns)
+    assert shapes["**runs**"] == f"**runs** · 2 rows × {n_cols} columns"
+    assert "lr" not in runs.loc[runs["run_id"].isin(ids)].dropna(axis=1, how="all")
+
+
+def test_bad_link_values_of_any_view_are_refused_visibly(store):
+    """Found: ?view=**bold** and ?x=__import__ vanished with no message: the view fell back
+    to the curves, and x was only read by a view not shown."""
+    write_runs(store, n_seeds=1)
+    at = open_runs({"view": "**bold**", "x": "__import__", "axes": "width", "series": "nope"})
+    assert not at.exception, at.exception
+    text = " ".join(t.value for t in at.text)
+    assert "view: '**bold**' ignored; allowed: curves, parallel-coordinates" in text
+    assert "x: '__import__' ignored; allowed: test_acc" in text
+    assert "series: 'nope' ignored" in text
+    assert not any("bold" in m.value for m in [*at.markdown, *at.warning])  # literal text
+    assert at.segmented_control(key="runs_view").value == "curves"
+    assert "x" not in at.query_params and "series" not in at.query_params
+    assert at.query_params.get("axes") == "width"  # a good value of another view stays
+    at = open_runs({"view": "x-against-y", "x": "__import__"})  # the view shown says it once
+    assert " ".join(t.value for t in at.text).count("'__import__'") == 1

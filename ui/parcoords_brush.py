@@ -11,7 +11,7 @@ chart stays an ordinary st.plotly_chart, found by its key's CSS class.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import streamlit as st
 
@@ -43,10 +43,13 @@ export default function (component) {
 _brush = st.components.v2.component("cnnexp_parcoords_brush", js=_JS)
 
 
-def ranges_of(raw: object, labels: dict[str, str]) -> dict[str, tuple[float, float]]:
+def ranges_of(
+    raw: object, labels: dict[str, str], log: Collection[str] = ()
+) -> dict[str, tuple[float, float]]:
     """Brushed ranges from the browser, by column. `labels` maps an axis label to its column;
-    anything else (unknown axes, a multi-range, text, NaN) is dropped: the value is data
-    from a visitor's browser, not to be trusted."""
+    the axes of the columns in `log` are drawn at their values' logarithms, so their ranges
+    come back as powers of ten. Anything else (unknown axes, a multi-range, text, NaN) is
+    dropped: the value is data from a visitor's browser, not to be trusted."""
     out: dict[str, tuple[float, float]] = {}
     if not isinstance(raw, dict):
         return out
@@ -60,8 +63,14 @@ def ranges_of(raw: object, labels: dict[str, str]) -> dict[str, tuple[float, flo
             lo, hi = sorted(float(v) for v in rng)
         except (TypeError, ValueError):
             continue
-        if math.isfinite(lo) and math.isfinite(hi):
-            out[col] = (lo, hi)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            continue
+        if col in log:
+            try:  # 12 digits: 10 ** log10(16) is 15.999999999999998, not 16
+                lo, hi = (float(f"{math.pow(10, v):.12g}") for v in (lo, hi))
+            except OverflowError:
+                continue
+        out[col] = (lo, hi)
     return out
 
 
@@ -76,6 +85,28 @@ def listen(chart_key: str, key: str, on_change: Callable[[], None] | None = None
         on_ranges_change=on_change or (lambda: None),
     )
     return result.ranges
+
+
+def merged(
+    ranges: dict[str, tuple[float, float]],
+    brushed: dict[str, tuple[float, float]],
+    drawn: list[str],
+    limits: dict,
+) -> dict[str, tuple[float, float]]:
+    """The ranges set after a brush: the browser reports every brush on the chart at once
+    (those drawn from `ranges` too), so each axis the chart `drew` that has a range slider
+    (`limits`: its bounds (lo, hi, whole)) takes its brush, or loses its range where it has
+    none (cleared). Ranges on axes the chart did not draw stay as they were."""
+    out = dict(ranges)
+    for c in drawn:
+        if c not in limits:
+            continue
+        lo, hi, whole = limits[c]
+        if c in brushed:
+            out[c] = slider_value(brushed[c], lo, hi, whole)
+        else:
+            out.pop(c, None)
+    return out
 
 
 def slider_value(rng: tuple[float, float] | None, lo: float, hi: float, whole: bool):
