@@ -16,6 +16,7 @@ from cnnexp import analysis, catalog
 from cnnexp.runspec import spec_of_record
 from ui import access, export, inside, page, resources
 from ui.links import fmt
+from ui.runpanel import offer_again
 
 EXPLANATION = """
 Every run saves its trained weights beside its results. This page loads them into the model
@@ -63,16 +64,33 @@ def main() -> None:
             icon=":material/info:",
         )
         return
-    record = pick_run_ui(runs, problems)
+    record, refused = pick_run_ui(runs, problems)
     spec = spec_of_record(record)
+    if refused:  # a link's run that is not saved: nothing is computed until one is picked
+        inside.show_problems(problems)
+        if st.button("Look inside the run picked above", icon=":material/neurology:"):
+            _go(record["run_id"])
+            st.rerun()
+        return
     if not inside.has_weights(record):
         inside.show_problems(problems)
-        from ui.runpanel import offer_again
-
         offer_again(spec, NO_WEIGHTS, "inside")
         return
+    if not inside.can_compute():
+        inside.show_problems(problems)
+        st.info(
+            "Looking inside a model computes with PyTorch and Captum, which are not installed "
+            "on this server.",
+            icon=":material/info:",
+        )
+        return
     key = inside.RunKey.of(record)
-    subj = inside.loaded(key)[0]
+    try:
+        subj = inside.loaded(key)[0]
+    except inside.CannotInspect as e:  # weights that no longer fit the code's model
+        inside.show_problems(problems)
+        offer_again(spec, str(e), "inside")
+        return
     index = image_ui(subj.n_test, problems)
     others = compare_ui(runs, record, problems)
     inside.show_problems(problems)
@@ -127,8 +145,10 @@ def _go(run_id: str) -> None:
             del st.query_params[stale]
 
 
-def pick_run_ui(runs: pd.DataFrame, problems: list[str]) -> dict:
-    """Experiment → settings → seed, or the link's run; the choice is kept in ?run=."""
+def pick_run_ui(runs: pd.DataFrame, problems: list[str]) -> tuple[dict, bool]:
+    """Experiment → settings → seed, or the link's run; the choice is kept in ?run=.
+    Returns the run the widgets show and whether the link named a run that was refused."""
+    said = len(problems)
     linked = inside.linked_run(set(runs["run_id"]), problems)
     run_id = linked or _choose(runs, str(runs["experiment"].iloc[-1]), None, None)
     record = runs[runs["run_id"] == run_id].iloc[0].to_dict()
@@ -168,7 +188,7 @@ def pick_run_ui(runs: pd.DataFrame, problems: list[str]) -> dict:
             )
         ),
     )
-    return record
+    return record, len(problems) > said
 
 
 def image_ui(n_test: int, problems: list[str]) -> int:

@@ -52,7 +52,7 @@ def linked_image(n_test: int, problems: list[str]) -> int:
     raw = st.query_params.get("image")
     if raw is None:
         return 0
-    if raw.isdigit() and int(raw) < n_test:
+    if raw.isascii() and raw.isdigit() and len(raw) < 10 and int(raw) < n_test:
         return int(raw)
     problems.append(
         f"image: {raw[:80]!r} ignored; allowed: a test image index from 0 to {n_test - 1}"
@@ -81,6 +81,17 @@ def show_problems(problems: list[str]) -> None:
 
 
 # --- cached work -------------------------------------------------------------------------------
+class CannotInspect(Exception):
+    """A saved run whose weights do not load into its model (the message says so)."""
+
+
+def can_compute() -> bool:
+    """Whether this server has what looking inside needs (a viewer installs no PyTorch)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "captum"))
+
+
 def has_weights(record: dict) -> bool:
     """Whether a saved run kept its weights (a file check: no torch)."""
     return resources.store().blob_path(record["experiment"], record["run_id"], "weights").exists()
@@ -92,7 +103,10 @@ def _loaded(key: RunKey, data_dir: str | None):
     sessions' Captum hooks off the one model at once."""
     from cnnexp import inspection
 
-    subj, model = inspection.load(resources.store(), key.run_id, data_dir)
+    try:
+        subj, model = inspection.load(resources.store(), key.run_id, data_dir)
+    except inspection.InspectError as e:
+        raise CannotInspect(str(e)) from None
     return subj, model, threading.Lock()
 
 
