@@ -126,10 +126,16 @@ def _unit_planes(weights: np.ndarray) -> np.ndarray:
 
 
 def weights_side_by_side(
-    init: np.ndarray, trained: np.ndarray, titles: Sequence[str], cols: int = 8, title: str = ""
+    init: np.ndarray,
+    trained: np.ndarray,
+    titles: Sequence[str],
+    cols: int = 8,
+    title: str = "",
+    row_labels: Sequence[str] = (),
 ) -> go.Figure:
     """The same first-layer weights at initialisation and trained, as two grids side by side:
-    red positive, blue negative, each filter or unit scaled by its own largest weight."""
+    red positive, blue negative, each filter or unit scaled by its own largest weight.
+    row_labels: a word left of each row of tiles (a locally connected layer's positions)."""
     from plotly.subplots import make_subplots
 
     fig = make_subplots(
@@ -152,7 +158,21 @@ def weights_side_by_side(
         )
     rows = -(-len(trained) // max(1, min(cols, len(trained))))
     height = int(min(700, max(220, 460 * rows * (h + GAP) / (min(cols, len(trained)) * (w + GAP)))))
+    for i, text in enumerate(row_labels):
+        for axis in ("", "2"):
+            fig.add_annotation(
+                text=text,
+                xref=f"x{axis}",
+                yref=f"y{axis}",
+                x=-0.6,
+                y=i * (h + GAP) + (h - 1) / 2,
+                xanchor="right",
+                showarrow=False,
+                font={"size": 10, "color": "#6b7280"},
+            )
     fig = layout(fig, title, height=height + 40)
+    if row_labels:
+        fig.update_layout(margin={"l": 70})
     return _square(fig)
 
 
@@ -167,7 +187,11 @@ def feature_maps(maps: list, cols: int = 8, title: str = "") -> go.Figure:
     )
     heights = []
     for i, m in enumerate(maps):
-        z = tile(m.maps, cols) if m.maps.shape[0] > 1 or m.maps.shape[1] > 1 else m.maps[0]
+        z = (
+            tile(m.maps, cols)
+            if m.maps.shape[0] > 1 or m.maps.shape[1] > 1
+            else _rows(m.maps[0, 0])
+        )
         heights.append(z.shape[0] / z.shape[1])
         fig.add_trace(
             go.Heatmap(
@@ -179,6 +203,17 @@ def feature_maps(maps: list, cols: int = 8, title: str = "") -> go.Figure:
     fig = layout(fig, title, height=int(sum(max(60, 700 * r) for r in heights) + 40 * len(maps)))
     fig.update_annotations(font_size=11)
     return _square(fig)
+
+
+def _rows(vector: np.ndarray, width: int = 64) -> np.ndarray:
+    """A long vector (a flattened map: 1,568 values) wrapped into rows of `width`, NaN after
+    its end; as one strip of 1 × 1,568 cells it was a hairline."""
+    if len(vector) <= width:
+        return vector[None]
+    rows = -(-len(vector) // width)
+    out = np.full(rows * width, np.nan, dtype=np.float32)
+    out[: len(vector)] = vector
+    return out.reshape(rows, width)
 
 
 # --- where it looks ------------------------------------------------------------------------
@@ -204,14 +239,21 @@ def where_it_looks(panels: dict[str, dict], title: str = "") -> go.Figure:
         img = grey(p["image"])
         for c, heat in enumerate((None, p["saliency"], p["grad_cam"])):
             if c == 2 and heat is None:  # an MLP or a locally connected net: nothing to weigh
+                h, w = img.shape
+                fig.add_trace(
+                    go.Heatmap(z=np.zeros_like(img), colorscale=[[0, "#f5f7fa"], [1, "#f5f7fa"]],
+                               showscale=False, hoverinfo="skip"),
+                    row=r + 1,
+                    col=3,
+                )  # fmt: skip
                 fig.add_annotation(
-                    text="no conv layer",
-                    xref=f"x{3 * r + 3} domain",
-                    yref=f"y{3 * r + 3} domain",
-                    x=0.5,
-                    y=0.5,
+                    text="no conv layer:<br>no Grad-CAM",
+                    xref=f"x{3 * r + 3}",
+                    yref=f"y{3 * r + 3}",
+                    x=(w - 1) / 2,
+                    y=(h - 1) / 2,
                     showarrow=False,
-                    font={"size": 11, "color": "#6b7280"},
+                    font={"size": 12, "color": "#6b7280"},
                 )
                 continue
             fig.add_trace(
@@ -241,11 +283,23 @@ def where_it_looks(panels: dict[str, dict], title: str = "") -> go.Figure:
 # --- all of one run's figures (the CLI's --out; the page draws the same) -------------------
 def first_layer(run) -> go.Figure:
     """inspection.RunView's first layer, at initialisation beside trained."""
-    from cnnexp.inspection import filter_images
+    from cnnexp.inspection import LOCAL_CHANNELS, filter_images
 
     init, titles = filter_images(run.first_init)
     trained, _ = filter_images(run.first_trained)
-    what = {"conv": "filters", "local": "filters at a grid of positions", "linear": "hidden units"}
+    if run.first_trained.kind == "local":  # a row per position, its first filters along it
+        per_row = min(LOCAL_CHANNELS, run.first_trained.weights.shape[1])
+        rows = list(dict.fromkeys(t.split(" ")[0] for t in titles))
+        return weights_side_by_side(
+            init,
+            trained,
+            titles,
+            cols=per_row,
+            title=f"First layer: the first {per_row} filters (columns) at a grid of output "
+            "positions (rows, as (row, column))",
+            row_labels=rows,
+        )
+    what = {"conv": "filters", "linear": "hidden units (each drawn over the image)"}
     return weights_side_by_side(
         init, trained, titles, title=f"First layer: {what[run.first_trained.kind]}"
     )

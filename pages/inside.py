@@ -300,6 +300,11 @@ def first_layer_section(key, run) -> None:
     st.header("What the first layer learned")
     f = _figures(key, "first", (), lambda: {"first": figs.first_layer(run)})
     export.chart(f["first"], "inside-first-layer")
+    st.caption(
+        "Left: the weights this run started from (re-created from its seed); right: the same "
+        "weights after training. Each scaled by its own largest weight: red positive, blue "
+        "negative."
+    )
 
 
 def maps_section(key, index: int) -> None:
