@@ -130,9 +130,15 @@ def alone_failure(record: dict) -> dict:
 
 
 def save(store: Store, record: dict, out: RunOutput) -> dict:
-    """Save a performed run; returns its record with `saved` (and why not, if it failed)."""
+    """Save a performed run; returns its record with `saved` (and why not, if it failed).
+    A cancelled run never replaces a finished one (trained again for its weights, then
+    cancelled: the finished run stays)."""
     if out.status == "cancelled" and not out.metrics:
         return {**record, "saved": False}
+    if out.status == "cancelled":
+        rid = record["run_id"]
+        if store.records([rid]).get(rid, {}).get("status") in FINISHED:
+            return {**record, "saved": False}
     try:
         store.save(record, out.metrics, out.tables, out.blobs)
     except OSError as e:  # disk full, read-only folder: say so; the worker goes on

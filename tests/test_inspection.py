@@ -61,6 +61,20 @@ def test_saving_weights_changes_neither_the_run_id_nor_its_results(tmp_path):
     assert a.blob("baseline", spec.run_id, "weights") == b.blob("baseline", spec.run_id, "weights")
 
 
+def test_a_run_trained_again_and_cancelled_leaves_the_finished_run(store):
+    from cnnexp.runner import perform, save
+
+    spec = saved_run(store, epochs=2)
+    before = store.records([spec.run_id])[spec.run_id]
+    epochs = []
+    ctx = RunContext(device="cpu", on_epoch=epochs.append, should_stop=lambda: len(epochs) >= 1)
+    record, out = perform(spec, ctx)  # trained again, stopped after its first epoch
+    assert out.status == "cancelled" and out.metrics
+    assert save(store, record, out)["saved"] is False
+    store.runs()
+    assert store.records([spec.run_id])[spec.run_id]["test_acc"] == before["test_acc"]
+
+
 # --- initial weights re-created from the seed --------------------------------------------
 @pytest.mark.parametrize("model", ["mlp", "local", "cnn"])
 @pytest.mark.parametrize("seed", [0, 7])
