@@ -101,7 +101,8 @@ def _write_pngs(out, subj, run_view, image_view) -> None:
     check_writable(out, "--out")  # made only now: a refused inspect leaves nothing
     figs = inspection_figures.every(run_view, image_view, subj.spec.label or subj.spec.run_id)
     paths = [out / f"{name}.png" for name in figs]
-    pio.write_images(list(figs.values()), paths, format="png", width=1000, scale=2)
+    heights = [int(f.layout.height or 450) for f in figs.values()]  # each its page's height
+    pio.write_images(list(figs.values()), paths, format="png", width=1000, height=heights, scale=2)
     for p in paths:
         print(p, file=sys.stderr)
 
