@@ -20,7 +20,10 @@ st.set_page_config(page_title="cnnexp · inductive biases of CNNs", page_icon=IC
 pages = {
     "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Experiments": [st.Page(e.page, title=e.nav, icon=e.icon) for e in catalog.ENTRIES.values()],
-    "Results": [st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:")],
+    "Results": [
+        st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+        st.Page("pages/inside.py", title="Inside a model", icon=":material/neurology:"),
+    ],
 }
 
 st.set_option("client.showErrorDetails", policy.error_details(access.mode()))

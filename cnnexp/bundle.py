@@ -11,6 +11,7 @@ ENGINE_VERSION changes: the test suite checks that it matches the current code.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -39,6 +40,24 @@ SETTINGS: list[tuple[str, dict]] = [
     ("baseline", {"seeds": 3}),
     ("receptive_field", {}),
 ]
+
+
+# Every run saves its weights; the bundle (shipped in git) keeps those the pages read for every
+# seed (the shift probe's centred CNNs, the trained receptive fields) and, for the Inside page,
+# the first seed's of every configuration up to this many parameters (2 bytes each in fp16):
+# ~3 MB more in all, where every run's would be ~42 MB.
+WEIGHTS_MAX_PARAMS = 100_000
+
+
+def keeps_weights(record: dict) -> bool:
+    """Whether the bundle ships the weights of the run this saved record describes."""
+    config = record.get("config") or json.loads(record.get("config_json") or "{}")
+    if record["experiment"] == "receptive_field":
+        return True
+    centred_cnn = config.get("model") == "cnn" and not config.get("augment_shift")
+    if record["experiment"] == "equivariance" and centred_cnn:
+        return True
+    return record.get("seed") == 0 and (record.get("params") or 0) <= WEIGHTS_MAX_PARAMS
 
 
 def shipped_with(experiment: str, setting: str) -> dict | None:
@@ -94,9 +113,14 @@ def make(out: Path, device: str = "auto", log=print) -> int:
     for i, (mod, cfg, specs) in enumerate(plans()):
         saved = store.records(s.run_id for s in specs)
         for spec in specs:
-            if saved.get(spec.run_id, {}).get("status") in FINISHED:
+            rec = saved.get(spec.run_id, {})
+            lacks = bool(rec) and keeps_weights(rec)
+            lacks = lacks and store.blob(mod.NAME, spec.run_id, "weights") is None
+            if rec.get("status") in FINISHED and not lacks:  # trained again for its weights
                 continue
             rec = execute(spec, store, RunContext(device=device))
+            if not keeps_weights({**rec, "config": spec.config}):
+                store.blob_path(mod.NAME, spec.run_id, "weights").unlink(missing_ok=True)
             trained += 1
             log(f"{mod.NAME}: {spec.label} · seed {spec.seed}: {rec['status']}")
         results = Results(specs, store)

@@ -9,6 +9,7 @@ textbook DataLoader loop.
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Callable
@@ -358,9 +359,28 @@ def run_training(
     return result, dd, run_output(result, dd, **extra)
 
 
+def weights_blob(model: nn.Module) -> bytes:
+    """A trained model's state_dict as torch.save bytes, its parameters in fp16 (half the
+    size; enough to look at and to predict with) and its buffers (input mean and std,
+    BatchNorm's running statistics: small, and divided by) as they are."""
+    buffers = {name for name, _ in model.named_buffers()}
+    state = {
+        k: (v if k in buffers or not v.is_floating_point() else v.half())
+        .detach()
+        .cpu()
+        .contiguous()
+        for k, v in model.state_dict().items()
+    }
+    out = io.BytesIO()
+    torch.save(state, out)
+    return out.getvalue()
+
+
 def run_output(result: TrainResult, dd: DeviceData, **extra) -> RunOutput:
     """A trained run's RunOutput: its metrics and the standard summary, with `extra` figures
-    (parameters, FLOPs, field, ...) placed before the training-set size."""
+    (parameters, FLOPs, field, ...) placed before the training-set size. A finished run
+    carries its trained weights (blob "weights", saved beside the run's file) for
+    cnnexp.inspection; they change neither the run's id nor its results."""
     final = result.final
     summary = {
         "test_acc": final.get("test_acc"),
@@ -376,6 +396,7 @@ def run_output(result: TrainResult, dd: DeviceData, **extra) -> RunOutput:
         status=result.status,
         metrics=history_to_metrics(result.history),
         summary=summary,
+        blobs={"weights": weights_blob(result.model)} if result.status == "done" else {},
         device=str(dd.x_train.device),
         precision=dd.precision,
     )

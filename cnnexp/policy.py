@@ -125,6 +125,7 @@ class Caps:
     max_images_at_once: int | None = None  # PNG/SVG exports drawn at once on the server
     max_sweep_values: int | None = None  # values of one list setting (a sweep) a page takes
     max_plan_runs: int | None = None  # runs one page view plans, estimates and looks up
+    max_inspect_images: int | None = None  # test images one look inside a run evaluates
 
     @classmethod
     def defaults(cls, mode: str) -> Caps:
@@ -159,6 +160,7 @@ class Caps:
             max_images_at_once=1,
             max_sweep_values=16,
             max_plan_runs=2_000,
+            max_inspect_images=5_000,
         )
 
     @classmethod
@@ -301,6 +303,19 @@ def probe_budget_help(caps: Caps) -> str:
         f"side² × 4 bytes. The default probe (side 64, 8 channels, kernel 3, depth 2) takes "
         f"{default['gflop']:.1f} GFLOP and {default['mb']:.0f} MB."
     )
+
+
+def inspect_images(caps: Caps, test_images: int, flops_per_image: int) -> int:
+    """How many test images (the first ones) one look inside a run evaluates: all of them,
+    or fewer where the image cap or the probe's compute budget stops it (a forward pass
+    costs `flops_per_image`). The one image whose maps and attributions are drawn costs a
+    few passes more, far inside the same budget."""
+    n = test_images
+    if caps.max_inspect_images is not None:
+        n = min(n, caps.max_inspect_images)
+    if caps.probe_gflop is not None and flops_per_image > 0:
+        n = min(n, int(caps.probe_gflop * 1e9 // flops_per_image))
+    return max(0, n)
 
 
 BUDGETS = {"probe": probe_budget_help}  # what a field's `budget=` names (cnnexp/config.py)

@@ -130,9 +130,15 @@ def alone_failure(record: dict) -> dict:
 
 
 def save(store: Store, record: dict, out: RunOutput) -> dict:
-    """Save a performed run; returns its record with `saved` (and why not, if it failed)."""
+    """Save a performed run; returns its record with `saved` (and why not, if it failed).
+    A cancelled run never replaces a finished one (trained again for its weights, then
+    cancelled: the finished run stays)."""
     if out.status == "cancelled" and not out.metrics:
         return {**record, "saved": False}
+    if out.status == "cancelled":
+        rid = record["run_id"]
+        if store.records([rid]).get(rid, {}).get("status") in FINISHED:
+            return {**record, "saved": False}
     try:
         store.save(record, out.metrics, out.tables, out.blobs)
     except OSError as e:  # disk full, read-only folder: say so; the worker goes on
@@ -408,14 +414,20 @@ class LocalRunner:
 
     # --- the interface ----------------------------------------------------------------------
     def submit(
-        self, specs: list[RunSpec], owner: str = "", time_limit_s: float | None = None
+        self,
+        specs: list[RunSpec],
+        owner: str = "",
+        time_limit_s: float | None = None,
+        again: bool = False,
     ) -> list[str]:
         """Queue runs that are neither saved as finished nor queued/running anywhere; returns
-        their ids. time_limit_s caps each run's wall time: it is stopped and says why."""
+        their ids. time_limit_s caps each run's wall time: it is stopped and says why.
+        again: also runs saved as finished, trained anew and saved over (a run saved before
+        runs kept their weights)."""
         if time_limit_s is not None and not time_limit_s > 0:
             raise ValueError(f"time_limit_s={time_limit_s!r} must be a positive number of seconds")
         saved = self.store.records(s.run_id for s in specs)
-        todo = [s for s in specs if saved.get(s.run_id, {}).get("status") not in FINISHED]
+        todo = [s for s in specs if again or saved.get(s.run_id, {}).get("status") not in FINISHED]
         # Runs queued or running already (here, in another tab or in the CLI) are not added.
         queued = set(self.queue.add_many(todo, owner, self.id, time_limit_s))
         with self._lock:

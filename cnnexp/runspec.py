@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 # 3: the numeric precision (fp32/bf16) is part of every run id; augmentation draws on the device.
 ENGINE_VERSION = 3
 PRECISIONS = ("fp32", "bf16")
+RUN_ID = re.compile(r"[0-9a-f]{16}")  # what RunSpec.run_id looks like (a link's is checked)
 
 
 @cache
@@ -95,6 +97,21 @@ class RunSpec:
     @property
     def epochs(self) -> int:
         return int(self.config.get("epochs", 1))
+
+
+def spec_of_record(record: dict) -> RunSpec:
+    """The RunSpec a saved record (the store's runs table row, or its file's record) names."""
+    config = record.get("config")
+    if not isinstance(config, dict):
+        config = json.loads(record["config_json"])
+    return RunSpec(
+        record["experiment"],
+        int(record["version"]),
+        config,
+        int(record["seed"]),
+        record.get("label") or "",
+        record.get("precision") or "fp32",
+    )
 
 
 @dataclass

@@ -162,8 +162,9 @@ def launch_problems(specs: list[RunSpec]) -> list[str]:
     )
 
 
-def launch(specs: list[RunSpec]) -> list[str]:
-    """Queue runs for this visitor, or raise Refused saying why not."""
+def launch(specs: list[RunSpec], again: bool = False) -> list[str]:
+    """Queue runs for this visitor, or raise Refused saying why not. again: also runs saved
+    already (trained anew: a run saved without its weights)."""
     if not can_launch():
         raise Refused(
             "Launching is not open to you on this server (viewer mode). "
@@ -172,7 +173,9 @@ def launch(specs: list[RunSpec]) -> list[str]:
     problems = launch_problems(specs)
     if problems:
         raise Refused(" ".join(problems))
-    return resources.runner().submit(specs, owner=owner(), time_limit_s=caps().max_run_seconds)
+    return resources.runner().submit(
+        specs, owner=owner(), time_limit_s=caps().max_run_seconds, again=again
+    )
 
 
 def cancel_runs(run_ids: list[str]) -> None:

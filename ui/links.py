@@ -23,3 +23,12 @@ def _values(v: tuple | list) -> list[str]:
     # An empty choice is `?key=`, as Streamlit writes a cleared multiselect: with no value
     # at all the page would fall back to the field's default.
     return [fmt(x) for x in v] or [""]
+
+
+INSIDE_PAGE = "pages/inside.py"
+
+
+def inside_query(run_id: str, image: int | None = None) -> dict[str, str]:
+    """The query that opens the Inside page on a saved run (and a test image): the Runs
+    page's run detail links there with st.page_link(INSIDE_PAGE, query_params=...)."""
+    return {"run": run_id} | ({"image": str(image)} if image is not None else {})

@@ -190,3 +190,27 @@ def progress(run_ids: list[str], key: str) -> None:
         mine = [s.run_id for s in states if s.status in ACTIVE and access.can_cancel(s.owner)]
         if mine and st.button("Cancel", key=f"{key}-cancel", icon=":material/stop:"):
             access.cancel_runs(mine)  # checks the role and the owner again, on the server
+
+
+def offer_again(spec: RunSpec, why: str, key: str) -> None:
+    """For a saved run that lacks something only training makes (its weights): say why,
+    and offer to train it again, as Launch does (same caps, only for those who may
+    launch); its progress while it trains."""
+    st.warning(why, icon=":material/history:")
+    if in_flight([spec]):
+        progress([spec.run_id], key)
+        return
+    if not access.can_launch():
+        st.caption("Viewing only: training is not open to you on this server.")
+        return
+    problems = access.launch_problems([spec])
+    if problems:
+        st.error(" ".join(problems), icon=":material/block:")
+        return
+    if st.button("Train it again", type="primary", key=f"{key}-again", icon=":material/replay:"):
+        try:
+            access.launch([spec], again=True)  # checks mode and caps again, on the server
+        except access.LaunchRefused as e:
+            st.error(str(e), icon=":material/block:")
+            return
+        st.rerun()
