@@ -23,7 +23,7 @@ from cnnexp.run_labels import label
 from cnnexp.store import Store
 from ui import access, export, page, resources
 from ui import runs_view as url
-from ui.links import query_for
+from ui.links import INSIDE_PAGE, inside_query, query_for
 from ui.runs_ranges import listen_for_brush, ranges_ui
 from ui.runs_view import VIEWS, Filters, Grouping, Ranges, State
 
@@ -548,6 +548,13 @@ def detail_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
             label=f"Open {run['experiment']} with these settings",
             icon=":material/open_in_new:",
             query_params=query_for({k: v for k, v in config.items() if k != "seed"}),
+        )
+    if run.get("status") in ("done", "diverged"):  # a run that never finished has no model
+        st.page_link(
+            INSIDE_PAGE,
+            label="Look inside this run: predictions, filters, feature maps, saliency",
+            icon=":material/visibility:",
+            query_params=inside_query(rid),
         )
     metrics = metrics_of(saved, selected[selected["run_id"] == rid])
     if len(metrics):

@@ -165,6 +165,8 @@ def test_run_detail_shows_device_and_links_to_the_experiment(store):
     acc = store.runs().set_index("run_id").loc[rid, "test_acc"]
     assert detail.loc["test_acc"].iloc[0] == f"{acc:.2%}"  # not 0.9275766015052795
     assert detail.loc["duration_s"].iloc[0] == "1.0 s"
+    inside = next(p.proto for p in at.get("page_link") if "Look inside" in p.proto.label)
+    assert inside.page == "inside" and inside.query_string == f"run={rid}"
 
 
 def test_every_view_renders_with_a_selection(store):
