@@ -6,6 +6,7 @@
     python -m cnnexp export permuted --out figs/   its charts (PNG, SVG) and data (CSV, parquet)
     python -m cnnexp runs --experiment baseline    the saved runs
     python -m cnnexp model --model cnn --depth 3   the layer table of a model
+    python -m cnnexp exercise list --page scaling  the Check yourself exercises and answers
 
 Every experiment setting is a flag named after its config field (--batch-size 64). Bad
 input exits with status 2 and a message naming the setting and what is allowed, before any
@@ -24,7 +25,7 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
-from cnnexp import data, experiments
+from cnnexp import data, exercises, experiments
 from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
 from cnnexp.data import DataError
 from cnnexp.results import FINISHED, Results
@@ -205,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("model", help="print the layer table of a model (shapes and parameters)")
     add_config_flags(m, TrainSetup)
     m.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    exercises.add_parser(sub)  # `exercise list|check`: cnnexp/exercises.py
     return parser
 
 
@@ -622,6 +625,7 @@ def main(argv: list[str] | None = None) -> int:
             "bundle": cmd_bundle,
             "readme": cmd_readme,
             "queue": cmd_queue,
+            "exercise": exercises.command,
         }
         return commands[args.command](args)
     except (ConfigError, DataError) as e:
