@@ -25,9 +25,10 @@ import warnings
 from dataclasses import replace
 from typing import Any
 
-from cnnexp import data, exercises, experiments
+from cnnexp import data, experiments
 from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
 from cnnexp.data import DataError
+from cnnexp.exercises import command as exercise_command
 from cnnexp.results import FINISHED, Results
 from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunContext, precision_for
@@ -207,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_flags(m, TrainSetup)
     m.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
-    exercises.add_parser(sub)  # `exercise list|check`: cnnexp/exercises.py
+    exercise_command.add_parser(sub)  # `exercise list|check`: cnnexp/exercises/command.py
     return parser
 
 
@@ -625,7 +626,7 @@ def main(argv: list[str] | None = None) -> int:
             "bundle": cmd_bundle,
             "readme": cmd_readme,
             "queue": cmd_queue,
-            "exercise": exercises.command,
+            "exercise": exercise_command.command,
         }
         return commands[args.command](args)
     except (ConfigError, DataError) as e:

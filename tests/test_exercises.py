@@ -1,4 +1,4 @@
-"""cnnexp/exercises.py: every exercise of every page, answered by its own computation and by
+"""cnnexp/exercises/: every exercise of every page, answered by its own computation and by
 each of its known mistakes; the seed's exercise against PyTorch modules on the meta device;
 malformed answers never count; the CLI's `exercise list` and `exercise check`."""
 
@@ -11,6 +11,7 @@ from torch import nn
 from cnnexp import exercises, experiments, models
 from cnnexp.config import ConfigError, parse
 from cnnexp.exercises import Option, Prediction, Question, grade, parse_number
+from cnnexp.exercises.equivariance import shift_options
 from cnnexp.experiments import field_probe, normalization, scaling
 from cnnexp.experiments import receptive_field as rf
 from tests.test_cli import cli
@@ -113,7 +114,7 @@ def test_a_slider_makes_a_new_question():
 def test_every_experiment_page_has_an_exercise_at_its_defaults():
     for name in experiments.names():
         mine = exercises.for_page(name)
-        assert mine, f"page {name} has no exercise: add one to cnnexp/exercises.py"
+        assert mine, f"page {name} has no exercise: add one in cnnexp/exercises/ and register it"
         assert any(e.generate(e.source()) is not None for e in mine), name
     assert set(exercises.pages()) <= set(experiments.names())
 
@@ -216,7 +217,7 @@ def test_stride_two_follows_only_shifts_the_stride_divides():
     ex = exercises.get("equivariance.stride_shifts")
     q = defaults(ex)
     a = ex.answer(q.params)
-    shifts = exercises._shift_options(ex.settings(q.params))
+    shifts = shift_options(ex.settings(q.params))
     even = {o.key for o, (dx, dy) in zip(q.options, shifts, strict=True) if dx % 2 == dy % 2 == 0}
     assert a.value == even and any(dy for dx, dy in shifts)  # vertical shifts are asked too
 

@@ -1,6 +1,6 @@
 """The Check yourself panel at the end of every experiment page.
 
-cnnexp/exercises.py asks and answers; this module draws the questions, takes the answers,
+cnnexp/exercises/ asks and answers; this module draws the questions, takes the answers,
 keeps the tries (in the session, or in graded mode in cnnexp/attempts.py per person), and
 shows the answer with its derivation after a right answer or the last try. A page adds it
 with one call at its end: `check_yourself(exp.NAME, cfg, ...)`, passing the settings the
