@@ -142,11 +142,12 @@ def question(n: int, ex: Exercise, q: Question, cfg: Config, s: policy.ExerciseS
     past = _past(ex, q, s, key)
     tries = exercises.tries(ex, s)
     done = any(verdict == "correct" for verdict, _ in past) or len(past) >= tries
-    if not done:
+    peeked = st.session_state.get(f"{key}-shown", False)  # a prediction's result, shown first
+    if not done and not peeked:
         _form(ex, q, key, headline, s)
     last = st.session_state.get(f"{key}-last")
     if last is not None:
-        _show(last)
+        _show(last, isinstance(ex, Prediction))
     elif past:  # a new session: the record says how it went
         st.caption(f"Your last answer, {past[-1][1]}, was {past[-1][0]}.")
     if past and not done:
@@ -155,7 +156,14 @@ def question(n: int, ex: Exercise, q: Question, cfg: Config, s: policy.ExerciseS
     if note:
         st.caption(note)
     if isinstance(ex, Prediction):
-        if done or not s.predict_first:
+        if not done and not peeked and not s.predict_first:
+            st.button(  # predicting is asked for, not required, unless the instructor says so
+                "Show the saved result without predicting",
+                key=f"{key}-show",
+                type="tertiary",
+                on_click=lambda: st.session_state.update({f"{key}-shown": True}),
+            )
+        if done or peeked:
             given = past[-1][1] if past else None
             _reveal_prediction(ex, q, headline, given)
     elif done:
@@ -233,8 +241,10 @@ def check(ex: Exercise, q: Question, raw: Any, headline: dict | None = None) -> 
     return exercises.grade(q, _solution(ex, q), raw)
 
 
-def _show(v: Verdict) -> None:
-    if v.verdict == "correct":
+def _show(v: Verdict, prediction: bool = False) -> None:
+    if v.verdict == "incorrect" and prediction:  # a prediction outside the interval is no error
+        st.info(v.feedback, icon=":material/compare_arrows:")
+    elif v.verdict == "correct":
         st.success(v.feedback, icon=VERDICT_ICONS["correct"])
     elif v.verdict == "incorrect":
         st.error(v.feedback, icon=VERDICT_ICONS["incorrect"])
@@ -245,7 +255,7 @@ def _show(v: Verdict) -> None:
 def _reveal_prediction(ex: Prediction, q: Question, headline: dict, given: str | None) -> None:
     m = ex.measured(ex.settings(q.params), headline)
     fig = prediction_figure(ex, m, None if given is None else float(given))
-    st.plotly_chart(fig, key=f"{question_key(ex, q)}-figure")
+    st.plotly_chart(fig, key=f"{question_key(ex, q)}-figure", config={"displayModeBar": False})
 
 
 def prediction_figure(ex: Prediction, m: dict, given: float | None):

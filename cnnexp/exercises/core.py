@@ -152,7 +152,13 @@ def _grade_choices(given: frozenset, answer: Answer, one: bool) -> Verdict:
             "incorrect", "Not quite. " + answer.why.get(shown, ""), f"chose_{shown}", shown
         )
     missed = sorted(answer.value - given)
-    lines = [answer.why[k] for k in wrong + missed if k in answer.why]
+    # Why each wrongly chosen option is wrong; the ones left out are only counted, so that the
+    # next try is still a question.
+    lines = [answer.why[k] for k in wrong if k in answer.why]
+    if missed:
+        lines.append(
+            f"{many(len(missed), 'more option')} also {'holds' if len(missed) == 1 else 'hold'}."
+        )
     keys = [f"included_{k}" for k in wrong] + [f"missed_{k}" for k in missed]
     return Verdict("incorrect", "Not quite. " + " ".join(lines), ",".join(keys), shown)
 

@@ -77,7 +77,7 @@ class BatchIndependent(Exercise):
             "instance": "each channel's pixels of the one image",
         }
         why = {
-            v: f"{v}: image 1's output changed by {change[v]:.2g} when the other {BATCH - 1} "
+            v: f"{v}: the first image's output changed by {change[v]:.2g} when the other {BATCH - 1} "
             f"images of its batch were replaced; its statistics are taken over {over[v]}."
             for v in VARIANTS
         }

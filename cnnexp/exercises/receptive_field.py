@@ -133,7 +133,7 @@ class EffectiveField(Exercise):
             f"A stack of {_stack_words(cfg)}. The *Effective field* tab measures where its "
             "centre unit actually looks: the mean |gradient| over random weights and inputs. "
             "**What is the side, in pixels, of the centred square that holds 50% of that "
-            f"mass** (the mean over {cfg.rf_seeds} probe seed(s))? Any value inside the "
+            f"mass** (the mean over {many(cfg.rf_seeds, 'probe seed')})? Any value inside the "
             "measurement's 95% interval counts."
         )
 
