@@ -173,6 +173,15 @@ def test_off_has_no_panel_and_a_bad_value_says_so(results, monkeypatch):
     assert any("CNNEXP_EXERCISES must be one of off, on, graded" in e.value for e in at.error)
 
 
+def test_graded_mode_without_a_writable_table_says_so(results, monkeypatch):
+    monkeypatch.setenv("CNNEXP_EXERCISES", "graded")
+    (results / "exercises.sqlite").mkdir(parents=True)  # no database can be made there
+    at = open_page("pages/scaling.py")
+    assert not at.exception
+    assert "Check yourself" not in [e.label for e in at.expander]
+    assert any("need a results folder they can write to" in e.value for e in at.error)
+
+
 @pytest.mark.parametrize("first", [False, True])
 def test_predict_first_hides_the_result_until_a_prediction_is_committed(
     tiny_saved, monkeypatch, first

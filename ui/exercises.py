@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from typing import Any
 
 import streamlit as st
@@ -75,6 +76,17 @@ def check_yourself(page_name: str, *configs: Config | None) -> None:
         return
     if s.mode == "off":
         return
+    if s.mode == "graded":
+        try:
+            attempts()
+        except (OSError, sqlite3.Error) as e:  # a read-only results folder, a full disk
+            said = f"{type(e).__name__}: {e}" if access.can_see_paths() else type(e).__name__
+            st.error(
+                "**Graded exercises need a results folder they can write to; Check yourself "
+                f"is off.** ({said})",
+                icon=":material/error:",
+            )
+            return
     box = st.expander(
         "Check yourself", icon=":material/quiz:", key=f"exercises-{page_name}", on_change="rerun"
     )
