@@ -7,6 +7,7 @@
     python -m cnnexp runs --experiment baseline    the saved runs
     python -m cnnexp model --model cnn --depth 3   the layer table of a model
     python -m cnnexp inspect RUN_ID --json         inside a saved run (cnnexp/inspection_cli.py)
+    python -m cnnexp exercise list --page scaling  the Check yourself exercises and answers
 
 Every experiment setting is a flag named after its config field (--batch-size 64). Bad
 input exits with status 2 and a message naming the setting and what is allowed, before any
@@ -28,6 +29,7 @@ from typing import Any
 from cnnexp import data, experiments, inspection_cli
 from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
 from cnnexp.data import DataError
+from cnnexp.exercises import command as exercise_command
 from cnnexp.results import FINISHED, Results
 from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunContext, precision_for
@@ -208,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     inspection_cli.add_parser(sub)
+    exercise_command.add_parser(sub)  # `exercise list|check`: cnnexp/exercises/command.py
     return parser
 
 
@@ -626,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
             "readme": cmd_readme,
             "queue": cmd_queue,
             "inspect": lambda a: inspection_cli.run(a, _emit),
+            "exercise": exercise_command.command,
         }
         return commands[args.command](args)
     except (ConfigError, DataError) as e:

@@ -409,3 +409,77 @@ def image_limits_help(caps: Caps) -> str:
     if not parts:
         return "Drawn by a headless browser on the server."
     return "Drawn by a headless browser on the server; this server allows " + ", ".join(parts) + "."
+
+
+# --- exercises (the Check yourself panels) ---------------------------------------------------
+EXERCISE_MODES = ("off", "on", "graded")
+MAX_ATTEMPTS_PER_PERSON = 5_000  # recorded attempts one person may leave in the class's table
+
+
+@dataclass(frozen=True)
+class ExerciseSettings:
+    """How a server runs the Check yourself panels.
+
+    mode: off (no panel), on (default: answers checked, nothing recorded) or graded (every
+    attempt recorded per person, admins see the class summary). predict_first: a prediction
+    question shows the saved result only after the student commits a prediction. tries: wrong
+    answers before a question shows its answer and derivation."""
+
+    mode: str = "on"
+    predict_first: bool = False
+    tries: int = 3
+
+    @classmethod
+    def from_settings(cls, get) -> ExerciseSettings:
+        """From `get(name)` (CNNEXP_EXERCISES, CNNEXP_PREDICT_FIRST, CNNEXP_EXERCISE_TRIES in
+        the environment or secrets). A value that is not allowed fails loudly, as a bad cap
+        does: a typo in `graded` must not quietly record nothing."""
+        out = cls()
+        mode = get("exercises")
+        if mode not in (None, ""):
+            mode = str(mode).strip().lower()
+            if mode not in EXERCISE_MODES:
+                raise ValueError(
+                    f"CNNEXP_EXERCISES must be one of {', '.join(EXERCISE_MODES)}; got {mode!r}."
+                )
+            out = replace(out, mode=mode)
+        first = get("predict_first")
+        if first not in (None, ""):
+            word = str(first).strip().lower()
+            if word not in ("true", "false", "on", "off", "1", "0"):
+                raise ValueError(f"CNNEXP_PREDICT_FIRST must be true or false; got {first!r}.")
+            out = replace(out, predict_first=word in ("true", "on", "1"))
+        tries = get("exercise_tries")
+        if tries not in (None, ""):
+            try:
+                n = int(str(tries).strip())
+            except ValueError:
+                n = 0
+            if not 1 <= n <= 20:
+                raise ValueError(
+                    f"CNNEXP_EXERCISE_TRIES must be a whole number from 1 to 20; got {tries!r}."
+                )
+            out = replace(out, tries=n)
+        return out
+
+
+def may_read_attempts(role_: str, me: str, person: str | None) -> bool:
+    """Anyone reads their own attempts (to know the tries they have left); only an admin reads
+    another person's, or the whole class's (person None)."""
+    return role_ == "admin" or (person is not None and bool(me) and person == me)
+
+
+def may_see_class_summary(role_: str) -> bool:
+    """The class summary names what the class answered; only an admin sees it."""
+    return may_read_attempts(role_, "", None)
+
+
+def attempt_problem(recorded: int) -> str | None:
+    """Refusal of one more recorded attempt from a person who has left `recorded` already, so
+    that a script cannot grow the class's table without bound."""
+    if recorded < MAX_ATTEMPTS_PER_PERSON:
+        return None
+    return (
+        f"This server records at most {MAX_ATTEMPTS_PER_PERSON:,} answers per person; yours are "
+        "no longer recorded (they are still checked)."
+    )

@@ -8,6 +8,7 @@ from cnnexp import stats
 from cnnexp.config import TrainSetup, setup_fields
 from cnnexp.experiments import baseline as exp
 from ui import export, page
+from ui.exercises import check_yourself
 
 EXPLANATION = """
 Trains one model on one dataset with the settings on the left and reports its test
@@ -101,3 +102,4 @@ with tab_model:
             "image; the same counts torch's FlopCounterMode reports for the built model."
         )
 export.data_downloads(page.tables(exp, cfg, results), "baseline")
+check_yourself(exp.NAME, cfg)

@@ -8,6 +8,7 @@ from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
 from cnnexp.experiments import shift_probe
 from ui import access, export, page, resources
+from ui.exercises import check_yourself
 from ui.settings import settings_panel
 
 EXPLANATION = """
@@ -156,3 +157,4 @@ with trained_tab:
                 + "."
             )
             export.data_downloads(page.tables(exp, cfg, results), "equivariance-trained")
+check_yourself(exp.NAME, cfg, probe_cfg)

@@ -6,6 +6,7 @@ from cnnexp import bundle, stats
 from cnnexp.experiments import normalization as exp
 from cnnexp.results import Results
 from ui import export, links, page, resources
+from ui.exercises import check_yourself
 
 EXPLANATION = """
 As a signal passes through layer after layer its scale drifts, and learning slows or stalls.
@@ -170,3 +171,4 @@ with tab_inside:
                 help=stats.describe_ci(modes["train"]),
             )
 export.data_downloads(page.tables(exp, cfg, results), "normalization")
+check_yourself(exp.NAME, cfg)

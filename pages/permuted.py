@@ -5,6 +5,7 @@ import streamlit as st
 from cnnexp import data, stats
 from cnnexp.experiments import permuted as exp
 from ui import export, page
+from ui.exercises import check_yourself
 
 EXPLANATION = """
 Every image's pixels are scrambled by **one fixed permutation**, the same for every image in
@@ -86,3 +87,4 @@ else:
 if "strength" in charts:
     export.chart(charts["strength"], "permuted-strength")
 export.data_downloads(page.tables(exp, cfg, results), "permuted")
+check_yourself(exp.NAME, cfg)

@@ -9,6 +9,7 @@ from cnnexp.config import ConfigError
 from cnnexp.experiments import field_probe
 from cnnexp.experiments import receptive_field as exp
 from ui import access, export, page, resources
+from ui.exercises import check_yourself
 from ui.settings import settings_panel
 
 EXPLANATION = """
@@ -139,3 +140,4 @@ with task_tab:
                     "(the Effective field tab uses random linear stacks)."
                 )
             export.data_downloads(page.tables(exp, cfg, results), "receptive-field")
+check_yourself(exp.NAME, cfg, probe_cfg)

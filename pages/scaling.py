@@ -5,6 +5,7 @@ import streamlit as st
 
 from cnnexp.experiments import scaling as exp
 from ui import export, page
+from ui.exercises import check_yourself
 
 EXPLANATION = """
 **One layer, counted.** The same input and output, wired three ways: *fully connected*
@@ -99,3 +100,4 @@ with st.expander("Formulas checked against PyTorch modules", icon=":material/fac
             "nn.Linear, LocallyConnected2d and nn.Conv2d built on PyTorch's meta device (shapes "
             "only, no memory), counted with parameters() and torch.utils.flop_counter."
         )
+check_yourself(exp.NAME, cfg)
