@@ -116,8 +116,8 @@ class Caps:
     max_queued_runs: int | None = None  # per person
     max_queued_total: int | None = None  # the whole server
     max_run_seconds: int | None = None  # wall time of one run
-    probe_gflop: float | None = None  # compute of one probe
-    probe_mb: float | None = None  # memory of one probe
+    probe_gflop: float | None = None  # compute of one view of a probe (shift or field)
+    probe_mb: float | None = None  # memory of one shift probe (the field probe's is tiny)
     max_export_rows: int | None = None  # rows of one data download
     max_figure_points: int | None = None  # points one exported chart draws (export.figure_points)
     max_image_pixels: int | None = None  # pixels of one PNG or SVG (width × height × scale²)
@@ -250,12 +250,13 @@ class Caps:
         return out
 
 
-# --- the equivariance probe -----------------------------------------------------------------
-PROBE_PASSES = 17 * 17 + 9 + 5 * 9  # the dx × dy grid, the sweep, the downsampling comparison
+# --- the shift probe (cnnexp/probes/shift.py; the field probe prices itself) ------------------
+# The dx × dy grid, the sweep, the downsampling comparison.
+SHIFT_PROBE_PASSES = 17 * 17 + 9 + 5 * 9
 
 
-def probe_cost(side: int, channels: int, kernel: int, depth: int, colour: bool) -> dict:
-    """Compute (GFLOP) and peak memory (MB) of one probe, from its size.
+def shift_probe_cost(side: int, channels: int, kernel: int, depth: int, colour: bool) -> dict:
+    """Compute (GFLOP) and peak memory (MB) of one shift probe, from its size.
 
     Each pass runs `depth` convs on a side × side image; the grid keeps every layer's map for
     every shift until it compares them, which is what grows the memory (side² · channels ·
@@ -264,12 +265,15 @@ def probe_cost(side: int, channels: int, kernel: int, depth: int, colour: bool) 
     c_in = 3 if colour else 1
     per_pass = 2 * side * side * kernel * kernel * (c_in * channels + (depth - 1) * channels**2)
     kept = 17 * 17 * depth * channels * side * side * 4
-    return {"gflop": PROBE_PASSES * per_pass / 1e9, "mb": kept / 2**20}
+    return {"gflop": SHIFT_PROBE_PASSES * per_pass / 1e9, "mb": kept / 2**20}
 
 
-def probe_problem(caps: Caps, side: int, channels: int, kernel: int, depth: int, colour: bool):
-    """None when the probe fits the budget, else a sentence naming the limit and what to lower."""
-    cost = probe_cost(side, channels, kernel, depth, colour)
+def shift_probe_problem(
+    caps: Caps, side: int, channels: int, kernel: int, depth: int, colour: bool
+):
+    """None when the shift probe fits the budget, else a sentence naming the limit and what to
+    lower."""
+    cost = shift_probe_cost(side, channels, kernel, depth, colour)
     over = []
     if caps.probe_gflop is not None and cost["gflop"] > caps.probe_gflop:
         over.append(f"{cost['gflop']:,.0f} GFLOP of compute (the limit is {caps.probe_gflop:,.0f})")
@@ -284,8 +288,8 @@ def probe_problem(caps: Caps, side: int, channels: int, kernel: int, depth: int,
     )
 
 
-def probe_budget_help(caps: Caps) -> str:
-    """The probe budget in words, for the help of every setting that counts against it."""
+def shift_probe_budget_help(caps: Caps) -> str:
+    """The shift probe's budget in words, for the help of every setting that counts against it."""
     limits = [
         f"{v:,.0f} {unit}"
         for v, unit in ((caps.probe_gflop, "GFLOP of compute"), (caps.probe_mb, "MB of memory"))
@@ -293,11 +297,11 @@ def probe_budget_help(caps: Caps) -> str:
     ]
     if not limits:
         return "This server sets no budget on the probe."
-    default = probe_cost(64, 8, 3, 2, False)
+    default = shift_probe_cost(64, 8, 3, 2, False)
     return (
         f"**Probe budget on this server: {' and '.join(limits)} per probe**, checked on the "
         "server whatever a link asks. The probe always computes all 17 × 17 shifts up to ±8 "
-        f"pixels plus its sweeps ({PROBE_PASSES} passes), so the shift you pick does not change "
+        f"pixels plus its sweeps ({SHIFT_PROBE_PASSES} passes), so the shift you pick does not change "
         "its cost; the size does. Compute: passes × 2 · side² · kernel² · (input channels · "
         "channels + (depth − 1) · channels²) FLOP. Memory: 289 shifts × depth × channels × "
         f"side² × 4 bytes. The default probe (side 64, 8 channels, kernel 3, depth 2) takes "
@@ -318,7 +322,8 @@ def inspect_images(caps: Caps, test_images: int, flops_per_image: int) -> int:
     return max(0, n)
 
 
-BUDGETS = {"probe": probe_budget_help}  # what a field's `budget=` names (cnnexp/config.py)
+# What a config field's `budget=` names (cnnexp/config.py).
+BUDGETS = {"shift_probe": shift_probe_budget_help}
 
 
 def budget_help(caps: Caps, budget: str) -> str:

@@ -33,7 +33,7 @@ MEASURES = {
     "normalization": "none, batch, layer, group, instance in the same CNN; batch-size, "
     "learning-rate and depth sweeps; activation statistics over training; BatchNorm train vs "
     "eval mode; why it helps: covariate shift against loss-landscape smoothness (Santurkar "
-    "et al. 2018) probed during training",
+    "et al. 2018) measured during training",
     "receptive_field": "theoretical field per layer (checked against the gradient support of "
     "the real stack); effective field (Luo et al. 2016) and its growth with depth; a task whose "
     "two glyphs lie d pixels apart, learned by plain, dilated and pooled stacks of equal size",

@@ -108,7 +108,7 @@ with tab_why:
             export.chart(charts["landscape_beta"], "normalization-landscape-beta", left)
             export.chart(charts["landscape_loss_range"], "normalization-landscape-loss", right)
             st.caption(
-                f"Probed at {exp.LANDSCAPE_POINTS} evenly spaced steps of training (the first is "
+                f"Measured at {exp.LANDSCAPE_POINTS} evenly spaced steps of training (the first is "
                 "before any update), on the batch about to be trained on, in train mode; "
                 f"steps of {', '.join(f'{m:g}' for m in exp.LANDSCAPE_STEPS)} × the peak learning "
                 "rate along the raw gradient. Means over seeds with 95% intervals. Every run "
@@ -154,7 +154,7 @@ with tab_inside:
             export.chart(charts["activation_std"], "normalization-activation-std")
             export.chart(charts["activation_mean"], "normalization-activation-mean")
             st.caption(
-                f"Measured on {exp.PROBE_IMAGES} test images in eval mode, before training (epoch 0) and "
+                f"Measured on {exp.ACTIVATION_IMAGES} test images in eval mode, before training (epoch 0) and "
                 "after every epoch; block outputs are taken after their ReLU."
             )
         modes = headline.get("batchnorm_modes")

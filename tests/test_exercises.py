@@ -8,13 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from cnnexp import exercises, experiments, models
+from cnnexp import exercises, experiments, fields, models
 from cnnexp.config import ConfigError, parse
 from cnnexp.exercises import Option, Prediction, Question, grade, parse_number
 from cnnexp.exercises.equivariance import shift_options
-from cnnexp.experiments import field_probe, normalization, scaling
-from cnnexp.experiments import receptive_field as rf
+from cnnexp.experiments import normalization, scaling
+from cnnexp.probes import field as field_probe
 from tests.test_cli import cli
+from tests.test_fields import input_gradient, torch_stack
 
 
 def defaults(ex):
@@ -200,10 +201,10 @@ def test_theoretical_field_is_the_gradient_support_of_the_real_stack(
         "rf_pool_every": pool_every,
     }
     side = ex.answer(params).value
-    layers = rf.stack(depth, kernel, stride, dilation, pool_every)
-    jump = rf.theoretical(layers)[-1]["jump"]
+    layers = fields.stack(depth, kernel, stride, dilation, pool_every)
+    jump = fields.theoretical(layers)[-1]["jump"]
     torch.manual_seed(0)
-    grad = rf.input_gradient(rf.torch_stack(layers), side + 3 * jump + 4, (1, 2))
+    grad = input_gradient(torch_stack(layers), side + 3 * jump + 4, (1, 2))
     ys, xs = grad.nonzero()
     assert ys.max() + 1 - ys.min() == xs.max() + 1 - xs.min() == side
 
@@ -213,7 +214,7 @@ def test_effective_field_is_the_probes_and_smaller_than_the_theory():
     cfg = field_probe.Config(rf_depth=8)
     a = ex.answer(ex.params_of(cfg))
     assert a.value == field_probe.effective(cfg)["effective_50"]["mean"]
-    assert a.value < rf.theoretical(cfg.layers())[-1]["side"] / 2
+    assert a.value < fields.theoretical(cfg.layers())[-1]["side"] / 2
 
 
 def test_stride_two_follows_only_shifts_the_stride_divides():

@@ -5,19 +5,18 @@ here by hand, so each sentence is checked both ways without training anything.
 Already covered in the experiments' own test files: scaling's sample-efficiency verdict
 (tests/test_scaling.py), permuted's size, regime and head sentences (tests/test_permuted.py),
 normalization's "why it helps" (tests/test_normalization.py), the Baseline page's sentence
-(tests/test_baseline_page.py). This file covers the rest."""
+(tests/test_baseline_page.py), and the probes' (tests/test_shift_probe.py,
+tests/test_field_probe.py). This file covers the rest."""
 
 import pytest
 
 from cnnexp.config import parse
 from cnnexp.experiments import (
     equivariance,
-    field_probe,
     normalization,
     permuted,
     receptive_field,
     scaling,
-    shift_probe,
 )
 
 
@@ -84,61 +83,6 @@ def test_equivariance_leaves_out_a_model_that_never_learned():
     assert "the least" not in text
 
 
-# --- equivariance (the shift probe) ------------------------------------------------------------
-def probe(interior, full, stride=1, invariance=None) -> dict:
-    """Probe rows of a two-layer stack; interior(dx) and full(dx) give the last layer's errors
-    for a horizontal shift of dx pixels."""
-    rows = [
-        {
-            "layer": layer,
-            "shift": t,
-            "dx": t,
-            "dy": 0,
-            "stride": stride,
-            "interior_error": interior(t) if layer == 2 else 0.5,
-            "full_error": full(t) if layer == 2 else 0.5,
-        }
-        for layer in (1, 2)
-        for t in range(shift_probe.SWEEP + 1)
-    ]
-    h = {"equivariance": rows}
-    if invariance is not None:
-        h["invariance"] = [{"shift": t, "error": invariance} for t in range(3)]
-    return h
-
-
-def test_the_probe_says_where_equivariance_holds_and_what_breaks_it():
-    cfg = parse(shift_probe.Config, {"padding": "zeros", "shift_kind": "circular"})
-    text = shift_probe.explain_probe(cfg, probe(lambda t: 1e-8, lambda t: 0.3, invariance=2e-7))
-    assert (
-        "At layer 2 (total stride 1), over shifts of 1 to 8 pixels the error is below 1e-6 at "
-        "most in the interior and 0.3 over the whole map." in text
-    )
-    assert "equivariant to float rounding" in text
-    assert "the border: zeros padding and a circular shift disagree there" in text
-    assert "changes by at most 2e-07 (relative)" in text and "invariant to float rounding" in text
-
-    # Errors in the interior too (as trained weights after a nonlinearity could give): neither
-    # claim is made, and the numbers are still stated.
-    text = shift_probe.explain_probe(cfg, probe(lambda t: 0.05, lambda t: 0.06, invariance=0.04))
-    assert "the error is 0.05 at most in the interior and 0.06 over the whole map" in text
-    assert "float rounding" not in text and "border" not in text
-    assert "changes by at most 0.04 (relative) over these shifts." in text
-
-
-def test_the_probe_names_aliasing_only_where_shifts_miss_the_stride():
-    cfg = parse(shift_probe.Config, {"stride": 2})
-    aliased = probe(lambda t: 1e-8 if t % 2 == 0 else 0.2, lambda t: 0.3, stride=2)
-    text = shift_probe.explain_probe(cfg, aliased)
-    assert (
-        "Shifts that are multiples of the stride 2 leave an interior error of below 1e-6 at "
-        "most; the others up to 0.2: subsampling aliases them." in text
-    )
-    assert "equivariant to float rounding" not in text  # not said of a strided stack
-    text = shift_probe.explain_probe(cfg, probe(lambda t: 0.1, lambda t: 0.3, stride=2))
-    assert "interior error of 0.1 at most; the others up to 0.1" in text
-
-
 # --- receptive field (trained task) ------------------------------------------------------------
 def field_headline(plain: tuple, dilated: tuple, params=(1000, 1000)) -> dict:
     accuracy = {
@@ -171,35 +115,6 @@ def test_receptive_field_says_whether_the_field_rule_held():
     assert "These points do not follow the field rule: dilated at 16, plain at 23." in text
     assert "predicts the range the task gets" not in text
     assert "at no parameter cost" not in text  # the stacks' sizes differ here
-
-
-# --- receptive field (the probe) ---------------------------------------------------------------
-def test_the_field_probe_compares_the_fitted_exponent_with_luo_et_al():
-    cfg = parse(field_probe.Config, {})
-    eff = {
-        "theoretical": 9,
-        "effective_50": ci(3.0, 2.5, 3.5),
-        "effective_90": ci(6.0, 5.0, 7.0),
-    }
-
-    def exps(e):
-        return {
-            "plain": {"depths": [1, 2, 4], "theoretical": 0.9, "effective": ci(e, e - 0.1, e + 0.1)}
-        }
-
-    text = field_probe.explain(cfg, eff, exps(0.5))
-    assert "theoretical field is **9 pixels** a side" in text
-    assert (
-        "3.0 px (95% CI 2.5–3.5 px, 3 seeds)" in text and "33% and 67% of the theoretical" in text
-    )
-    assert "the effective field is smaller" in text
-    assert "depth^0.90, the effective (90%) side as depth^0.50 (95% CI 0.40–0.60, 3 seeds)" in text
-    assert "the fitted exponent agrees" in text and "departs" not in text
-
-    text = field_probe.explain(cfg, {**eff, "effective_90": ci(9.0, 9.0, 9.0)}, exps(0.9))
-    assert "the 90% square still fills the whole field" in text
-    assert "the effective field is smaller" not in text
-    assert "the fitted 0.90 departs from it at these depths" in text and "agrees" not in text
 
 
 # --- normalization (the batch-size sweep) ------------------------------------------------------

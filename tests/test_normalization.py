@@ -130,7 +130,7 @@ def test_cli_tiny_sweep_end_to_end(results):
     runs = Store(results).runs("normalization")
     acts = Store(results).table("activations", runs["run_id"][:1])
     assert set(acts["epoch"]) == {0, 1, 2} and set(acts["layer"]) == {1, 2}
-    # Every run probes the landscape, so every sweep point carries both explanations'
+    # Every run measures the landscape, so every sweep point carries both explanations'
     # measures, with seeds and intervals, on the page and in the explanation.
     for row in [*h["batch_size"], *h["lr"]]:
         for n in ("none", "batch", "group"):
@@ -151,7 +151,7 @@ def test_cli_tiny_sweep_end_to_end(results):
         assert sum("across this sweep" in m.value for m in at.markdown) == 1, tab
 
 
-def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
+def test_landscape_is_measured_during_training_and_shown_on_its_tab(results):
     out = json.loads(
         cli(
             results,
@@ -163,7 +163,7 @@ def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
     )
     h = out["headline"]
     runs = Store(results).runs("normalization")
-    # The landscape, probed during training: every measure at every checkpoint of a run.
+    # The landscape, measured during training: every measure at every checkpoint of a run.
     land = Store(results).table("landscape", runs["run_id"][:1])
     assert len(land) == normalization.LANDSCAPE_POINTS * 3
     assert land["epochs_done"].min() == 0 and 1.5 < land["epochs_done"].max() <= 2

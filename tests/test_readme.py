@@ -40,3 +40,28 @@ def test_an_experiment_missing_from_the_bundle_says_so():
 def test_missing_markers_are_named():
     with pytest.raises(ValueError, match="markers"):
         readme.splice("no table here", readme.table({}))
+
+
+def _commands() -> list[str]:
+    """Every `python -m …` line of README's code blocks, its comment cut off."""
+    text = (readme.ROOT / "README.md").read_text()
+    blocks = text.split("```")[1::2]
+    lines = [line.split("  #")[0].strip() for b in blocks for line in b.splitlines()]
+    return [line for line in lines if line.startswith("python -m ")]
+
+
+def test_readmes_commands_name_modules_and_flags_that_exist():
+    """Found: README sent readers to `python -m cnnexp.experiments.shift_probe` after the
+    probes moved. Each module must import, and each `python -m cnnexp` line must parse."""
+    import importlib.util
+    import shlex
+
+    from cnnexp import cli
+
+    commands = _commands()
+    assert any(c.startswith("python -m cnnexp probe shift") for c in commands), commands
+    for command in commands:
+        module, *args = shlex.split(command)[2:]
+        assert importlib.util.find_spec(module) is not None, command
+        if module == "cnnexp":
+            cli.build_parser().parse_args(args)  # exits 2 on an unknown command or flag

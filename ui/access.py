@@ -197,9 +197,11 @@ def delete_runs(store, run_ids: list[str]) -> int:
     return store.delete(run_ids)
 
 
-def probe_problem(side: int, channels: int, kernel: int, depth: int, colour: bool) -> str | None:
-    """None when this probe fits the server's budget, else the refusal to show."""
-    return policy.probe_problem(caps(), side, channels, kernel, depth, colour)
+def shift_probe_problem(
+    side: int, channels: int, kernel: int, depth: int, colour: bool
+) -> str | None:
+    """None when this shift probe fits the server's budget, else the refusal to show."""
+    return policy.shift_probe_problem(caps(), side, channels, kernel, depth, colour)
 
 
 def export_problem(rows: int) -> str | None:

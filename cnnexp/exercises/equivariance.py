@@ -1,5 +1,5 @@
 """Equivariance: which shifts a stride-2 convolution follows, what global pooling does to a
-shift (both measured by the shift probe, cnnexp/probe.py), and a prediction of a trained
+shift (both measured by the shift probe, cnnexp/probes/shift_errors.py), and a prediction of a trained
 model's accuracy on shifted digits."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from cnnexp.exercises.core import (
     Prediction,
     many,
 )
-from cnnexp.experiments import equivariance, shift_probe
+from cnnexp.experiments import equivariance
+from cnnexp.probes import shift as shift_probe
 
 EXACT = 1e-5  # relative error of float32 round-off: a shift followed exactly
 STRIDE_SIDE = 32  # side of the random image the stride question probes (even: whole output shifts)
@@ -76,7 +77,7 @@ class StrideShifts(Exercise):
     def solve(self, cfg: shift_probe.Config) -> Answer:
         import torch
 
-        from cnnexp import probe
+        from cnnexp.probes import shift_errors as probe
 
         shifts = shift_options(cfg)
         blocks = probe.random_stack(1, cfg.channels, 1, cfg.kernel, "circular", 2, "none", cfg.seed)
@@ -103,7 +104,7 @@ class StrideShifts(Exercise):
             right,
             " ".join(why.values())
             + " A vertical shift behaves like a horizontal one: the filter slides both ways. "
-            "Measured by the shift probe (cnnexp/probe.py) on a random image.",
+            "Measured by the shift probe (cnnexp/probes/shift_errors.py) on a random image.",
             why=why,
         )
 
@@ -162,14 +163,14 @@ class GlobalPooling(Exercise):
         return POOLED
 
     def problem(self, cfg: shift_probe.Config, caps: policy.Caps) -> str | None:
-        return policy.probe_problem(
+        return policy.shift_probe_problem(
             caps, cfg.image_size, cfg.channels, cfg.kernel, cfg.depth, cfg.colour
         )
 
     def solve(self, cfg: shift_probe.Config) -> Answer:
-        from cnnexp import probe
+        from cnnexp.probes import shift_errors as probe
 
-        blocks, x = shift_probe.probe_stack(cfg)
+        blocks, x = shift_probe.stack(cfg)
         rows = probe.invariance(blocks, x, [_pool_shift(cfg)], cfg.shift_kind)
         e = next(r["error"] for r in rows if r["pooling"] == "average") or 0.0
         right = "same" if e < 1e-4 else "close" if e < 0.05 else "changes"

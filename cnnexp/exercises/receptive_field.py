@@ -1,16 +1,16 @@
 """Receptive field: the theoretical side of the stack on the sliders, and the side holding half
 of its effective field.
 
-The recurrence is imported from cnnexp/experiments/receptive_field.py (theoretical, stack,
-Layer) and the probe from cnnexp/experiments/field_probe.py (Config, describe_layer,
-effective, budget_problem), where the Receptive field page takes them."""
+The arithmetic comes from cnnexp/fields.py (theoretical, stack, Window) and the field probe
+from cnnexp/probes/field.py (Config, describe_layer, effective, budget_problem), where the
+Receptive field page takes them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from cnnexp import policy, stats
+from cnnexp import fields, policy, stats
 from cnnexp.config import Config
 from cnnexp.exercises.core import (
     Answer,
@@ -21,7 +21,8 @@ from cnnexp.exercises.core import (
     known,
     many,
 )
-from cnnexp.experiments import field_probe, receptive_field
+from cnnexp.experiments import receptive_field
+from cnnexp.probes import field as field_probe
 
 STACK = ("rf_depth", "rf_kernel", "rf_stride", "rf_dilation", "rf_pool_every")
 
@@ -39,8 +40,8 @@ def _stack_words(cfg: field_probe.Config) -> str:
     return f"{many(cfg.rf_depth, 'conv layer')} of {cfg.rf_kernel}×{cfg.rf_kernel}{extra}"
 
 
-def _field_side(layers: list[receptive_field.Layer]) -> int:
-    return receptive_field.theoretical(layers)[-1]["side"]
+def _field_side(layers: list[fields.Window]) -> int:
+    return fields.theoretical(layers)[-1]["side"]
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,10 @@ class TheoreticalField(Exercise):
         layers = cfg.layers()
         right = _field_side(layers)
         d, k = cfg.rf_dilation, cfg.rf_kernel
-        wide = receptive_field.stack(
-            cfg.rf_depth, k + 1, cfg.rf_stride, d, cfg.rf_pool_every
-        )  # each conv adding k instead of k − 1
-        no_jump = [receptive_field.Layer(x.kind, x.kernel, 1, x.dilation) for x in layers]
-        undilated = receptive_field.stack(cfg.rf_depth, k, cfg.rf_stride, 1, cfg.rf_pool_every)
+        # each conv adding k instead of k − 1 (the pools as they are)
+        wide = [replace(x, kernel=x.kernel + 1) if x.kind == "conv" else x for x in layers]
+        no_jump = [replace(x, stride=1) for x in layers]
+        undilated = fields.stack(cfg.rf_depth, k, cfg.rf_stride, 1, cfg.rf_pool_every)
         mistakes = [
             Mistake(
                 "forgot_the_one",
@@ -100,8 +100,8 @@ class TheoreticalField(Exercise):
         )
 
     @staticmethod
-    def _derivation(layers: list[receptive_field.Layer]) -> str:
-        rows = receptive_field.theoretical(layers)
+    def _derivation(layers: list[fields.Window]) -> str:
+        rows = fields.theoretical(layers)
         side, jump, steps = 1, 1, []
         for row, layer in zip(rows, layers, strict=True):
             added = row["side"] - side

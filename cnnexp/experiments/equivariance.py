@@ -4,8 +4,8 @@ An MLP and CNNs with a flatten head or a global-average-pool head, trained on
 centred digits with and without random-shift augmentation, then tested on shifted test
 images: accuracy against shift, and consistency (Zhang 2019): the share of test images whose
 predicted class survives two random shifts. The CNNs trained on centred images save their
-weights (a file beside the run) for the shift probe (shift_probe.py), which measures the
-same question layer by layer, without training.
+weights (a file beside the run) for the shift probe (cnnexp/probes/shift.py), which measures
+the same question layer by layer, without training.
 """
 
 from __future__ import annotations

@@ -34,10 +34,10 @@ from cnnexp.runspec import RunContext, RunOutput, RunSpec
 
 NAME = "normalization"
 TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
-VERSION = 2  # 2: loss-landscape probes during training (a new table; the same training)
+VERSION = 2  # 2: loss-landscape measurements during training (a new table; the same training)
 NORMS: tuple[str, ...] = ("none", "batch", "layer", "group", "instance")
-PROBE_IMAGES = 256  # test images whose activations are measured every epoch
-LANDSCAPE_POINTS = 8  # checkpoints over training where the loss landscape is probed
+ACTIVATION_IMAGES = 256  # test images whose activations are measured every epoch
+LANDSCAPE_POINTS = 8  # checkpoints over training where the loss landscape is measured
 # Step sizes along the gradient, in multiples of the peak learning rate (Santurkar et al.
 # step up to a few times the learning rate). Each checkpoint costs 1 + 4 passes on one batch.
 LANDSCAPE_STEPS = (0.5, 1.0, 2.0, 4.0)
@@ -184,22 +184,25 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
 
     setup = TrainSetup.model_validate(spec.config)
     rows: list[dict] = []
-    probes: list[dict] = []
+    landscape_rows: list[dict] = []
 
     def measure(epoch: int, model, dd) -> None:
         rows.extend(
-            {"epoch": epoch, **r} for r in activations.block_stats(model, dd.x_test[:PROBE_IMAGES])
+            {"epoch": epoch, **r}
+            for r in activations.block_stats(model, dd.x_test[:ACTIVATION_IMAGES])
         )
 
     steps = [m * setup.lr for m in LANDSCAPE_STEPS]
-    probe = landscape.recorder(probes, steps, LANDSCAPE_POINTS)
+    record_landscape = landscape.recorder(landscape_rows, steps, LANDSCAPE_POINTS)
     result, dd, out = engine.run_training(
-        setup, spec.seed, ctx, epoch_hook=measure, step_hook=probe
+        setup, spec.seed, ctx, epoch_hook=measure, step_hook=record_landscape
     )
     out.tables["activations"] = rows
     # Checkpoints on the epoch axis of the other charts (0: before training; "epoch" is the
     # store's whole-number column, so a fractional one gets its own name).
-    out.tables["landscape"] = [{**r, "epochs_done": r["progress"] * setup.epochs} for r in probes]
+    out.tables["landscape"] = [
+        {**r, "epochs_done": r["progress"] * setup.epochs} for r in landscape_rows
+    ]
     if setup.norm == "batch" and result.status == "done":
         out.summary["test_acc_train_mode"] = activations.train_mode_accuracy(
             result.model, dd.x_test, dd.y_test, setup.batch_size
@@ -224,7 +227,7 @@ def _main(cfg: Config) -> dict:
 def comparisons(cfg: Config) -> list[tuple[str, float | int | None, dict]]:
     """Every comparison of the plan as (sweep, its x value, the settings that pick its runs):
     the main one, each batch size (at its scaled rate), each learning rate, the deep stack.
-    Every run probes the landscape and records its activations, so each has both measures."""
+    Every run measures the landscape and records its activations, so each has both measures."""
     out: list[tuple[str, float | int | None, dict]] = [("main", None, _main(cfg))]
     out += [
         ("batch_size", b, {"depth": cfg.depth, "batch_size": b, "lr": scaled_lr(cfg, b)})
@@ -486,7 +489,7 @@ def _explain_why_sweeps(h: dict) -> list[str]:
         (f"{SWEEP_WORDS[k][1]} {r[k]:g}", r.get("why", {}))
         for k in SWEEP_WORDS
         for r in h.get(k, [])
-    ]  # a headline saved before sweeps recorded their probes has no "why": nothing to say
+    ]  # a headline saved before sweeps measured the landscape has no "why": nothing to say
     if "deep" in h:
         points.append((f"depth {h['deep']['depth']}", h["deep"].get("why", {})))
     points = [(name, w) for name, w in points if {"none", "batch"} <= w.keys()]
