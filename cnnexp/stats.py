@@ -7,15 +7,28 @@ say so rather than draw a band of zero width.
 A share (accuracy, consistency) cannot leave [0, 1], but a t-interval over few seeds can:
 with two seeds the t quantile is 12.7, so seeds at 60% and 80% give −57% to 197%. Wherever a share's interval is shown it goes through `share_interval`, which stops it
 at 0 and 100% as the figures and the Runs page do; `mean_ci` itself keeps the raw interval.
+The same holds for any quantity with a bound (a loss, a ratio of norms: never below 0):
+`bounded_interval` stops its interval there.
+
+`CI` is the shape of one such summary, as every headline stores it (plain JSON).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TypedDict
 
 
-def mean_ci(values: Iterable[float]) -> dict:
+class CI(TypedDict):
+    """A mean over seeds with its 95% t-interval: what `mean_ci` returns."""
+
+    mean: float | None  # None: no finite value
+    ci95: list[float] | None  # [lo, hi]; None below two values
+    n: int  # the finite values (seeds) it summarises
+
+
+def mean_ci(values: Iterable[float]) -> CI:
     """{"mean", "ci95": [lo, hi] or None, "n"} over the finite values given."""
     import numpy as np  # here, not at the top: Home describes saved intervals without numpy
 
@@ -32,15 +45,33 @@ def mean_ci(values: Iterable[float]) -> dict:
     return {"mean": mean, "ci95": [mean - half, mean + half], "n": n}
 
 
-def share_interval(ci: dict) -> tuple[float, float] | None:
-    """The 95% interval of a share (a value in [0, 1]) clipped to [0, 1]; None without one."""
+def mean_of(ci: CI) -> float:
+    """The mean of a summary known to hold a value (its caller left the empty ones out)."""
+    if ci["mean"] is None:
+        raise ValueError("no finished runs: this summary has no mean")
+    return ci["mean"]
+
+
+def bounded_interval(
+    ci: CI, lower: float | None = 0.0, upper: float | None = None
+) -> tuple[float, float] | None:
+    """The 95% interval of a quantity that cannot leave [lower, upper], stopped at those ends
+    (a t-interval over few seeds can pass them); None without one."""
     if ci["ci95"] is None:
         return None
     lo, hi = ci["ci95"]
-    return max(lo, 0.0), min(hi, 1.0)
+    return (
+        lo if lower is None else max(lo, lower),
+        hi if upper is None else min(hi, upper),
+    )
 
 
-def describe_ci(ci: dict, scale: float = 100.0, unit: str = "%", digits: int = 1) -> str:
+def share_interval(ci: CI) -> tuple[float, float] | None:
+    """The 95% interval of a share (a value in [0, 1]) clipped to [0, 1]; None without one."""
+    return bounded_interval(ci, 0.0, 1.0)
+
+
+def describe_ci(ci: CI, scale: float = 100.0, unit: str = "%", digits: int = 1) -> str:
     """'97.4% (95% CI 97.0–97.8%, 3 seeds)' for explanations that quote the numbers.
 
     A value in % is a share (accuracy, consistency): its interval is clipped to 0–100%.
@@ -50,12 +81,13 @@ def describe_ci(ci: dict, scale: float = 100.0, unit: str = "%", digits: int = 1
     return f"{ci['mean'] * scale:.{digits}f}{unit} {interval_note(ci, scale, unit, digits)}"
 
 
-def interval_note(ci: dict, scale: float = 100.0, unit: str = "%", digits: int = 1) -> str:
+def interval_note(ci: CI, scale: float = 100.0, unit: str = "%", digits: int = 1) -> str:
     """The bracket describe_ci puts after a mean: its 95% interval and seeds (one value where
     the interval rounds to one; not "all seeds agree": many seeds give a narrow interval)."""
-    if ci["ci95"] is None:
+    interval = share_interval(ci) if unit == "%" else bounded_interval(ci, None)
+    if interval is None:
         return "(1 seed, no interval)"
-    lo, hi = (x * scale for x in (share_interval(ci) if unit == "%" else ci["ci95"]))
+    lo, hi = (x * scale for x in interval)
     if f"{lo:.{digits}f}" == f"{hi:.{digits}f}":  # not "95% CI 5.0–5.0 px"
         return f"(95% CI rounds to {lo:.{digits}f}{unit}, {ci['n']} seeds)"
     return f"(95% CI {lo:.{digits}f}–{hi:.{digits}f}{unit}, {ci['n']} seeds)"

@@ -1,6 +1,8 @@
 """Baseline: one model on one dataset. The template every experiment page follows:
 settings from the config, the run panel, then the saved results and what they show."""
 
+from typing import cast
+
 import pandas as pd
 import streamlit as st
 
@@ -22,9 +24,10 @@ because one run says nothing about the spread. A test curve that flattens while 
 training curve keeps climbing is overfitting.
 """
 
-cfg = page.start(exp, EXPLANATION)
+cfg = cast("exp.Config", page.start(exp, EXPLANATION))
 
-results, headline = page.saved_or_stop(exp, cfg)
+results, saved = page.saved_or_stop(exp, cfg)
+headline = cast("exp.Headline", saved)
 acc = headline["test_acc"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Test accuracy", f"{acc['mean']:.1%}", help="Mean over seeds of the final test accuracy")

@@ -1,5 +1,7 @@
 """Permuted pixels: break the locality prior and measure what each model loses."""
 
+from typing import cast
+
 import streamlit as st
 
 from cnnexp import data, stats
@@ -36,9 +38,9 @@ The strength sweep shuffles pixels only within b×b tiles: b = 1 leaves the imag
 larger tiles take locality away step by step.
 """
 
-cfg = page.start(exp, EXPLANATION)
+cfg = cast("exp.Config", page.start(exp, EXPLANATION))
 
-results, headline = page.saved_results(exp, cfg)
+results, saved = page.saved_results(exp, cfg)
 charts = page.charts(exp, cfg, results)
 if "samples" in charts:
     export.chart(charts["samples"], "permuted-samples")
@@ -51,18 +53,19 @@ else:
         data.check_available(cfg.dataset)
     except data.DataError as e:  # a full dataset whose files are not on this server
         st.warning(f"{e} Saved results, if any, are shown below.", icon=":material/folder_off:")
-if headline is None:
+if saved is None:
     st.stop()
+headline = cast("exp.Headline", saved)
 
 cols = st.columns(len(cfg.models) + ("gap" in headline))
 for col, m in zip(cols, cfg.models, strict=False):
-    d = headline[m]["drop"]
-    if d["mean"] is not None:
+    r = headline["models"][m]
+    if r["drop"]["mean"] is not None:
         col.metric(
             f"{m} drop",
-            f"{d['mean'] * 100:.1f} pts",
-            help=f"original {stats.describe_ci(headline[m]['original'])}; "
-            f"permuted {stats.describe_ci(headline[m]['permuted'])}",
+            f"{r['drop']['mean'] * 100:.1f} pts",
+            help=f"original {stats.describe_ci(r['original'])}; "
+            f"permuted {stats.describe_ci(r['permuted'])}",
         )
 if "gap" in headline and headline["gap"]["mean"] is not None:
     cols[-1].metric(

@@ -1,5 +1,7 @@
 """Parameter scaling: one layer counted three ways, then the families trained."""
 
+from typing import cast
+
 import pandas as pd
 import streamlit as st
 
@@ -21,7 +23,7 @@ each family at a comparable size trained on growing training sets (sample effici
 Points are means over seeds with 95% intervals.
 """
 
-cfg = page.start(exp, EXPLANATION, exclude=("mode",))
+cfg = cast("exp.Config", page.start(exp, EXPLANATION, exclude=("mode",)))
 
 st.subheader("One layer: parameters and compute")
 a = exp.analytic(cfg)
@@ -65,7 +67,7 @@ if headline is not None:
     export.chart(charts["accuracy_vs_parameters"], "scaling-accuracy-vs-parameters", left)
     if "sample_efficiency" in charts:
         export.chart(charts["sample_efficiency"], "scaling-sample-efficiency", right)
-    st.markdown(exp.explain_trained(headline))
+    st.markdown(exp.explain_trained(cast("exp.Headline", headline)))
 export.data_downloads(page.tables(exp, cfg, results), "scaling")
 
 with st.expander("Formulas checked against PyTorch modules", icon=":material/fact_check:"):

@@ -125,8 +125,8 @@ def test_normalization_states_the_small_batch_penalty_and_whether_wu_and_he_show
         return {
             "final_acc": {n: ci(0.9) for n in cfg.norms},
             "batch_size": [
-                {"batch_size": 4, **{n: ci(a) for n, a in small.items()}},
-                {"batch_size": 64, **{n: ci(a) for n, a in large.items()}},
+                {"batch_size": 4, "test_acc": {n: ci(a) for n, a in small.items()}},
+                {"batch_size": 64, "test_acc": {n: ci(a) for n, a in large.items()}},
             ],
         }
 
@@ -157,14 +157,17 @@ def test_normalization_states_the_small_batch_penalty_and_whether_wu_and_he_show
 def test_permuted_states_the_gap_and_its_verdict_follows_the_interval(gap, verdict):
     cfg = parse(permuted.Config, {"models": ("mlp", "cnn_flatten")})
     h = {
-        "mlp": {"original": ci(0.95), "permuted": ci(0.94), "drop": ci(0.01, 0.005, 0.015)},
-        "cnn_flatten": {"original": ci(0.98), "permuted": ci(0.93), "drop": ci(0.05)},
+        "models": {
+            "mlp": {"original": ci(0.95), "permuted": ci(0.94), "drop": ci(0.01, 0.005, 0.015)},
+            "cnn_flatten": {"original": ci(0.98), "permuted": ci(0.93), "drop": ci(0.05)},
+        },
         "gap": gap,
     }
     text = permuted.explain(cfg, h)
     assert "The **mlp** goes from 95.0% to 94.0%: a drop of 1.0 points (95% CI 0.5 to 1.5)." in text
     assert "The **cnn_flatten** goes from 98.0% to 93.0%: a drop of 5.0 points." in text
-    close = {**h, "mlp": {**h["mlp"], "original": ci(0.9584), "permuted": ci(0.9576)}}
+    mlp = {**h["models"]["mlp"], "original": ci(0.9584), "permuted": ci(0.9576)}
+    close = {**h, "models": {**h["models"], "mlp": mlp}}
     assert "The **mlp** goes from 95.84% to 95.76%" in permuted.explain(
         cfg, close
     )  # not 95.8% twice

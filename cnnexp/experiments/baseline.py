@@ -5,6 +5,8 @@ The end-to-end proof of the engine, and the template the other experiments follo
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from cnnexp import catalog, stats
 from cnnexp.architecture import count_params
 from cnnexp.config import SeedFields, TrainSetup, setup_fields
@@ -34,7 +36,21 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
     return out
 
 
-def summarize(cfg: Config, results: Results) -> dict:
+class Seconds(TypedDict):
+    mean: float | None  # training time per run, over seeds (None: no finished run)
+
+
+class Headline(TypedDict):
+    """What one model on one dataset reached (cnnexp/catalog.py, readme.py and the page read it)."""
+
+    model: str
+    dataset: str
+    params: int
+    test_acc: stats.CI
+    train_seconds: Seconds
+
+
+def summarize(cfg: Config, results: Results) -> Headline:
     runs = results.runs
     setup = TrainSetup(**setup_fields(cfg))
     return {

@@ -11,7 +11,7 @@ the same question layer by layer, without training.
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 from pydantic import model_validator
@@ -154,10 +154,24 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
     return out
 
 
-def summarize(cfg: Config, results: Results) -> dict:
+class ShiftPoint(TypedDict):
+    shift: int  # pixels the test images moved
+    test_acc: stats.CI
+
+
+class Headline(TypedDict):
+    """Each trained model (model_name: with "_augmented" when trained on shifted images):
+    its accuracy against shift, and its consistency (catalog.py, readme.py, explain_trained)."""
+
+    shift_accuracy: dict[str, list[ShiftPoint]]
+    consistency: dict[str, stats.CI]
+
+
+def summarize(cfg: Config, results: Results) -> Headline:
     runs, table = results.runs, results.table("shift_eval")
     conditions = (False, True) if cfg.augment else (False,)
-    shift_acc, consistency = {}, {}
+    shift_acc: dict[str, list[ShiftPoint]] = {}
+    consistency: dict[str, stats.CI] = {}
     for v in cfg.models:
         for aug in conditions:
             name = model_name(v, aug)
@@ -181,7 +195,7 @@ def summarize(cfg: Config, results: Results) -> dict:
     return {"shift_accuracy": shift_acc, "consistency": consistency}
 
 
-def explain_trained(cfg: Config, h: dict) -> str:
+def explain_trained(cfg: Config, h: Headline) -> str:
     """What the trained comparison shows, in numbers, whichever way it falls."""
     k = cfg.max_shift
     acc = {
@@ -220,7 +234,7 @@ def explain_trained(cfg: Config, h: dict) -> str:
         change = f"loses {loss * 100:.1f}" if loss >= 0 else f"gains {-loss * 100:.1f}"
         out.append(f"Trained on centred images, {only} {change} points.")
     elif centred:
-        worst, best = max(centred, key=centred.get), min(centred, key=centred.get)
+        worst, best = max(centred, key=centred.__getitem__), min(centred, key=centred.__getitem__)
         out.append(
             f"Trained on centred images, {worst} loses the most ({centred[worst] * 100:.1f} "
             f"points) and {best} the least ({centred[best] * 100:.1f})."

@@ -11,7 +11,7 @@ how their field grows (plain, dilated, pooled); a wide-kernel stack buys range w
 from __future__ import annotations
 
 import io
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypedDict
 
 from pydantic import Field, model_validator
 
@@ -320,7 +320,24 @@ def _runs_of(results: Results, stack_name: str, distance: int):
     return runs[(runs["stack"] == stack_name) & (runs["distance"] == distance)]
 
 
-def stops_at(rows: list[dict]) -> int | None:
+class DistancePoint(TypedDict):
+    distance: int  # between the glyphs' left edges (pixels)
+    test_acc: stats.CI
+
+
+class Headline(TypedDict):
+    """Each stack's accuracy against distance, its field and size, and where it stops
+    working (catalog.py and explain read it)."""
+
+    accuracy: dict[str, list[DistancePoint]]
+    field: dict[str, int]  # theoretical side (pixels)
+    params: dict[str, int]  # the stacks with a finished run
+    stops_at: dict[str, int | None]  # the first distance below WORKS; None: none is
+    learned: dict[str, bool]  # False: at chance everywhere (see learned)
+    works_above: float  # WORKS when it was saved
+
+
+def stops_at(rows: list[DistancePoint]) -> int | None:
     """The first distance, from the shortest, at which the mean accuracy falls below WORKS."""
     for r in rows:
         m = r["test_acc"]["mean"]
@@ -329,8 +346,9 @@ def stops_at(rows: list[dict]) -> int | None:
     return None
 
 
-def summarize(cfg: Config, results: Results) -> dict:
-    accuracy, params = {}, {}
+def summarize(cfg: Config, results: Results) -> Headline:
+    accuracy: dict[str, list[DistancePoint]] = {}
+    params: dict[str, int] = {}
     for st in cfg.stacks:
         accuracy[st] = []
         for d in sorted(cfg.distances):
@@ -350,7 +368,7 @@ def summarize(cfg: Config, results: Results) -> dict:
     }
 
 
-def learned(rows: list[dict]) -> bool:
+def learned(rows: list[DistancePoint]) -> bool:
     """Whether a stack rose above chance anywhere: one at chance at every distance, the
     shortest included, says nothing about where its field stops (too few epochs or images)."""
     means = [r["test_acc"]["mean"] for r in rows if r["test_acc"]["mean"] is not None]
@@ -364,7 +382,7 @@ def needs(distance: int) -> int:
     return distance - GLYPH_SIDE + 2 * SEEN
 
 
-def explain(cfg: Config, h: dict) -> str:
+def explain(cfg: Config, h: Headline) -> str:
     """What the trained comparison shows, in numbers, whichever way it falls."""
     out = []
     for st, rows in h["accuracy"].items():
