@@ -11,7 +11,7 @@ how their field grows (plain, dilated, pooled); a wide-kernel stack buys range w
 from __future__ import annotations
 
 import io
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import Field, model_validator
 
@@ -49,7 +49,7 @@ STACK_HELP = {
     "pooled": "3×3 convolutions with 2×2 max pooling between them: the jump doubles, same parameters",
     "wide": "7×7 convolutions: the field grows by 6 a layer, at 5.4 times the parameters",
 }
-STACKS = {  # each stack as fields.stack builds it, at any depth
+STACKS: dict[str, dict[str, Any]] = {  # each stack as fields.stack builds it, at any depth
     "plain": {"kernel": 3},
     "dilated": {"kernel": 3, "dilation_growth": 2},
     "pooled": {"kernel": 3, "pool_every": 1, "pool_after_last": False},
@@ -260,7 +260,7 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
         {"epochs": c["epochs"], "batch_size": c["batch_size"], "lr": c["lr"], "width": c["width"]},
     )
     result = engine.train(
-        training,
+        training,  # type: ignore[arg-type]  # with `build`, train reads only TrainFields and width
         dd,
         spec.seed,
         on_epoch=ctx.on_epoch,
