@@ -6,7 +6,7 @@ import streamlit as st
 
 from cnnexp import data, stats
 from cnnexp.experiments import permuted as exp
-from ui import export, page
+from ui import access, export, page
 from ui.exercises import check_yourself
 
 EXPLANATION = """
@@ -53,7 +53,9 @@ else:
         data.check_available(cfg.dataset)
     except data.DataError as e:  # a full dataset whose files are not on this server
         st.warning(f"{e} Saved results, if any, are shown below.", icon=":material/folder_off:")
+budget = exp.budget_text(cfg, access.plan(exp, cfg).max_epochs)
 if saved is None:
+    st.caption(budget)  # what Launch would train, before anything is saved
     st.stop()
 headline = cast("exp.Headline", saved)
 
@@ -76,7 +78,7 @@ if "gap" in headline and headline["gap"]["mean"] is not None:
 st.markdown(exp.explain(cfg, headline))
 if "gap_by_size" in charts:
     export.chart(charts["gap_by_size"], "permuted-gap-by-size")
-st.caption(exp.budget_text(cfg))
+st.caption(budget)
 if "accuracy" in charts:
     left, right = st.columns(2)
     export.chart(charts["accuracy"], "permuted-accuracy", left)
