@@ -27,7 +27,7 @@ def cli(results, *args, check=True, module="cnnexp"):
     return p
 
 
-TINY_FLAGS = ["--dataset", "digits", "--epochs", "1", "--width", "4"]
+TINY_FLAGS = ["--dataset", "digits", "--epochs", "1", "--width", "4", "--seeds", "1"]
 
 
 def test_run_json_is_one_object_and_second_time_cached(results):
@@ -125,7 +125,7 @@ def test_list_runs_and_model(results):
     cli(results, "run", "baseline", *TINY_FLAGS)
     runs = json.loads(cli(results, "runs", "--json").stdout)
     assert len(runs) == 1 and runs[0]["status"] == "done" and runs[0]["width"] == 4
-    cli(results, "run", "baseline", *TINY_FLAGS[:-1], "6")  # the same label, another width
+    cli(results, "run", "baseline", *TINY_FLAGS, "--width", "6")  # the same label, another width
     header, *rows = cli(results, "runs").stdout.splitlines()
     assert header.split()[:5] == ["run_id", "experiment", "label", "width", "seed"], header
     assert {r.split()[5] for r in rows} == {"4", "6"}  # after the label "cnn · digits"
@@ -173,11 +173,24 @@ def test_an_unreadable_results_file_is_one_plain_line_on_stderr(results):
 
 def test_baseline_cnn_on_mnist5k_reaches_97_percent(results):
     out = json.loads(
-        cli(results, "run", "baseline", "--model", "cnn", "--dataset", "mnist5k", "--json").stdout
+        cli(
+            results,
+            "run",
+            "baseline",
+            "--model",
+            "cnn",
+            "--dataset",
+            "mnist5k",
+            "--seeds",
+            "1",
+            "--json",
+        ).stdout
     )
     assert out["headline"]["test_acc"]["mean"] >= 0.97
     mlp = json.loads(
-        cli(results, "run", "baseline", "--model", "mlp", "--width", "256", "--json").stdout
+        cli(
+            results, "run", "baseline", "--model", "mlp", "--width", "256", "--seeds", "1", "--json"
+        ).stdout
     )
     assert mlp["runs"][0]["status"] == "done" and mlp["headline"]["test_acc"]["mean"] > 0.9
 
