@@ -41,6 +41,26 @@ def test_run_json_is_one_object_and_second_time_cached(results):
     assert "cached" in again.stderr
 
 
+def test_run_json_stops_an_accuracy_interval_at_1_as_the_pages_do(results):
+    """Found: `run baseline --dataset digits --epochs 2 --seeds 2 --json` gave ci95 [0.764,
+    1.083]. Two saved seeds far apart (the t-interval of two seeds is ±12.7·s/√2); the command
+    reuses them and reports the interval the page shows."""
+    from cnnexp.config import parse
+    from cnnexp.experiments import baseline
+    from cnnexp.runner import perform, save
+    from cnnexp.runspec import RunContext
+    from cnnexp.store import Store
+
+    cfg = parse(baseline.Config, {**baseline.TINY, "seeds": 2})
+    for spec, acc in zip(baseline.plan(cfg), (0.9, 0.95), strict=True):
+        record, out = perform(spec, RunContext(device="cpu"))
+        save(Store(results), {**record, "test_acc": acc}, out)
+    out = json.loads(cli(results, "run", "baseline", *TINY_FLAGS, "--seeds", "2", "--json").stdout)
+    assert {r["cached"] for r in out["runs"]} == {True}
+    lo, hi = out["headline"]["test_acc"]["ci95"]
+    assert lo == pytest.approx(0.925 - 12.706 * 0.025, abs=1e-3) and hi == 1.0
+
+
 @pytest.mark.parametrize(
     "flags, words",
     [

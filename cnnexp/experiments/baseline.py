@@ -68,7 +68,7 @@ def summarize(cfg: Config, results: Results) -> Headline:
         "model": setup.model,
         "dataset": setup.dataset,
         "params": count_params(setup.layers()),
-        "test_acc": stats.mean_ci(runs["test_acc"] if len(runs) else []),
+        "test_acc": stats.share_ci(runs["test_acc"] if len(runs) else []),
         "train_seconds": {"mean": float(runs["train_seconds"].mean()) if len(runs) else None},
     }
 
