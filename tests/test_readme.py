@@ -83,3 +83,11 @@ def test_readmes_figures_are_what_each_page_opens_with():
         saved = shipped.records(s.run_id for s in mod.plan(defaults))
         missing = [s.label for s in mod.plan(defaults) if s.run_id not in saved]
         assert not missing, f"{name}: the defaults' runs {missing} are not in the bundle"
+
+
+def test_readme_names_the_equivariance_models_as_the_page_does():
+    """One name per thing: the page's legend and text say "mlp · trained shifted ±6"."""
+    row = readme.figures(
+        "equivariance", readme.Store(readme.ROOT / "bundle").headlines()["equivariance"]["headline"]
+    )
+    assert "mlp · trained shifted ±6 " in row and "_augmented" not in row
