@@ -684,6 +684,12 @@ def _probe_shift(args) -> int:
     """The shift probe's headline as JSON; with --weights trained, on a saved run's weights."""
     cfg = parse(shift.Config, config_values(args, shift.Config))
     trained = parse(equivariance.Config, config_values(args, equivariance.Config))
+    grey = shift.colour_ignored(cfg)
+    if grey:  # found: ignored without a word
+        raise ConfigError(
+            f"--colour true: {grey}; allowed: --colour true with --weights random and a "
+            f"photograph as --image ({', '.join(data.PHOTOS)})"
+        )
     headline = shift.headline(cfg, Store(args.results), trained)
     print(json.dumps({"config": cfg.canonical(), "headline": headline}, default=float))
     return 0
