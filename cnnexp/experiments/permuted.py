@@ -411,7 +411,7 @@ def explain(cfg: Config, h: Headline) -> str:
             if d["ci95"] is None
             else f" (95% CI {d['ci95'][0] * 100:.1f} to {d['ci95'][1] * 100:.1f})"
         )
-        a, b = r["original"]["mean"], r["permuted"]["mean"]
+        a, b = stats.mean_of(r["original"]), stats.mean_of(r["permuted"])  # a drop has both
         # One more digit where one would print the same number twice beside a drop.
         digits = 2 if f"{a:.1%}" == f"{b:.1%}" else 1
         # The drop beside a → b is a − b as printed (a reader subtracts what is shown); the
