@@ -8,7 +8,8 @@ page has (the experiment's, and a probe's where it has one).
 
 Settings (environment CNNEXP_<NAME>, or the same key in secrets; cnnexp/policy.py):
     EXERCISES       off | on (default) | graded
-    PREDICT_FIRST   true: a prediction question shows the saved result only once committed
+    PREDICT_FIRST   true: a prediction question shows the saved result only once committed,
+                    and the page keeps its own figures of it back till then (results_hidden)
     EXERCISE_TRIES  wrong answers before the answer is shown (default 3)
 """
 
