@@ -144,7 +144,9 @@ def preview(results: Results, planned: PlanEstimate, part: list[RunSpec]) -> Non
         f"What Launch trains: {len(results.missing)} runs in {len(rows)} configurations",
         icon=":material/list_alt:",
     ):
-        st.dataframe(rows, hide_index=True, height=min(36 * (len(rows) + 1) + 2, 320))
+        st.dataframe(
+            rows, hide_index=True, height=min(36 * (len(rows) + 1) + 2, 320), placeholder="—"
+        )
         st.caption(policy.who_may_launch(access.mode(), access.role()))
 
 
@@ -297,6 +299,7 @@ def progress(specs: list[RunSpec], key: str) -> None:
         ),
         hide_index=True,
         height=min(36 * (len(states) + 1) + 2, 250),
+        placeholder="—",
         column_config={
             "status": st.column_config.TextColumn(width="small"),
             "epoch": st.column_config.TextColumn(width="small"),
