@@ -216,27 +216,6 @@ def test_cancelled_before_the_first_epoch_leaves_nothing(tmp_path):
         r.close()
 
 
-def test_a_failed_save_is_reported_and_the_next_run_proceeds(tmp_path):
-    """execute never raises for a save that fails, so the worker that calls it lives on."""
-    import shutil
-
-    from cnnexp.runner import execute
-    from cnnexp.runspec import RunContext
-
-    root = tmp_path / "results"
-    store = Store(root)
-    a, b = specs(seeds=2)
-    shutil.rmtree(root, ignore_errors=True)
-    root.write_text("not a folder")  # every write under it fails with a real OSError
-    rec = execute(a, store, RunContext(device="cpu"))
-    assert rec["status"] == "failed" and "could not be saved" in rec["error"]
-    assert rec["saved"] is False
-    root.unlink()
-    root.mkdir()
-    assert execute(b, store, RunContext(device="cpu"))["saved"] is True
-    assert store.records([b.run_id])[b.run_id]["status"] == "done"
-
-
 def test_cli_queue_lists_and_cancels(tmp_path, capsys):
     import json
 
@@ -288,27 +267,17 @@ def test_sidebar_line_names_the_backend_and_counts(tmp_path):
         r.close()
 
 
-def test_bad_pool_settings_are_refused_with_what_is_allowed(monkeypatch):
-    from cnnexp.runner import default_workers
-
-    monkeypatch.setenv("CNNEXP_WORKERS", "two")
-    with pytest.raises(ValueError, match="CNNEXP_WORKERS='two' must be a whole number"):
-        default_workers("cpu")
-    monkeypatch.setenv("CNNEXP_WORKERS", "3")
-    assert default_workers("cpu") == 3
-
-
 def test_cli_pool_warns_when_the_gpu_holds_fewer_workers(tmp_path, capsys, monkeypatch):
     # No GPU here: the two functions that ask the hardware answer as a GPU with 3 GiB free
     # would. The plan is saved first, so the pool starts, warns and has nothing to train.
-    from cnnexp import runner
+    from cnnexp import local_executor
     from cnnexp.cli import main
 
     flags = ["run", "baseline", "--dataset", "digits", "--epochs", "1", "--width", "4"]
     flags += ["--results", str(tmp_path), "--json"]
     assert main(flags) == 0
-    monkeypatch.setattr(runner, "_gpu_count", lambda: 1)
-    monkeypatch.setattr(runner, "gpu_free_bytes", lambda: [3 * 2**30])
+    monkeypatch.setattr(local_executor, "_gpu_count", lambda: 1)
+    monkeypatch.setattr(local_executor, "gpu_free_bytes", lambda: [3 * 2**30])
     capsys.readouterr()
     assert main([*flags, "--workers", "4"]) == 0
     err = capsys.readouterr().err

@@ -9,8 +9,7 @@ import pytest
 
 from cnnexp import experiments
 from cnnexp.config import parse
-from cnnexp.runner import LocalRunner, execute
-from cnnexp.runspec import RunContext
+from cnnexp.runner import LocalRunner
 from cnnexp.store import Store
 from tests.conftest import TINY
 
@@ -35,20 +34,6 @@ def runner(tmp_path_factory):
     r = LocalRunner(tmp_path_factory.mktemp("runner") / "results", device="cpu")
     yield r
     r.close()
-
-
-def test_execute_inline_saves_a_record(store):
-    (spec,) = specs()
-    rec = execute(spec, store, RunContext(device="cpu"))
-    assert rec["status"] == "done" and rec["params"] > 0 and rec["torch_version"]
-    assert store.records([spec.run_id])[spec.run_id]["status"] == "done"
-
-
-def test_a_failing_run_is_recorded_not_raised(store):
-    (spec,) = specs()
-    bad = type(spec)(spec.experiment, spec.version, {**spec.config, "width": -1}, 0)
-    rec = execute(bad, store, RunContext(device="cpu"))
-    assert rec["status"] == "failed" and "width" in rec["error"]
 
 
 def test_runs_in_the_worker_with_live_history_and_dedup(runner):
@@ -91,18 +76,6 @@ def test_a_killed_worker_is_noticed_and_replaced(runner):
     wait_for(runner, ids, {"done"})
 
 
-def test_precision_is_part_of_the_run_id_and_the_record(store):
-    from dataclasses import replace
-
-    (spec,) = specs()
-    bf16 = replace(spec, precision="bf16")
-    assert spec.precision == "fp32" and bf16.run_id != spec.run_id  # no GPU in the suite
-    with pytest.raises(ValueError, match="allowed: fp32, bf16"):
-        replace(spec, precision="fp8")
-    rec = execute(spec, store, RunContext(device="cpu"))
-    assert rec["precision"] == "fp32" and rec["device"] == "cpu"
-
-
 def test_precision_follows_the_device(monkeypatch):
     from cnnexp.runspec import precision_for
 
@@ -112,67 +85,6 @@ def test_precision_follows_the_device(monkeypatch):
     monkeypatch.setenv("CNNEXP_PRECISION", "half")
     with pytest.raises(ValueError, match="CNNEXP_PRECISION"):
         precision_for("cpu")
-
-
-def test_gpu_workers_fit_the_free_memory():
-    from cnnexp.runner import fit_gpu_workers
-
-    gib = 2**30
-    assert fit_gpu_workers(20 * gib, 2 * gib, 4, "cuda:0") == (4, None)
-    n, why = fit_gpu_workers(5 * gib, 2 * gib, 4, "cuda:1")
-    assert n == 2 and why == (
-        "cuda:1 has 5.0 GiB free and a worker needs about 2.0 GiB: starting 2 of 4 workers there"
-    )
-    n, why = fit_gpu_workers(gib // 2, 2 * gib, 4, "cuda:0")
-    assert n == 1 and "starting 1 worker anyway; its runs may fail out of memory" in why
-
-
-def test_a_pool_on_a_full_gpu_starts_fewer_workers_and_says_why(monkeypatch, tmp_path):
-    # No GPU here: the two functions that ask the hardware answer as a GPU with 3 GiB free
-    # would. The runner's decision and the sidebar's line are the real ones.
-    from cnnexp import runner as mod
-    from ui.resources import backend_line
-
-    monkeypatch.setattr(mod, "_gpu_count", lambda: 1)
-    monkeypatch.setattr(mod, "gpu_free_bytes", lambda: [3 * 2**30])
-    r = LocalRunner(tmp_path / "r", device="cuda", workers=4)
-    try:
-        assert r.workers == 1 and [s.device for s in r._slots] == ["cuda:0"]
-        assert "starting 1 of 4 workers" in backend_line(r)
-    finally:
-        r.close()
-
-
-def test_free_gpu_memory_is_none_without_a_gpu():
-    from cnnexp.runner import gpu_free_bytes
-    from cnnexp.runspec import cuda_available
-
-    if cuda_available():
-        pytest.skip("a GPU is here: test_free_gpu_memory_is_read_on_a_gpu covers it")
-    assert gpu_free_bytes() is None
-
-
-@pytest.mark.gpu
-def test_free_gpu_memory_is_read_on_a_gpu():
-    import torch
-
-    from cnnexp.runner import gpu_free_bytes
-
-    if not torch.cuda.is_available():
-        pytest.skip("needs a CUDA GPU")
-    free = gpu_free_bytes()
-    assert len(free) == torch.cuda.device_count() and all(b > 2**20 for b in free)
-    assert not torch.cuda.is_initialized()  # asked in a child: no CUDA context here
-
-
-def test_out_of_memory_errors_are_told_apart():
-    from cnnexp.runner import out_of_memory
-
-    assert out_of_memory(MemoryError())
-    assert out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried"))
-    assert out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))
-    assert not out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
-    assert not out_of_memory(ValueError("width must be at least 1"))
 
 
 def test_a_run_out_of_memory_is_retried_alone_then_recorded_failed(tmp_path):

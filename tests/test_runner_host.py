@@ -4,7 +4,8 @@ runner costs the server next to nothing."""
 import os
 import time
 
-from cnnexp.runner import WORKER_NICENESS, LocalRunner
+from cnnexp.executor import WORKER_NICENESS
+from cnnexp.runner import LocalRunner
 from tests.test_runner import specs, wait_for
 
 
