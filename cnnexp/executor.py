@@ -79,16 +79,20 @@ class Worker(Protocol):
     """One place runs execute, one at a time: a local process or a Ray actor."""
 
     device: str
+    state: str  # off, starting (not ready for a job yet), warm (takes a job at once)
+
+    def boot(self) -> None:
+        """Start the worker with no job; returns at once (state: starting, then warm)."""
 
     def start(self, job: Job) -> None:
-        """Begin a job (starting the worker first if it is not running); returns at once."""
+        """Begin a job (booting the worker first if it is off); returns at once."""
 
     def stop(self) -> None:
         """Ask the job to stop at its next batch."""
 
     def events(self) -> list[Event]:
         """What happened since the last call, never blocking; the job's last event is
-        Ended, OutOfMemory, Died or Lost."""
+        Ended, OutOfMemory, Died or Lost. Died with no job: it died while starting."""
 
     def kill(self) -> None:
         """End the worker now, and its job with it; nothing of the job is saved."""
@@ -103,8 +107,8 @@ class Executor(Protocol):
     def worker(self, device: str, threads: int) -> Worker:
         """A worker (not started yet) on `device`, training with `threads` CPU threads."""
 
-    def wait(self, busy: list[Worker], timeout: float) -> None:
-        """Sleep until one of the busy workers may have news, `timeout` seconds at most."""
+    def wait(self, heard: list[Worker], timeout: float) -> None:
+        """Sleep until one of these workers may have news, `timeout` seconds at most."""
 
     def close(self) -> None:
         """Let every idle worker go (a few seconds at most; then it is killed)."""

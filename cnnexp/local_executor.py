@@ -35,6 +35,7 @@ from cnnexp.store import Store
 # batches and a dataset held on the device. A guess on the safe side: a run that needs more
 # fails out of memory and is retried alone.
 GPU_WORKER_BYTES = 2 * 2**30
+READY = "ready"  # what a worker says once its imports are done
 
 
 def default_workers(device: str = "auto") -> int:
@@ -118,6 +119,7 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     prepare_worker(threads, memory_limit_mb)
     store = Store(root)
+    events.send((0, READY))  # imports done: the runner may give this worker runs now
     while True:
         try:
             item = tasks.get(timeout=1.0)
@@ -141,11 +143,12 @@ def _worker_main(
 
 
 class LocalWorker:
-    """One worker process (started on its first job, again after it died) and its pipes."""
+    """One worker process (started when first needed, again after it died) and its pipes."""
 
     def __init__(self, pool: LocalExecutor, device: str, threads: int):
         self.device, self._pool, self._threads = device, pool, threads
         self.proc = None
+        self.state = "off"  # off, starting (importing), warm (ready for a job at once)
         self._seq = 0  # numbers the jobs, so a stop asked for one never stops the next
         self._busy = False
 
@@ -153,14 +156,7 @@ class LocalWorker:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None and self.proc.is_alive() else None
 
-    def start(self, job: Job) -> None:
-        if self.proc is None or not self.proc.is_alive():
-            self._spawn()
-        self._seq += 1
-        self._busy = True
-        self._tasks.put((self._seq, job))
-
-    def _spawn(self) -> None:
+    def boot(self) -> None:
         ctx = self._pool.mp
         # Events come back on a pipe, which the loop can wait on: a run's end is seen at once.
         self._tasks, (self.pipe, sender) = ctx.Queue(), ctx.Pipe(duplex=False)
@@ -183,44 +179,58 @@ class LocalWorker:
         )
         self.proc.start()
         sender.close()  # the worker holds the only sending end: its death reads as the end
+        self.state = "starting"
+
+    def start(self, job: Job) -> None:
+        if self.state == "off":
+            self.boot()
+        self._seq += 1
+        self._busy = True
+        self._tasks.put((self._seq, job))
 
     def stop(self) -> None:
         self._cancel.value = self._seq
 
     def events(self) -> list[Event]:
+        if self.proc is None:
+            return []
         found = self._read()
-        if self._busy and not self.proc.is_alive():
-            found += self._read()  # its last words may still be in the pipe
-            if self._busy:
-                code, self.proc, self._busy = self.proc.exitcode, None, False
-                found.append(
-                    Died(
-                        f"the worker process died (exit code {code}) during this run; "
-                        "nothing was saved for it"
-                    )
+        if self.proc.is_alive():
+            return found
+        found += self._read()  # its last words may still be in the pipe
+        code, starting = self.proc.exitcode, self.state == "starting"
+        if self._busy:
+            found.append(
+                Died(
+                    f"the worker process died (exit code {code}) during this run; "
+                    "nothing was saved for it"
                 )
+            )
+        elif starting:
+            found.append(Died(f"a worker process died while starting (exit code {code})"))
+        self.proc, self.state, self._busy = None, "off", False  # a warm one idle: started again
         return found
 
     def _read(self) -> list[Event]:
         found = []
-        while self._busy:
+        while True:
             try:
                 if not self.pipe.poll():
-                    break
+                    return found
                 seq, event = self.pipe.recv()
             except (EOFError, OSError):  # the worker is gone; events() says so
-                break
-            if seq != self._seq:
-                continue
-            found.append(event)
-            self._busy = not isinstance(event, Ended | OutOfMemory)
-        return found
+                return found
+            if event == READY:
+                self.state = "warm"
+            elif seq == self._seq and self._busy:
+                found.append(event)
+                self._busy = not isinstance(event, Ended | OutOfMemory)
 
     def kill(self) -> None:
         if self.proc is not None:
             self.proc.kill()
             self.proc.join()
-        self.proc, self._busy = None, False
+        self.proc, self.state, self._busy = None, "off", False
 
     def retire(self) -> None:
         """Ask an idle worker to leave (it ends after its current get)."""
@@ -270,8 +280,8 @@ class LocalExecutor:
         self._workers.append(w)
         return w
 
-    def wait(self, busy: list[LocalWorker], timeout: float) -> None:
-        pipes = [w.pipe for w in busy if w.proc is not None]
+    def wait(self, heard: list[LocalWorker], timeout: float) -> None:
+        pipes = [w.pipe for w in heard if w.proc is not None]
         if pipes:
             mp_connection.wait(pipes, timeout=timeout)
         else:

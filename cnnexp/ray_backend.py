@@ -90,10 +90,18 @@ class RayWorker:
         self.ref = None  # the job in flight
         self._job: Job | None = None
 
+    @property
+    def state(self) -> str:
+        # Ray queues a job on an actor still starting; it counts as warm once created.
+        return "off" if self.actor is None else "warm"
+
+    def boot(self) -> None:
+        self.actor = self._pool.trainer.remote(self._threads, self._pool.memory_limit_mb)
+
     def start(self, job: Job) -> None:
         pool = self._pool
         if self.actor is None:
-            self.actor = pool.trainer.remote(self._threads, pool.memory_limit_mb)
+            self.boot()
         self._job = job
         self.ref = self.actor.run.remote(job, self.device, pool.data_dir, pool.board)
 
@@ -161,7 +169,7 @@ class RayExecutor:
                 self._rows.setdefault(rid, []).append(row)
         return self._rows.pop(run_id, [])
 
-    def wait(self, busy: list[RayWorker], timeout: float) -> None:
+    def wait(self, heard: list[RayWorker], timeout: float) -> None:
         time.sleep(timeout)
 
     def close(self) -> None:

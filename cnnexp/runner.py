@@ -108,6 +108,7 @@ class _Slot:
     spec: RunSpec | None = None
     owner: str = ""
     alone: bool = False  # a retry after running out of memory: nothing else may run meanwhile
+    retired: bool = False  # its worker died while starting with no run: not started again
 
     @property
     def device(self) -> str:
@@ -172,8 +173,7 @@ class PoolRunner:
         with self._lock:
             for s in todo:
                 if s.run_id in queued:
-                    self._states[s.run_id] = state_for(s, owner)
-                    self._states.move_to_end(s.run_id)
+                    self._fresh_state(s, owner)
         self._wake.set()
         return [s.run_id for s in todo if s.run_id in queued]
 
@@ -203,6 +203,10 @@ class PoolRunner:
             return sum(
                 1 for st in self._states.values() if st.owner == owner and st.status in ACTIVE
             )
+
+    def worker_states(self) -> list[str]:
+        """Each worker's state: off (not started), starting (importing), warm."""
+        return [s.worker.state for s in self._slots]
 
     def busy(self) -> bool:
         with self._lock:
@@ -236,12 +240,46 @@ class PoolRunner:
             st.status, st.error = status, error
         self._evict()
 
+    def _fresh_state(self, spec: RunSpec, owner: str) -> RunState:
+        """The state of a run just queued or claimed (lock held): a new one, unless it is
+        queued or running already. The loop may claim a run between submit adding it to the
+        queue and writing its state: whichever comes second keeps what the first wrote (it
+        was set back to 'queued' for all of its training). An ended state is an earlier
+        attempt's: replaced, its epochs with it."""
+        st = self._states.get(spec.run_id)
+        if st is None or st.status not in ACTIVE:
+            st = self._states[spec.run_id] = state_for(spec, owner)
+            self._states.move_to_end(spec.run_id)
+        return st
+
     def _evict(self) -> None:
         """Forget the oldest finished states beyond keep_finished (lock held): the saved
         records are the truth, so memory stays flat over thousands of runs."""
         finished = [k for k, v in self._states.items() if v.status not in ACTIVE]
         for k in finished[: max(0, len(finished) - self.keep_finished)]:
             del self._states[k]
+
+    def _feed(self) -> None:
+        """Give queued runs to warm idle workers, and start a worker when runs wait for one.
+
+        No more workers than the queue needs, started one at a time, and a run goes only to a
+        warm worker once one is warm: a worker spends seconds importing torch, and a run given
+        to it then waited for that while a warm worker could have trained it. (16 tiny runs
+        took longer on 2 workers than on 1.) Started workers stay warm until close."""
+        for slot in self._slots:
+            if slot.run_id is None and slot.worker.state == "warm":
+                self._dispatch(slot)
+        states = [s.worker.state for s in self._slots if not s.retired]
+        if "starting" in states or "off" not in states:
+            return
+        if any(s.run_id is None and s.worker.state == "warm" for s in self._slots):
+            return  # a warm worker is idle: it had nothing to take
+        off = next(s for s in self._slots if not s.retired and s.worker.state == "off")
+        if "warm" not in states:
+            # The first worker starts with a run: if it dies starting, that run says why.
+            self._dispatch(off)
+        elif self.queue.waiting(self.id):
+            off.worker.boot()
 
     def _dispatch(self, slot: _Slot) -> None:
         busy = [s for s in self._slots if s.run_id is not None]
@@ -253,15 +291,9 @@ class PoolRunner:
         spec = spec_from_json(row["spec"])
         job = Job(spec, row["time_limit_s"], bool(row["alone"]))
         with self._lock:
-            st = self._states.setdefault(spec.run_id, state_for(spec, row["owner"]))  # adopted
-            st.status = "running"
-            slot.run_id, slot.started, slot.spec, slot.owner = (
-                spec.run_id,
-                time.time(),
-                spec,
-                row["owner"],
-            )
-            slot.limit, slot.alone, slot.cancel_asked = job.limit, job.alone, None
+            self._fresh_state(spec, row["owner"]).status = "running"
+            slot.run_id, slot.spec, slot.owner = spec.run_id, spec, row["owner"]
+            slot.started, slot.limit, slot.alone = time.time(), job.limit, job.alone
         slot.worker.start(job)
 
     def _apply(self, slot: _Slot, events: list[Event]) -> None:
@@ -278,6 +310,10 @@ class PoolRunner:
                     self._finish(slot, status, error)
                 case OutOfMemory(error):
                     self._retry_alone(slot, error)
+                case Died(error) if slot.run_id is None:  # started with no run, died starting
+                    slot.retired = True  # not started again: it might die the same way
+                    self.notice = f"{error}; the pool goes on without it"
+                    print(f"cnnexp runner: {self.notice}", file=sys.stderr)
                 case Died(error):
                     self._finish(slot, "failed", error)
                 case Lost(why):
@@ -382,11 +418,9 @@ class PoolRunner:
         if time.time() - self._last_sync > 1.0:
             self._last_sync = time.time()
             self._sync()
+        self._feed()
         moved = False
         for slot in self._slots:
-            if slot.run_id is None:
-                self._dispatch(slot)
-                continue
             events = slot.worker.events()
             self._apply(slot, events)
             moved |= bool(events)
@@ -396,12 +430,15 @@ class PoolRunner:
             self._wait()
 
     def _wait(self) -> None:
-        """Sleep until a worker says something (50 ms at most) or, with every worker idle, until
-        a run is submitted here (idle_look_s at most: runs queued by other processes are claimed
-        on the next look). An idle server then asks the queue twice a second, not twenty times."""
-        busy = [s.worker for s in self._slots if s.run_id is not None]
-        if busy:
-            self.executor.wait(busy, 0.05)
+        """Sleep until a worker says something or is warm (50 ms at most) or, with every
+        worker idle, until a run is submitted here (idle_look_s at most: runs queued by other
+        processes are claimed on the next look). An idle server then asks the queue twice a
+        second, not twenty times."""
+        heard = [
+            s.worker for s in self._slots if s.run_id is not None or s.worker.state == "starting"
+        ]
+        if heard:
+            self.executor.wait(heard, 0.05)
         elif self._wake.wait(self.idle_look_s):
             self._wake.clear()
 

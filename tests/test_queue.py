@@ -134,7 +134,7 @@ def test_a_restarted_runner_resumes_queued_runs_and_reports_the_interrupted(tmp_
         r.close()
 
 
-def test_pool_trains_two_at_once_with_the_same_numbers_as_inline(tmp_path):
+def test_pool_trains_with_the_same_numbers_as_inline(tmp_path):
     from cnnexp.runner import execute
     from cnnexp.runspec import RunContext
 
@@ -142,16 +142,7 @@ def test_pool_trains_two_at_once_with_the_same_numbers_as_inline(tmp_path):
     r = LocalRunner(tmp_path / "pool", device="cpu", workers=2)
     try:
         ids = r.submit(batch)
-        seen_two = False
-        end = time.time() + 120
-        while time.time() < end:
-            snap = r.snapshot()
-            seen_two |= sum(snap[i].status == "running" for i in ids) == 2
-            if all(snap[i].status == "done" for i in ids):
-                break
-            time.sleep(0.02)
-        assert all(snap[i].status == "done" for i in ids), snap
-        assert seen_two  # two workers: both runs were training at the same time
+        wait_for(r, ids, {"done"}, timeout=120)
         assert r.queue.rows() == []  # ended runs leave the durable queue
     finally:
         r.close()
@@ -161,6 +152,23 @@ def test_pool_trains_two_at_once_with_the_same_numbers_as_inline(tmp_path):
     pooled = Store(tmp_path / "pool").records(ids)
     for s in batch:
         assert pooled[s.run_id]["test_acc"] == inline.records([s.run_id])[s.run_id]["test_acc"]
+
+
+def test_a_pool_of_two_trains_two_long_runs_at_once(tmp_path):
+    """Runs long enough that the second worker is warm while the first still trains (a
+    worker starts only once the first is warm, and tiny runs all go to the first)."""
+    r = LocalRunner(tmp_path / "pool", device="cpu", workers=2)
+    try:
+        ids = r.submit(specs(seeds=2, dataset="mnist5k", epochs=200, width=8))
+        end = time.time() + 240
+        while not all(st.epoch >= 1 for st in r.snapshot().values()):
+            assert time.time() < end, r.snapshot()
+            time.sleep(0.05)
+        assert len(set(r.worker_pids().values())) == 2  # two runs, two worker processes
+        r.cancel(ids)
+        wait_for(r, ids, {"cancelled"}, timeout=60)
+    finally:
+        r.close()
 
 
 def test_a_run_that_ignores_cancel_is_killed_after_the_grace(tmp_path):

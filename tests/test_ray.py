@@ -75,7 +75,7 @@ def test_ray_run_out_of_memory_is_retried_alone_then_recorded_failed(local_ray, 
     from cnnexp.ray_backend import RayRunner
 
     (small,) = specs(dataset="mnist5k", epochs=4, width=8, seed=1)
-    (big,) = specs(width=4096, seed=2)
+    (big,) = specs(dataset="mnist5k", width=4096, seed=2)  # one dataset: see test_runner.py
     r = RayRunner(tmp_path / "ray", device="cpu", workers=2, memory_limit_mb=400)
     try:
         st, seen_waiting = out_of_memory_beside(r, small, big)

@@ -2,14 +2,17 @@
 and survives being killed."""
 
 import os
+import queue
 import signal
+import threading
 import time
 
 import pytest
 
 from cnnexp import experiments
 from cnnexp.config import parse
-from cnnexp.runner import LocalRunner
+from cnnexp.executor import Epoch, conclude, run_job
+from cnnexp.runner import LocalRunner, PoolRunner
 from cnnexp.store import Store
 from tests.conftest import TINY
 
@@ -57,6 +60,31 @@ def start_long_run(runner, seed: int) -> str:
     return rid
 
 
+def test_a_run_claimed_while_it_is_submitted_reads_running(runner, monkeypatch):
+    """Found: the sidebar said '0 running, 12 queued' while a run trained. submit wrote each
+    run's 'queued' state after adding it to the queue; when the loop claimed the run in
+    between, it set it running, and submit set it back to 'queued' for all of its training.
+    Here the loop claims and starts the run before submit writes its states."""
+    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=400)
+    add_many = runner.queue.add_many
+
+    def add_then_wait_for_the_loop(*a, **kw):
+        added = add_many(*a, **kw)
+        end = time.time() + 60
+        while spec.run_id not in runner.worker_pids() and time.time() < end:
+            time.sleep(0.05)  # the loop claims it on its next look, sets it running, starts it
+        assert spec.run_id in runner.worker_pids()
+        return added
+
+    monkeypatch.setattr(runner.queue, "add_many", add_then_wait_for_the_loop)
+    (rid,) = runner.submit([spec])
+    while runner.snapshot()[rid].epoch < 1:
+        time.sleep(0.05)
+    assert runner.snapshot()[rid].status == "running"
+    runner.cancel([rid])
+    wait_for(runner, [rid], {"cancelled"}, timeout=60)
+
+
 def test_cancel_a_running_run(runner):
     rid = start_long_run(runner, seed=100)
     runner.cancel([rid])
@@ -91,12 +119,14 @@ def test_a_run_out_of_memory_is_retried_alone_then_recorded_failed(tmp_path):
     """A real out-of-memory: the workers may take 400 MB beyond what they hold idle
     (memory_limit_mb, a real RLIMIT_DATA), and a 4096-wide CNN needs over 1 GB for its
     weights. It fails beside a small run, waits for it to end, fails again alone, and is
-    saved failed with the reason; the small run is untouched."""
-    (small,) = specs(dataset="mnist5k", epochs=4, width=8, seed=1)
-    (big,) = specs(width=4096, seed=2)
+    saved failed with the reason; the small run is untouched. Both train on the same data:
+    a worker's first load of a dataset imports its reader under the cap (the retry alone may
+    go to the small run's worker, and digits' scikit-learn then failed to map a library)."""
+    (small,) = specs(dataset="mnist5k", epochs=20, width=8, seed=1)
+    (big,) = specs(dataset="mnist5k", width=4096, seed=2)
     r = LocalRunner(tmp_path / "r", device="cpu", workers=2, memory_limit_mb=400)
     try:
-        st, seen_waiting = out_of_memory_beside(r, small, big)
+        st, seen_waiting = out_of_memory_beside(r, small, big, hold=True)
         assert seen_waiting  # out of memory beside the small run: queued again, alone
         assert st.status == "failed", st
         assert "also when retried alone" in st.error and "can't allocate memory" in st.error
@@ -109,21 +139,31 @@ def test_a_run_out_of_memory_is_retried_alone_then_recorded_failed(tmp_path):
         r.close()
 
 
-def out_of_memory_beside(r, small, big, timeout=240):
+def out_of_memory_beside(r, small, big, timeout=240, hold=False):
     """Submit a small run and a big one that runs out of memory; wait for both to end.
     Returns the big run's last state and whether it was seen waiting to run alone while the
-    small one trained."""
+    small one trained. hold: the small run's worker process is stopped (SIGSTOP) from its
+    first epoch until then, so the big run's worker, started once the small one's is warm,
+    always has it beside it however long its imports take (the local pool)."""
     r.submit([small, big])
-    seen_waiting = False
+    seen_waiting, held = False, None
     end = time.time() + timeout
     while time.time() < end:
         snap = r.snapshot()
         st = snap[big.run_id]
+        if hold and held is None and snap[small.run_id].epoch >= 1:
+            held = r.worker_pids()[small.run_id]
+            os.kill(held, signal.SIGSTOP)
         if st.status == "queued" and "to run alone" in (st.error or ""):
             seen_waiting |= snap[small.run_id].status == "running"
+            if held:
+                os.kill(held, signal.SIGCONT)
+                held = 0
         if st.status == "failed" and snap[small.run_id].status == "done":
             break
         time.sleep(0.05)
+    if held:
+        os.kill(held, signal.SIGCONT)
     return st, seen_waiting
 
 
@@ -192,3 +232,102 @@ def wait_quiet(r, timeout=120):
     while r.busy() and time.time() < end:
         time.sleep(0.05)
     assert not r.busy()
+
+
+class GatedWorker:
+    """A worker this test drives: warm once `warm` is set; a job it is given trains for real
+    (in a thread of this process) once `go` is set."""
+
+    def __init__(self, store: Store, device: str):
+        self.store, self.device, self.state = store, device, "off"
+        self.warm, self.go = threading.Event(), threading.Event()
+        self._said = queue.SimpleQueue()
+
+    def boot(self) -> None:
+        self.state = "starting"
+
+    def start(self, job) -> None:
+        if self.state == "off":
+            self.boot()
+        threading.Thread(target=self._train, args=(job,), daemon=True).start()
+
+    def _train(self, job) -> None:
+        self.warm.wait()
+        self.go.wait()
+        record, out = run_job(job, "cpu", None, lambda row: self._said.put(Epoch(row)), bool)
+        self._said.put(conclude(self.store, record, out, job.alone))
+
+    def events(self) -> list:
+        if self.state == "starting" and self.warm.is_set():
+            self.state = "warm"
+        return [self._said.get() for _ in range(self._said.qsize())]
+
+    def stop(self) -> None: ...
+    def kill(self) -> None: ...
+
+
+class GatedExecutor:
+    notice = None
+
+    def __init__(self, store: Store):
+        self.store, self.made = store, []
+
+    def devices(self, wanted: int) -> list[str]:
+        return ["cpu"] * wanted
+
+    def worker(self, device: str, threads: int) -> GatedWorker:
+        self.made.append(GatedWorker(self.store, device))
+        return self.made[-1]
+
+    def wait(self, heard, timeout: float) -> None:
+        time.sleep(timeout)
+
+    def close(self) -> None: ...
+
+
+def wait_until(check, timeout=60):
+    end = time.time() + timeout
+    while not check():
+        assert time.time() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_workers_start_as_runs_wait_and_a_run_goes_to_a_warm_worker(tmp_path):
+    """Found: 16 tiny runs took longer on 2 workers than on 1: every worker took a run at
+    once and held it for the seconds it spent importing torch. Now a worker starts only when
+    a run waits for one, one start at a time, and a run goes only to a warm worker once one
+    is warm. The core runs here with workers the test drives (GatedWorker)."""
+    root = tmp_path / "r"
+    pool = GatedExecutor(Store(root))
+    r = PoolRunner(root, pool, workers=2, device="cpu")
+    first, second = pool.made
+    try:
+        a, b, c = specs(seeds=3)
+        r.submit([a])
+        wait_until(lambda: first.state == "starting")
+        assert r.snapshot()[a.run_id].status == "running"  # the first worker starts with a run
+        first.warm.set()
+        first.go.set()
+        wait_for(r, [a.run_id], {"done"})
+        assert second.state == "off"  # one run needed one worker
+        first.go.clear()  # b will train only when the test says
+        r.submit([b, c])
+        wait_until(lambda: second.state == "starting")  # c waits: a second worker starts
+        snap = r.snapshot()
+        assert snap[b.run_id].status == "running" and snap[c.run_id].status == "queued"
+        first.go.set()
+        wait_for(r, [b.run_id, c.run_id], {"done"})  # both on the warm worker
+        assert second.state == "starting"
+    finally:
+        second.warm.set()
+        r.close()
+
+
+def test_one_run_on_a_pool_of_two_starts_one_worker_process(tmp_path):
+    r = LocalRunner(tmp_path / "r", device="cpu", workers=2)
+    try:
+        ids = r.submit(specs(seed=600))
+        wait_for(r, ids, {"done"})
+        assert r.worker_states() == ["warm", "off"]
+    finally:
+        r.close()
