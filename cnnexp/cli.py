@@ -13,8 +13,9 @@
 
 Every experiment setting is a flag named after its config field (--batch-size 64). Bad
 input exits with status 2 and a message naming the setting and what is allowed, before any
-work starts. Progress goes to stderr; with --json, stdout holds exactly one JSON value (a
-list of rows for `runs` and `queue`, an object otherwise).
+work starts; a run that failed, was cancelled (`queue --cancel`) or was interrupted exits
+with status 1, Ctrl-C with 130. Progress goes to stderr; with --json, stdout holds exactly
+one JSON value (a list of rows for `runs` and `queue`, an object otherwise).
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ def cmd_run(args) -> int:
         )
     else:
         print(json.dumps(_jsonable(headline), indent=2))
-    return 1 if any(r["status"] == "failed" for r in rows) else 0
+    return 1 if any(r["status"] in ("failed", "cancelled", "interrupted") for r in rows) else 0
 
 
 def _run_pool(args, store: Store, specs) -> list[dict]:
@@ -347,6 +348,7 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
         pool = LocalRunner(store.root, args.device, args.data_dir, **kw)
     if pool.notice:  # fewer workers than asked for: the GPU's free memory holds no more
         print(f"warning: {pool.notice}", file=sys.stderr)
+    bar = None
     try:
         ids = pool.submit(todo, owner="cli")
         elsewhere = [s.run_id for s in todo if s.run_id not in ids]
@@ -364,8 +366,9 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
             if done == len(states):
                 break
             time.sleep(0.2)
-        bar.close()
     finally:
+        if bar is not None:  # before Ctrl-C's line, not redrawn after it
+            bar.close()
         pool.close()
     records = store.records(s.run_id for s in specs)
     rows = []
@@ -376,7 +379,7 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
             rec = {"run_id": s.run_id, "seed": s.seed, "label": s.label,
                    "status": st.status if st else "queued elsewhere",
                    "error": st.error if st else None}  # fmt: skip
-        elif rec.get("status") != "done":
+        if rec["status"] not in ("done", "queued elsewhere"):  # a run cancelled early: no record
             why = f": {rec['error']}" if rec.get("error") else ""  # a cancel gives no reason
             print(f"{s.label} · seed {s.seed}: {rec['status']}{why}", file=sys.stderr)
         rows.append({**_run_row(rec), "cached": s.run_id in cached})
@@ -405,8 +408,10 @@ def _run_inline(args, store: Store, specs) -> list[dict]:
         ctx = RunContext(
             device=args.device, data_dir=args.data_dir, download=args.download, on_epoch=on_epoch
         )
-        rec = runner.execute(spec, store, ctx)
-        bar.close()
+        try:
+            rec = runner.execute(spec, store, ctx)
+        finally:
+            bar.close()  # before Ctrl-C's line, not redrawn after it
         if rec["status"] != "done":
             print(
                 f"{label}: {rec['status']}{': ' + rec['error'] if rec.get('error') else ''}",

@@ -80,6 +80,7 @@ class Worker(Protocol):
 
     device: str
     state: str  # off, starting (not ready for a job yet), warm (takes a job at once)
+    pid: int | None  # its process (on its node), while it runs
 
     def boot(self) -> None:
         """Start the worker with no job; returns at once (state: starting, then warm)."""

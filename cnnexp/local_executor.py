@@ -114,8 +114,8 @@ def _worker_main(
     its end; the run is saved here, before the end is reported."""
     # Ctrl-C in a terminal reaches the whole process group: the parent stops the pool (and
     # kills a busy worker, recording its run as interrupted); each worker printing its own
-    # KeyboardInterrupt traceback said nothing more. (In the second or two a new worker spends
-    # importing, before this line, a Ctrl-C still ends it with a traceback.)
+    # KeyboardInterrupt traceback said nothing more. Until this line SIGINT is blocked (see
+    # LocalWorker.boot); one sent while the worker imported is dropped here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     prepare_worker(threads, memory_limit_mb)
     store = Store(root)
@@ -177,7 +177,15 @@ class LocalWorker:
                 os.getpid(),
             ),
         )
-        self.proc.start()
+        # Born with SIGINT blocked (a child keeps its parent thread's mask): a Ctrl-C in the
+        # seconds it spends importing stays pending, and is dropped when it ignores SIGINT.
+        # The queue and pipe above started multiprocessing's resource tracker already, which
+        # would unblock the mask when it starts.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         sender.close()  # the worker holds the only sending end: its death reads as the end
         self.state = "starting"
 

@@ -61,6 +61,9 @@ class _Trainer:
     def __init__(self, threads: int, memory_limit_mb: int | None):
         prepare_worker(threads, memory_limit_mb)  # as a local worker
 
+    def pid(self) -> int:
+        return os.getpid()
+
     def run(self, job: Job, device: str, data_dir: str | None, board):
         ray = _ray()
         run_id = job.spec.run_id
@@ -87,8 +90,24 @@ class RayWorker:
     def __init__(self, pool: RayExecutor, device: str, threads: int):
         self.device, self._pool, self._threads = device, pool, threads
         self.actor = None
+        self._pid: int | None = None
+        self._pid_ref = None  # the actor's answer to pid(), asked when it was created
         self.ref = None  # the job in flight
         self._job: Job | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The actor's process id on its node (asked when it was created, so the answer does
+        not wait behind a run: an actor does one thing at a time)."""
+        if self.actor is None:
+            return None
+        ray = self._pool.ray
+        if self._pid is None:
+            try:
+                self._pid = ray.get(self._pid_ref)
+            except ray.exceptions.RayError:  # lost with its node: events() says so
+                return None
+        return self._pid
 
     @property
     def state(self) -> str:
@@ -97,6 +116,7 @@ class RayWorker:
 
     def boot(self) -> None:
         self.actor = self._pool.trainer.remote(self._threads, self._pool.memory_limit_mb)
+        self._pid, self._pid_ref = None, self.actor.pid.remote()
 
     def start(self, job: Job) -> None:
         pool = self._pool

@@ -204,6 +204,17 @@ class PoolRunner:
                 1 for st in self._states.values() if st.owner == owner and st.status in ACTIVE
             )
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The pid of a worker that is running a run (else of any live worker)."""
+        live = [s for s in self._slots if s.worker.pid is not None]
+        busy = [s for s in live if s.run_id is not None]
+        return (busy or live)[0].worker.pid if live else None
+
+    def worker_pids(self) -> dict[str, int]:
+        """run id -> pid of the worker process training it (a Ray actor's on its node)."""
+        return {s.run_id: s.worker.pid for s in self._slots if s.run_id and s.worker.pid}
+
     def worker_states(self) -> list[str]:
         """Each worker's state: off (not started), starting (importing), warm."""
         return [s.worker.state for s in self._slots]
@@ -460,14 +471,3 @@ class LocalRunner(PoolRunner):
         kw: PoolRunner's (cancel_grace_s, keep_queued_on_close, keep_finished)."""
         executor = LocalExecutor(str(Store(root).root), device, data_dir, memory_limit_mb)
         super().__init__(root, executor, workers or default_workers(device), device=device, **kw)
-
-    @property
-    def worker_pid(self) -> int | None:
-        """The pid of a worker that is running a run (else of any live worker)."""
-        live = [s for s in self._slots if s.worker.pid is not None]
-        busy = [s for s in live if s.run_id is not None]
-        return (busy or live)[0].worker.pid if live else None
-
-    def worker_pids(self) -> dict[str, int]:
-        """run id -> pid of the worker training it."""
-        return {s.run_id: s.worker.pid for s in self._slots if s.run_id and s.worker.pid}

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -95,7 +96,7 @@ def test_a_restarted_runner_resumes_queued_runs_and_reports_the_interrupted(tmp_
     """A server killed mid-run: its queued run is trained by the next server, the run it
     was training is recorded `interrupted` (launchable again), nothing is half-written."""
     root = tmp_path / "results"
-    a, b = specs(seeds=2, dataset="mnist5k", epochs=30, width=8)
+    a, b = specs(seeds=2, dataset="mnist5k", epochs=500, width=8)
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {os.getcwd()!r})
@@ -104,21 +105,25 @@ def test_a_restarted_runner_resumes_queued_runs_and_reports_the_interrupted(tmp_
         from cnnexp.runner import LocalRunner
         mod = experiments.get("baseline")
         specs = mod.plan(parse(mod.Config, {{**{TINY!r}, "seeds": 2, "dataset": "mnist5k",
-                                            "epochs": 30, "width": 8}}))
+                                            "epochs": 500, "width": 8}}))
         r = LocalRunner({str(root)!r}, device="cpu", workers=1)
         r.submit(specs, owner="ann")
         while r.snapshot()[specs[0].run_id].epoch < 1:
             time.sleep(0.05)
-        print("training", flush=True)
+        print("training", r.worker_pids()[specs[0].run_id], flush=True)
         time.sleep(600)
     """)
     server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        assert server.stdout.readline().strip() == "training"
+        said, worker = server.stdout.readline().split()
+        assert said == "training"
     finally:
         server.kill()
         server.wait()
-    time.sleep(3)  # the orphaned worker notices within a few seconds and stops mid-run
+    end = time.time() + 60
+    while not gone(int(worker)):  # the orphaned worker notices at its next batch and stops
+        assert time.time() < end, "the orphaned worker is still alive"
+        time.sleep(0.05)
     r = LocalRunner(root, device="cpu", workers=1, cancel_grace_s=1)
     try:
         snap = r.snapshot()
@@ -132,6 +137,14 @@ def test_a_restarted_runner_resumes_queued_runs_and_reports_the_interrupted(tmp_
         wait_for(r, [a.run_id], {"cancelled"}, timeout=60)
     finally:
         r.close()
+
+
+def gone(pid: int) -> bool:
+    """Whether a process has ended (a zombie waiting for its new parent counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def test_pool_trains_with_the_same_numbers_as_inline(tmp_path):
@@ -174,7 +187,7 @@ def test_a_pool_of_two_trains_two_long_runs_at_once(tmp_path):
 def test_a_run_that_ignores_cancel_is_killed_after_the_grace(tmp_path):
     r = LocalRunner(tmp_path / "r", device="cpu", workers=1, cancel_grace_s=1.0)
     try:
-        (spec,) = specs(dataset="mnist5k", epochs=40, width=8)
+        (spec,) = specs(dataset="mnist5k", epochs=500, width=8)
         (rid,) = r.submit([spec])
         while r.snapshot()[rid].epoch < 1:
             time.sleep(0.05)
@@ -196,13 +209,13 @@ def test_a_run_that_ignores_cancel_is_killed_after_the_grace(tmp_path):
 def test_time_limit_stops_a_run_and_says_why(tmp_path):
     r = LocalRunner(tmp_path / "r", device="cpu", workers=1, cancel_grace_s=30)
     try:
-        (spec,) = specs(dataset="mnist5k", epochs=200, width=8)
+        (spec,) = specs(dataset="mnist5k", epochs=500, width=8)
         with pytest.raises(ValueError, match="time_limit_s"):
             r.submit([spec], time_limit_s=0)
         (rid,) = r.submit([spec], time_limit_s=8)
         snap = wait_for(r, [rid], {"cancelled"}, timeout=90)
         assert "time limit of 8 s" in snap[rid].error
-        assert snap[rid].epoch < 200
+        assert snap[rid].epoch < 500
     finally:
         r.close()
 
@@ -210,7 +223,7 @@ def test_time_limit_stops_a_run_and_says_why(tmp_path):
 def test_cancelled_before_the_first_epoch_leaves_nothing(tmp_path):
     r = LocalRunner(tmp_path / "r", device="cpu", workers=1)
     try:
-        (spec,) = specs(dataset="mnist5k", epochs=5, width=8, seed=7)
+        (spec,) = specs(dataset="mnist5k", epochs=500, width=8, seed=7)
         (rid,) = r.submit([spec])
         wait_for(r, [rid], {"running"})
         r.cancel([rid])

@@ -51,8 +51,8 @@ def test_runs_in_the_worker_with_live_history_and_dedup(runner):
 
 
 def start_long_run(runner, seed: int) -> str:
-    """A 40-epoch run, returned once its first epoch is done."""
-    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=seed)
+    """A run of minutes (500 epochs: the test ends it), returned once its first epoch is done."""
+    (spec,) = specs(dataset="mnist5k", epochs=500, width=8, seed=seed)
     (rid,) = runner.submit([spec])
     wait_for(runner, [rid], {"running"})
     while runner.snapshot()[rid].epoch < 1:
@@ -65,7 +65,7 @@ def test_a_run_claimed_while_it_is_submitted_reads_running(runner, monkeypatch):
     run's 'queued' state after adding it to the queue; when the loop claimed the run in
     between, it set it running, and submit set it back to 'queued' for all of its training.
     Here the loop claims and starts the run before submit writes its states."""
-    (spec,) = specs(dataset="mnist5k", epochs=40, width=8, seed=400)
+    (spec,) = specs(dataset="mnist5k", epochs=500, width=8, seed=400)
     add_many = runner.queue.add_many
 
     def add_then_wait_for_the_loop(*a, **kw):
@@ -89,7 +89,7 @@ def test_cancel_a_running_run(runner):
     rid = start_long_run(runner, seed=100)
     runner.cancel([rid])
     snap = wait_for(runner, [rid], {"cancelled"}, timeout=30)
-    assert snap[rid].epoch < 40
+    assert snap[rid].epoch < 500
     assert Store(runner.store.root).records([rid])[rid]["status"] == "cancelled"
 
 
@@ -142,9 +142,9 @@ def test_a_run_out_of_memory_is_retried_alone_then_recorded_failed(tmp_path):
 def out_of_memory_beside(r, small, big, timeout=240, hold=False):
     """Submit a small run and a big one that runs out of memory; wait for both to end.
     Returns the big run's last state and whether it was seen waiting to run alone while the
-    small one trained. hold: the small run's worker process is stopped (SIGSTOP) from its
-    first epoch until then, so the big run's worker, started once the small one's is warm,
-    always has it beside it however long its imports take (the local pool)."""
+    small one trained. hold: the small run's worker process (a Ray actor's, on this machine)
+    is stopped (SIGSTOP) from its first epoch until then, so the big run always fails beside
+    it, however long the big run's worker takes to start."""
     r.submit([small, big])
     seen_waiting, held = False, None
     end = time.time() + timeout
