@@ -26,16 +26,21 @@ from cnnexp.executor import (
     Job,
     OutOfMemory,
     conclude,
+    limit_memory,
+    lower_priority,
     prepare_worker,
     run_job,
+    warm_up,
 )
+from cnnexp.runspec import RunSpec
 from cnnexp.store import Store
 
 # What one GPU worker needs: its CUDA context (~0.5 GiB) and room for a small model, its
 # batches and a dataset held on the device. A guess on the safe side: a run that needs more
 # fails out of memory and is retried alone.
 GPU_WORKER_BYTES = 2 * 2**30
-READY = "ready"  # what a worker says once its imports are done
+WARM_UP = 0  # the sequence number of a worker's first task: warm up, then say READY
+READY = "ready"  # what a worker says once warm (imports done, the first run's data loaded)
 
 
 def default_workers(device: str = "auto") -> int:
@@ -110,16 +115,16 @@ def _worker_main(
     cancel,
     parent: int,
 ) -> None:
-    """A worker process: take a (seq, job), run it, report (seq, event) for its epochs and
-    its end; the run is saved here, before the end is reported."""
+    """A worker process: warm up (its first task), then take a (seq, job), run it, report
+    (seq, event) for its epochs and its end; the run is saved here, before the end is
+    reported."""
     # Ctrl-C in a terminal reaches the whole process group: the parent stops the pool (and
     # kills a busy worker, recording its run as interrupted); each worker printing its own
     # KeyboardInterrupt traceback said nothing more. Until this line SIGINT is blocked (see
     # LocalWorker.boot); one sent while the worker imported is dropped here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    prepare_worker(threads, memory_limit_mb)
+    prepare_worker(threads, None, lower=False)  # lowered at birth (boot); capped once warm
     store = Store(root)
-    events.send((0, READY))  # imports done: the runner may give this worker runs now
     while True:
         try:
             item = tasks.get(timeout=1.0)
@@ -130,6 +135,12 @@ def _worker_main(
         if item is None:
             return
         seq, job = item
+        if seq == WARM_UP:  # the first item: job is the RunSpec to warm up for, or None
+            warm_up(job, data_dir)
+            if memory_limit_mb:  # beyond what a warm worker holds: its data readers too
+                limit_memory(memory_limit_mb)
+            events.send((0, READY))  # the runner may give this worker runs now
+            continue
 
         def cancelled(seq=seq) -> bool:
             if os.getppid() != parent:  # the app died mid-run: stop now, save nothing
@@ -156,7 +167,7 @@ class LocalWorker:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None and self.proc.is_alive() else None
 
-    def boot(self) -> None:
+    def boot(self, warm_for: RunSpec | None = None) -> None:
         ctx = self._pool.mp
         # Events come back on a pipe, which the loop can wait on: a run's end is seen at once.
         self._tasks, (self.pipe, sender) = ctx.Queue(), ctx.Pipe(duplex=False)
@@ -186,12 +197,16 @@ class LocalWorker:
             self.proc.start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        # Lowered now, not once it has imported torch: those seconds of CPU took it from the
+        # dashboard and from the workers already training (which run lowered).
+        lower_priority(self.proc.pid)
         sender.close()  # the worker holds the only sending end: its death reads as the end
+        self._tasks.put((WARM_UP, warm_for))
         self.state = "starting"
 
     def start(self, job: Job) -> None:
         if self.state == "off":
-            self.boot()
+            self.boot(job.spec)
         self._seq += 1
         self._busy = True
         self._tasks.put((self._seq, job))

@@ -114,7 +114,7 @@ class RayWorker:
         # Ray queues a job on an actor still starting; it counts as warm once created.
         return "off" if self.actor is None else "warm"
 
-    def boot(self) -> None:
+    def boot(self, warm_for=None) -> None:  # an actor is warm once created (state)
         self.actor = self._pool.trainer.remote(self._threads, self._pool.memory_limit_mb)
         self._pid, self._pid_ref = None, self.actor.pid.remote()
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import statistics
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -96,6 +97,22 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
+def worth_another(
+    waiting: int, up: int, startup_s: float, run_s: float | None, training_s: float
+) -> bool:
+    """Whether one more worker would end a queue sooner. With `up` workers started, the
+    `waiting` runs take about waiting * run_s / up more (run_s: recent runs' median). One
+    more worker trains nothing while it starts (startup_s, measured here), and takes CPU
+    from the others then where no core is free: it pays when that work outlasts two starts
+    (e.g. 15 tiny runs of 0.06 s on 1 worker: 0.9 s against 2 * 3.5 s: no). Before a run
+    has ended, a run that has trained longer than two starts (training_s, the longest) says
+    the runs are long: yes."""
+    if not waiting:
+        return False
+    work = waiting * run_s / up if run_s is not None else 0.0
+    return max(work, training_s) > 2 * startup_s
+
+
 @dataclass
 class _Slot:
     """One worker and the run it is doing (run_id None: idle)."""
@@ -109,6 +126,8 @@ class _Slot:
     owner: str = ""
     alone: bool = False  # a retry after running out of memory: nothing else may run meanwhile
     retired: bool = False  # its worker died while starting with no run: not started again
+    booted: float = 0.0  # when its worker was started
+    warm_at: float | None = None  # when it was first seen warm (None: not yet)
 
     @property
     def device(self) -> str:
@@ -147,6 +166,9 @@ class PoolRunner:
         self._closed = False
         self._last_sync = 0.0
         self._wake = threading.Event()  # set by submit and close: an idle loop looks at once
+        # Measured here, to decide whether one more worker pays for its start:
+        self._startup_s: float | None = None  # a worker's start, until it is warm
+        self._run_s: deque[float] = deque(maxlen=8)  # how long the last runs trained
         self.idle_look_s = 0.5  # with every worker idle, how often to look for others' runs
         self._sync()  # pick up runs a previous server left behind, before the first page asks
         self._thread = threading.Thread(target=self._loop, name="cnnexp-runner", daemon=True)
@@ -271,13 +293,19 @@ class PoolRunner:
             del self._states[k]
 
     def _feed(self) -> None:
-        """Give queued runs to warm idle workers, and start a worker when runs wait for one.
+        """Give queued runs to warm idle workers, and start a worker when runs wait for one
+        and it pays for its start (worth_another).
 
-        No more workers than the queue needs, started one at a time, and a run goes only to a
-        warm worker once one is warm: a worker spends seconds importing torch, and a run given
-        to it then waited for that while a warm worker could have trained it. (16 tiny runs
-        took longer on 2 workers than on 1.) Started workers stay warm until close."""
+        A worker spends seconds importing torch: a run given to it then waited for that while
+        a warm worker could have trained it, and a second worker for 16 tiny runs made them
+        slower (issue 25). So workers start one at a time, runs go only to warm workers once
+        one is warm, and another starts only when the waiting runs would outlast its start.
+        Started workers stay warm until close."""
+        now = time.time()
         for slot in self._slots:
+            if slot.worker.state == "warm" and slot.warm_at is None:
+                slot.warm_at = now
+                self._startup_s = now - slot.booted
             if slot.run_id is None and slot.worker.state == "warm":
                 self._dispatch(slot)
         states = [s.worker.state for s in self._slots if not s.retired]
@@ -288,9 +316,24 @@ class PoolRunner:
         off = next(s for s in self._slots if not s.retired and s.worker.state == "off")
         if "warm" not in states:
             # The first worker starts with a run: if it dies starting, that run says why.
+            self._booting(off)
             self._dispatch(off)
-        elif self.queue.waiting(self.id):
-            off.worker.boot()
+        elif self._worth_another():
+            self._booting(off)
+            off.worker.boot(self.queue.next(self.id))
+
+    def _booting(self, slot: _Slot) -> None:
+        slot.booted, slot.warm_at = time.time(), None
+
+    def _worth_another(self) -> bool:
+        waiting = self.queue.waiting(self.id)
+        if not waiting or self._startup_s is None:
+            return False
+        now = time.time()  # a run trains from when it started or its worker was warm
+        training = [now - max(s.started, s.warm_at or now) for s in self._slots if s.run_id]
+        up = sum(s.worker.state != "off" for s in self._slots)
+        run_s = statistics.median(self._run_s) if self._run_s else None
+        return worth_another(waiting, up, self._startup_s, run_s, max(training, default=0))
 
     def _dispatch(self, slot: _Slot) -> None:
         busy = [s for s in self._slots if s.run_id is not None]
@@ -318,6 +361,8 @@ class PoolRunner:
                             st.history.append(row)
                             st.epoch = row["epoch"]
                 case Ended(status, error):
+                    if status in FINISHED and slot.warm_at:  # a measure of the runs queued
+                        self._run_s.append(time.time() - max(slot.started, slot.warm_at))
                     self._finish(slot, status, error)
                 case OutOfMemory(error):
                     self._retry_alone(slot, error)

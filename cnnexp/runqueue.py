@@ -160,6 +160,16 @@ class RunQueue:
             ).fetchone()
         return 0 if alone else n
 
+    def next(self, runner: str) -> RunSpec | None:
+        """The run the runner's next claim would take (None: nothing queued)."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT spec FROM runs WHERE status = 'queued' AND runner = ?"
+                " ORDER BY alone DESC, submitted, rowid LIMIT 1",
+                (runner,),
+            ).fetchone()
+        return spec_from_json(row["spec"]) if row else None
+
     def requeue_alone(self, run_id: str) -> None:
         """Queue a run that ran out of memory again, to run with no other run in flight."""
         with self._db() as db:

@@ -12,7 +12,7 @@ import pytest
 from cnnexp import experiments
 from cnnexp.config import parse
 from cnnexp.executor import Epoch, conclude, run_job
-from cnnexp.runner import LocalRunner, PoolRunner
+from cnnexp.runner import LocalRunner, PoolRunner, worth_another
 from cnnexp.store import Store
 from tests.conftest import TINY
 
@@ -243,7 +243,7 @@ class GatedWorker:
         self.warm, self.go = threading.Event(), threading.Event()
         self._said = queue.SimpleQueue()
 
-    def boot(self) -> None:
+    def boot(self, warm_for=None) -> None:
         self.state = "starting"
 
     def start(self, job) -> None:
@@ -295,8 +295,9 @@ def wait_until(check, timeout=60):
 def test_workers_start_as_runs_wait_and_a_run_goes_to_a_warm_worker(tmp_path):
     """Found: 16 tiny runs took longer on 2 workers than on 1: every worker took a run at
     once and held it for the seconds it spent importing torch. Now a worker starts only when
-    a run waits for one, one start at a time, and a run goes only to a warm worker once one
-    is warm. The core runs here with workers the test drives (GatedWorker)."""
+    a run waits for one (and it pays: worth_another), one start at a time, and a run goes
+    only to a warm worker once one is warm. The core runs here with workers the test drives
+    (GatedWorker); the run it holds trains longer than the first worker took to start."""
     root = tmp_path / "r"
     pool = GatedExecutor(Store(root))
     r = PoolRunner(root, pool, workers=2, device="cpu")
@@ -321,6 +322,16 @@ def test_workers_start_as_runs_wait_and_a_run_goes_to_a_warm_worker(tmp_path):
     finally:
         second.warm.set()
         r.close()
+
+
+def test_another_worker_starts_only_when_the_waiting_runs_outlast_its_start():
+    start = 3.5  # s: a worker's imports on the 2-core machine
+    assert not worth_another(15, 1, start, run_s=0.06, training_s=0.05)  # 16 tiny runs
+    assert worth_another(15, 1, start, run_s=2.0, training_s=0.5)  # 30 s of runs
+    assert not worth_another(15, 2, start, run_s=0.8, training_s=0.1)  # 6 s each on two
+    assert not worth_another(15, 1, start, run_s=None, training_s=1.0)  # no measure yet
+    assert worth_another(1, 1, start, run_s=None, training_s=8.0)  # a long run is training
+    assert not worth_another(0, 1, start, run_s=9.0, training_s=9.0)  # nothing waits
 
 
 def test_one_run_on_a_pool_of_two_starts_one_worker_process(tmp_path):
