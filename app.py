@@ -9,6 +9,7 @@ import streamlit as st
 from cnnexp import catalog, policy
 from ui import access, resources, server_tuning
 
+server_tuning.keep_script_out_of_workers()  # before a launch spawns a worker: see there
 server_tuning.tune_once()  # before the first message: see ui/server_tuning.py
 # The tab's icon: an emoji, which the browser draws itself. Without one, the page's Material
 # icon is fetched from fonts.gstatic.com (an offline laptop cannot reach it, and a visitor's
