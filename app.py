@@ -23,6 +23,7 @@ pages = {
     "Experiments": [st.Page(e.page, title=e.nav, icon=e.icon) for e in catalog.ENTRIES.values()],
     "Results": [
         st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+        st.Page("pages/queue.py", title="Queue", icon=":material/pending_actions:"),
         st.Page("pages/inside.py", title="Inside a model", icon=":material/neurology:"),
     ],
 }
