@@ -139,3 +139,28 @@ def _unique(items: Iterable[str]) -> list[str]:
 def tags_of(text: object) -> list[str]:
     """The tags in a runs table's `tags` cell (None or NaN: none)."""
     return [t for t in text.split(TAG_SEPARATOR) if t] if isinstance(text, str) else []
+
+
+def all_tags(runs) -> list[str]:
+    """Every tag of these runs (a runs table), sorted ignoring case."""
+    if "tags" not in runs:
+        return []
+    found = {t for cell in runs["tags"].dropna().unique() for t in tags_of(cell)}
+    return sorted(found, key=str.casefold)
+
+
+def with_tags(runs, tags: Iterable[str]):
+    """The runs (a runs table) that have any of `tags` (none given: all of them)."""
+    wanted = set(tags)
+    if not wanted:
+        return runs
+    if "tags" not in runs:
+        return runs.iloc[:0]
+    keep = runs["tags"].map(lambda cell: not wanted.isdisjoint(tags_of(cell)))
+    return runs[keep.astype(bool)].reset_index(drop=True)
+
+
+def named_columns(runs) -> list[str]:
+    """The columns of people's words that some of these runs have (name, tags), for grouping
+    rows by them; a note is a sentence, never a group."""
+    return [c for c in ("name", "tags") if c in runs and runs[c].notna().any()]

@@ -139,6 +139,10 @@ class Store:
         return self.runs_dir / experiment / f"{run_id}.parquet"
 
     def notes_path(self, experiment: str, run_id: str) -> Path:
+        if not (experiment.isidentifier() and run_id.isalnum()):  # names, never paths
+            raise ConfigError(
+                f"run {experiment!r}/{run_id!r} is not a plain name; allowed: letters, digits, _"
+            )
         return self.runs_dir / experiment / f"{run_id}{NOTES_SUFFIX}"
 
     def blob_path(self, experiment: str, run_id: str, name: str) -> Path:
