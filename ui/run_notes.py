@@ -74,10 +74,11 @@ def editor(experiment: str, run_id: str) -> None:
         return
     with st.expander("Edit this run's name, tags and note", icon=":material/edit:"):
         with st.form(f"notes-{run_id}", border=False):
-            name = st.text_input("Name", value=notes.name, max_chars=MAX_NAME)
-            tags = st.text_input("Tags", value=", ".join(notes.tags))
-            note = st.text_area("Note", value=notes.note, max_chars=MAX_NOTE)
-            saved = st.form_submit_button("Save", icon=":material/save:")
+            key = f"notes-{run_id}"
+            name = st.text_input("Name", notes.name, max_chars=MAX_NAME, key=f"{key}-name")
+            tags = st.text_input("Tags", ", ".join(notes.tags), key=f"{key}-tags")
+            note = st.text_area("Note", notes.note, max_chars=MAX_NOTE, key=f"{key}-note")
+            saved = st.form_submit_button("Save", icon=":material/save:", key=f"{key}-save")
         if saved:
             try:
                 save(run_id, name, note, tags)
