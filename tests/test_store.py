@@ -401,6 +401,17 @@ def test_notes_written_before_the_run_is_saved_wait_for_it_and_go_with_it(result
     assert not store.notes_path("baseline", "r00001").exists()
 
 
+@pytest.mark.parametrize("experiment, run_id", [("../..", "x"), ("baseline", "../../x"), ("b", "")])
+def test_a_notes_path_is_only_ever_a_runs_name(results, experiment, run_id):
+    """The ids come from the page's selection; a crafted one names no other file."""
+    from cnnexp.config import ConfigError
+    from cnnexp.run_notes import RunNotes
+
+    with pytest.raises(ConfigError, match="not a plain name; allowed: letters, digits, _"):
+        Store(results).write_notes(experiment, run_id, RunNotes("x"))
+    assert not any(results.parent.rglob("*.notes.json"))
+
+
 def test_a_hand_edited_sidecar_is_read_within_the_bounds(results):
     store = Store(results)
     store.save(record(1), metrics())
