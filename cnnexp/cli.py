@@ -14,7 +14,9 @@
 Every experiment setting is a flag named after its config field (--batch-size 64). Bad
 input exits with status 2 and a message naming the setting and what is allowed, before any
 work starts. Progress goes to stderr; with --json, stdout holds exactly one JSON value (a
-list of rows for `runs` and `queue`, an object otherwise).
+list of rows for `runs` and `queue`, an object otherwise). In `run`'s headline a mean over
+seeds comes with its 95% interval (`ci95`, a t-interval; null for one seed); an accuracy's
+stops at 0 and 1, as on the pages (cnnexp/stats.py: share_ci).
 """
 
 from __future__ import annotations
@@ -87,18 +89,23 @@ def config_values(args: argparse.Namespace, cls: type[Config]) -> dict[str, Any]
     return values
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+RUN_JSON = (  # argparse formats help with %: a literal % is written %%
+    "print one JSON object on stdout: the settings, each run and the headline, whose means over "
+    "seeds carry a 95%% interval (ci95; an accuracy's stops at 0 and 1, as on the pages)"
+)
+
+
+def _common(
+    parser: argparse.ArgumentParser,
+    json_help: str = "print one JSON value on stdout (a list for runs and queue, else an object)",
+) -> None:
     parser.add_argument(
         "--results",
         metavar="DIR",
         default=None,
         help="results folder (default: $CNNEXP_RESULTS or ./results)",
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON value on stdout (a list for runs and queue, else an object)",
-    )
+    parser.add_argument("--json", action="store_true", help=json_help)
 
 
 class Parser(argparse.ArgumentParser):
@@ -163,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="the Ray cluster's head (default: $RAY_ADDRESS, else a local Ray cluster)",
         )
-        _common(e)
+        _common(e, RUN_JSON)
 
     q = sub.add_parser("queue", help="list queued and running runs, or cancel them")
     q.add_argument(
@@ -677,6 +684,12 @@ def _probe_shift(args) -> int:
     """The shift probe's headline as JSON; with --weights trained, on a saved run's weights."""
     cfg = parse(shift.Config, config_values(args, shift.Config))
     trained = parse(equivariance.Config, config_values(args, equivariance.Config))
+    grey = shift.colour_ignored(cfg)
+    if grey:  # found: ignored without a word
+        raise ConfigError(
+            f"--colour true: {grey}; allowed: --colour true with --weights random and a "
+            f"photograph as --image ({', '.join(data.PHOTOS)})"
+        )
     headline = shift.headline(cfg, Store(args.results), trained)
     print(json.dumps({"config": cfg.canonical(), "headline": headline}, default=float))
     return 0

@@ -123,6 +123,7 @@ class Caps:
     max_image_pixels: int | None = None  # pixels of one PNG or SVG (width × height × scale²)
     max_images_per_minute: int | None = None  # PNG/SVG exports per person
     max_images_at_once: int | None = None  # PNG/SVG exports drawn at once on the server
+    max_html_per_minute: int | None = None  # interactive HTML charts per person (~5 MB each)
     max_sweep_values: int | None = None  # values of one list setting (a sweep) a page takes
     max_plan_runs: int | None = None  # runs one page view plans, estimates and looks up
     max_inspect_images: int | None = None  # test images one look inside a run evaluates
@@ -158,6 +159,7 @@ class Caps:
             max_image_pixels=8_000_000,
             max_images_per_minute=6,
             max_images_at_once=1,
+            max_html_per_minute=10,
             max_sweep_values=16,
             max_plan_runs=2_000,
             max_inspect_images=5_000,
@@ -387,18 +389,49 @@ def recent(times: list[float], now: float) -> list[float]:
     return [t for t in times if now - RATE_WINDOW_S < t <= now]
 
 
+def _wait_s(cap: int, times: list[float], now: float) -> int | None:
+    """Seconds until one more export fits a rate of `cap` per window (None: it fits now)."""
+    times = sorted(recent(times, now))
+    if len(times) < cap:
+        return None
+    return max(1, round(times[-cap] + RATE_WINDOW_S - now))  # the oldest that counts expires
+
+
 def image_rate_problem(caps: Caps, times: list[float], now: float) -> str | None:
     """None when one more image export fits this person's rate, else the refusal with the wait.
     times: when this person's earlier image exports started."""
-    cap, times = caps.max_images_per_minute, sorted(recent(times, now))
-    if cap is None or len(times) < cap:
-        return None
+    cap = caps.max_images_per_minute
     if cap == 0:
         return NO_IMAGES
-    wait = times[-cap] + RATE_WINDOW_S - now  # when the oldest export that counts expires
+    wait = None if cap is None else _wait_s(cap, times, now)
+    if wait is None:
+        return None
     return (
         f"This server draws at most {cap} PNG or SVG images per person per minute; try again "
-        f"in {max(1, round(wait))} s (HTML and data downloads are not rate-limited)."
+        f"in {wait} s (data downloads are not rate-limited)."
+    )
+
+
+# An interactive HTML chart carries plotly.js (~4.6 MB), so that it opens offline and as one
+# file wherever it is mailed or moved: a CDN's copy needs the network, and a plotly.js saved
+# beside it is lost when the file travels alone. Making one is cheap (~0.05 s of CPU, and
+# ~0.2 s more where the server gzips it to ~1.5 MB on the wire); what a host bounds is how
+# many a person takes: bytes sent and held in the server's memory for the download.
+NO_HTML = "This server gives no interactive HTML charts. Download the data behind it instead."
+
+
+def html_rate_problem(caps: Caps, times: list[float], now: float) -> str | None:
+    """None when one more interactive HTML chart fits this person's rate, else the refusal
+    with the wait. times: when this person's earlier HTML charts were made."""
+    cap = caps.max_html_per_minute
+    if cap == 0:
+        return NO_HTML
+    wait = None if cap is None else _wait_s(cap, times, now)
+    if wait is None:
+        return None
+    return (
+        f"This server gives at most {cap} interactive HTML charts (~5 MB each: plotly.js is "
+        f"inside, so they open offline) per person per minute; try again in {wait} s."
     )
 
 

@@ -90,12 +90,14 @@ def _equivariance(h: equivariance.Headline) -> str:
     if "shift_accuracy" not in h:
         return experiments.get("equivariance").headline_text(h)
     parts = []
+    shift = max((r["shift"] for rows in h["shift_accuracy"].values() for r in rows), default=0)
+    name = experiments.get("equivariance").shown_name  # as the page's legend and text name it
     for m, rows in h["shift_accuracy"].items():
         if rows and None not in (rows[0]["test_acc"]["mean"], rows[-1]["test_acc"]["mean"]):
             parts.append(
-                f"{m} {rows[0]['test_acc']['mean']:.1%} → {rows[-1]['test_acc']['mean']:.1%}"
+                f"{name(m, shift)} {rows[0]['test_acc']['mean']:.1%} → "
+                f"{rows[-1]['test_acc']['mean']:.1%}"
             )
-    shift = max((r["shift"] for rows in h["shift_accuracy"].values() for r in rows), default=0)
     return f"at a {shift}-pixel shift: " + ", ".join(parts)
 
 

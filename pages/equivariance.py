@@ -8,7 +8,7 @@ from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
 from cnnexp.probes import shift
 from ui import access, export, page, resources
-from ui.exercises import check_yourself
+from ui.exercises import check_yourself, results_hidden
 from ui.settings import settings_panel
 
 EXPLANATION = """
@@ -144,7 +144,8 @@ with probe_tab:
 with trained_tab:
     if trained_tab.open:
         results, h = page.saved_results(exp, cfg, key="trained")
-        if h is not None:
+        # With predict-first on, the shifted accuracies wait for the visitor's prediction.
+        if h is not None and not results_hidden(exp.NAME, cfg, probe_cfg):
             st.markdown(exp.explain_trained(cfg, h))
             charts = page.charts(exp, cfg, results)
             left, right = st.columns([3, 2])
@@ -155,7 +156,7 @@ with trained_tab:
                 "(Zhang 2019): consistency of ResNet-50 89.2% → 91.3% with anti-aliased downsampling, "
                 "VGG16 88.5% → 90.9%, AlexNet 78.2% → 83.3%. Ours: "
                 + ", ".join(
-                    f"{m} {stats.describe_ci(c)}"
+                    f"{exp.shown_name(m, cfg.max_shift)} {stats.describe_ci(c)}"
                     for m, c in h["consistency"].items()
                     if c["mean"] is not None
                 )

@@ -85,6 +85,7 @@ with theory_tab:
                 ),
                 hide_index=True,
                 width="stretch",
+                placeholder="—",
             )
             export.chart(field.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
 
@@ -110,7 +111,7 @@ with effective_tab:
             st.markdown(field.explain(probe_cfg, eff, exps))
             left, right = st.columns(2)
             export.chart(field.map_chart(eff), "receptive-field-effective", left)
-            right.dataframe(field.exponent_table(exps), hide_index=True)
+            right.dataframe(field.exponent_table(exps), hide_index=True, placeholder="—")
             right.caption(
                 "Log-log slope of the field's side against depth. A random walk predicts 0.5 "
                 "for a plain stack's effective field (Luo et al.)."

@@ -45,6 +45,7 @@ st.dataframe(
         "parameters": st.column_config.NumberColumn(format="localized"),
         "FLOPs per image": st.column_config.NumberColumn(format="localized"),
     },
+    placeholder="—",
 )
 st.markdown(exp.explain_analytic(cfg))
 analytic_charts = st.container()  # filled below, once the charts are drawn
@@ -97,6 +98,7 @@ with st.expander("Formulas checked against PyTorch modules", icon=":material/fac
                 ]
             ),
             hide_index=True,
+            placeholder="—",
         )
         st.caption(
             "nn.Linear, LocallyConnected2d and nn.Conv2d built on PyTorch's meta device (shapes "

@@ -28,8 +28,10 @@ SEED = {  # the seed's exercise: 64×64 grayscale to 64×64, one 5×5 kernel, no
 }
 
 
-# The pages whose panel needs saved runs: they stop before it without them, or predict.
-NEEDS_RUNS = ("equivariance", "permuted", "normalization", "baseline")
+# The page whose first question is a prediction, compared with saved runs. Every other
+# page's panel asks without any (found: Baseline, Normalization and Permuted stopped before
+# their panels until runs were saved).
+NEEDS_RUNS = ("permuted",)
 
 
 def open_panel(name: str, query: dict | None = None) -> AppTest:
@@ -162,15 +164,28 @@ def test_a_viewer_sees_no_class_summary_and_a_forged_call_is_refused(results, mo
         assert forged.exception and "Only an admin" in forged.exception[0].message, call
 
 
-def test_off_has_no_panel_and_a_bad_value_says_so(results, monkeypatch):
+def test_without_saved_runs_the_panel_is_there_and_a_prediction_waits(results):
+    for name in ("baseline", "normalization", "permuted"):  # found: they stopped before it
+        mod = experiments.get(name)
+        at = open_panel(name, {**query_for(mod.TINY), "seeds": "2"})
+        assert any(m.value.startswith("**1.**") for m in at.markdown), name
+    said = [i.value for i in at.info]  # permuted's one question predicts a saved result
+    assert any("the prediction opens once the runs are" in s for s in said), said
+
+
+def test_off_has_no_panel_and_a_bad_value_stops_every_page_as_a_bad_cap_does(results, monkeypatch):
     monkeypatch.setenv("CNNEXP_EXERCISES", "off")
     at = open_page("pages/scaling.py")
     assert "Check yourself" not in [e.label for e in at.expander]
-    monkeypatch.setenv("CNNEXP_EXERCISES", "gradded")
-    at = open_page("pages/scaling.py")
-    assert not at.exception
-    assert "Check yourself" not in [e.label for e in at.expander]
-    assert any("CNNEXP_EXERCISES must be one of off, on, graded" in e.value for e in at.error)
+    for name, value in (("EXERCISES", "gradded"), ("PREDICT_FIRST", "maybe")):
+        monkeypatch.setenv(f"CNNEXP_{name}", value)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+        assert not at.exception, at.exception
+        said = " ".join(e.value for e in at.error)  # found: pages opened, the panel erred
+        assert "This server is misconfigured; no page is shown." in said, said
+        assert f"CNNEXP_{name} must be" in said and repr(value) in said, said
+        assert not at.title  # no page ran
+        monkeypatch.delenv(f"CNNEXP_{name}")
 
 
 def test_graded_mode_without_a_writable_table_says_so(results, monkeypatch):
@@ -190,6 +205,10 @@ def test_predict_first_hides_the_result_until_a_prediction_is_committed(
     monkeypatch.setenv("CNNEXP_PREDICT_FIRST", str(first).lower())
     mod = experiments.get("permuted")
     at = open_page("pages/permuted.py", {**query_for(mod.TINY), "seeds": "2"})
+    gap = "gap (CNN − mlp)"
+    # Found: the panel kept its result back while the page showed the gap above it.
+    assert (gap in [m.label for m in at.metric]) is not first
+    assert any("Predict first" in i.value for i in at.info) is first
     charts = len(at.get("plotly_chart"))
     at.session_state["exercises-permuted"] = True
     at.run()
@@ -206,7 +225,9 @@ def test_predict_first_hides_the_result_until_a_prediction_is_committed(
         assert f"{key}-input" not in [t.key for t in at.text_input]
         return
     answer(at, ex, q, "40")
-    assert len(at.get("plotly_chart")) == charts + 1
+    assert gap in [m.label for m in at.metric]  # committed: the page shows its figures too
+    assert not any("Predict first" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) > charts + 1  # the page's charts and the panel's
     drawn = json.loads(at.get("plotly_chart")[-1].proto.spec)["data"]  # the panel's, last
     assert [t["y"] for t in drawn] == [["measured"], ["your prediction"]]
     assert drawn[1]["x"] == [40.0]

@@ -50,20 +50,34 @@ def test_equivariance_states_each_models_drop_and_whether_pooling_kept_more():
     }
     text = equivariance.explain_trained(cfg, shifted(as_predicted))
     assert (
-        "Moving the test images by 2 pixels: mlp 96.0% → 12.5%, cnn_flatten 98.0% → 37.5%, "
-        "cnn_gap 97.0% → 87.5%, cnn_gap_augmented 96.0% → 93.8%." in text
+        "Moving the test images by 2 pixels: **mlp · trained centred** 96.0% → 12.5%, "
+        "**cnn_flatten · trained centred** 98.0% → 37.5%, **cnn_gap · trained centred** "
+        "97.0% → 87.5%, **cnn_gap · trained shifted ±2** 96.0% → 93.8%." in text
     )
     assert "mlp loses the most (83.5 points) and cnn_gap the least (9.5)" in text
     assert "keeps more of its accuracy than the flatten head, as invariance after pooling" in text
     assert "does not keep more" not in text
-    assert "With shift augmentation the losses at the largest shift become cnn_gap 2.2" in text
+    assert "Trained shifted ±2 instead, the losses at the largest shift become cnn_gap 2.2" in text
+    assert "_augmented" not in text  # the legend's name, "cnn_gap · trained shifted ±2"
 
     flipped = {**as_predicted, "cnn_gap": (0.97, 0.25)}  # the GAP head loses more than flatten
     text = equivariance.explain_trained(cfg, shifted(flipped))
-    assert "cnn_gap 97.0% → 25.0%" in text
+    assert "cnn_gap · trained centred** 97.0% → 25.0%" in text
     assert "mlp loses the most (83.5 points) and cnn_flatten the least (60.5)" in text
     assert "does not keep more of its accuracy than the flatten head here" in text
     assert "as invariance after pooling predicts" not in text
+
+
+def test_equivariance_losses_are_the_differences_of_the_accuracies_shown():
+    """Found: "mlp 95.9% → 8.8%" beside "loses the most (87.0 points)" (the bundled runs:
+    95.867% → 8.825%); a reader subtracts the numbers shown and gets 87.1."""
+    cfg = parse(equivariance.Config, {"max_shift": 2, "models": ("mlp", "cnn_gap")})
+    text = equivariance.explain_trained(
+        cfg, shifted({"mlp": (0.9586666623751322, 0.08825), "cnn_gap": (0.977, 0.8673333)})
+    )
+    assert "**mlp · trained centred** 95.9% → 8.8%" in text
+    assert "**cnn_gap · trained centred** 97.7% → 86.7%" in text
+    assert "mlp loses the most (87.1 points) and cnn_gap the least (11.0)" in text
 
 
 def test_equivariance_leaves_out_a_model_that_never_learned():
@@ -73,7 +87,10 @@ def test_equivariance_leaves_out_a_model_that_never_learned():
         cfg, shifted({"mlp": (0.96, 0.125), "cnn_flatten": (0.98, 0.375), "cnn_gap": (0.089, 0.1)})
     )
     chance = 1 / 10  # the default dataset's ten digits
-    assert f"cnn_gap is at chance on unshifted images (8.9%; chance {chance:.0%})" in text
+    assert (
+        f"cnn_gap · trained centred is at chance on unshifted images (8.9%; chance {chance:.0%})"
+        in text
+    )
     assert "mlp loses the most (83.5 points) and cnn_flatten the least (60.5)" in text
     assert "global-average-pool head" not in text  # no verdict on a head that did not learn
     text = equivariance.explain_trained(

@@ -253,3 +253,24 @@ def test_page_offers_shapes_and_warns_when_a_full_dataset_is_missing(
     assert any("missing train-images-idx3-ubyte" in w.value for w in at.warning), [
         w.value for w in at.warning
     ]
+
+
+def test_a_drop_beside_its_accuracies_is_their_difference_as_shown():
+    """As on Equivariance: 95.867% → 8.825% prints 95.9% → 8.8%, so the drop is 87.1 points,
+    not the exact 87.04 rounded to 87.0; the paired interval is kept."""
+    cfg = parse(permuted.Config, {"models": ("mlp",)})
+    d = 0.9586666 - 0.08825
+    h = {
+        "models": {
+            "mlp": {
+                "original": _ci(0.9586666, 0.95, 0.97),
+                "permuted": _ci(0.08825, 0.08, 0.09),
+                "drop": _ci(d, d - 0.01, d + 0.01),
+            }
+        }
+    }
+    text = permuted.explain(cfg, h)
+    assert "goes from 95.9% to 8.8%: a drop of 87.1 points (95% CI 86.0 to 88.0)" in text
+    near = {"original": _ci(0.97521, 0.97, 0.98), "permuted": _ci(0.97478, 0.97, 0.98)}
+    h = {"models": {"mlp": {**near, "drop": _ci(0.00043, -0.003, 0.004)}}}
+    assert "goes from 97.52% to 97.48%: a drop of 0.04 points" in permuted.explain(cfg, h)

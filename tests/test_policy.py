@@ -229,6 +229,18 @@ def test_images_per_person_per_minute():
     )
 
 
+def test_html_charts_per_person_per_minute():
+    caps, now = policy.Caps(max_html_per_minute=2), 1000.0
+    assert policy.html_rate_problem(caps, [now - 30], now) is None
+    said = policy.html_rate_problem(caps, [now - 45, now - 30], now)
+    assert "at most 2 interactive HTML charts" in said and "try again in 15 s" in said
+    assert policy.html_rate_problem(caps, [now - 61, now - 30], now) is None
+    assert policy.html_rate_problem(policy.Caps(), [now] * 100, now) is None
+    assert policy.html_rate_problem(policy.Caps(max_html_per_minute=0), [], now) == (policy.NO_HTML)
+    launch, hosted = policy.Caps.defaults("launch"), policy.Caps.defaults("guarded")
+    assert launch.max_html_per_minute is None and hosted.max_html_per_minute == 10
+
+
 def test_hosted_export_caps_are_lower_and_named_in_the_help():
     launch, hosted = policy.Caps.defaults("launch"), policy.Caps.defaults("guarded")
     assert hosted.max_figure_points < launch.max_figure_points

@@ -65,3 +65,29 @@ def test_readmes_commands_name_modules_and_flags_that_exist():
         assert importlib.util.find_spec(module) is not None, command
         if module == "cnnexp":
             cli.build_parser().parse_args(args)  # exits 2 on an unknown command or flag
+
+
+def test_readmes_figures_are_what_each_page_opens_with():
+    """README's table heads its figures "the page's defaults". Found: Baseline defaulted to 1
+    seed while its README figures were the bundled 3-seed runs. Each headline must be of the
+    page's default settings, and every run of that plan shipped, so the page opens on them."""
+    from cnnexp.config import parse
+    from cnnexp.store import Store
+
+    shipped = Store(readme.ROOT / "bundle")
+    headlines = shipped.headlines()
+    for name in readme.experiments.names():
+        mod = readme.experiments.get(name)
+        defaults = parse(mod.Config, {})
+        assert headlines[name]["config"] == json.loads(json.dumps(defaults.canonical())), name
+        saved = shipped.records(s.run_id for s in mod.plan(defaults))
+        missing = [s.label for s in mod.plan(defaults) if s.run_id not in saved]
+        assert not missing, f"{name}: the defaults' runs {missing} are not in the bundle"
+
+
+def test_readme_names_the_equivariance_models_as_the_page_does():
+    """One name per thing: the page's legend and text say "mlp · trained shifted ±6"."""
+    row = readme.figures(
+        "equivariance", readme.Store(readme.ROOT / "bundle").headlines()["equivariance"]["headline"]
+    )
+    assert "mlp · trained shifted ±6 " in row and "_augmented" not in row

@@ -85,6 +85,27 @@ def test_cli_probe_with_missing_trained_weights_exits_2(results):
     assert p.returncode == 2 and "train it first" in p.stderr and "Traceback" not in p.stderr
 
 
+def test_colour_on_a_grey_input_is_refused_on_the_command_line_and_said_on_the_page(results):
+    """Found: `probe shift --weights trained --colour true` probed in grey without a word."""
+    for flags, why in (
+        (["--weights", "trained"], "the trained cnn_gap takes the one grey channel"),
+        (["--image", "digits", "--shift", "2"], "the digits images are grey"),
+    ):
+        p = probe_cli(results, *flags, "--colour", "true", check=False)
+        assert p.returncode == 2 and p.stdout == "", p.stderr
+        line = p.stderr.strip()
+        assert "\n" not in line and line.startswith(f"error: --colour true: {why}"), line
+        assert "allowed: --colour true with --weights random and a photograph" in line
+    cfg = parse(shift_probe.Config, {"image": "digits", "colour": True, "shift": 2})
+    h = shift_probe.headline(cfg)  # the page's probe still runs, and says why it is grey
+    assert "The input is grey although colour is on: the digits images are grey." in (
+        shift_probe.explain(cfg, h)
+    )
+    photo = cfg.model_copy(update={"image": "chelsea"})
+    assert shift_probe.colour_ignored(photo) is None
+    assert shift_probe.colour_ignored(cfg.model_copy(update={"colour": False})) is None
+
+
 def probe(interior, full, stride=1, invariance=None) -> dict:
     """Probe rows of a two-layer stack; interior(dx) and full(dx) give the last layer's errors
     for a horizontal shift of dx pixels."""

@@ -119,6 +119,15 @@ def caps() -> policy.Caps:
     )
 
 
+def check_settings() -> None:
+    """Raise ValueError naming the first server setting that is not allowed: a cap that is not
+    a number, or a Check yourself setting (CNNEXP_EXERCISES, _PREDICT_FIRST, _EXERCISE_TRIES)
+    out of its range. app.py shows it in place of every page: a typo never runs quietly (a cap
+    silently ignored would leave the server open, a mistyped `graded` would record nothing)."""
+    caps()
+    policy.ExerciseSettings.from_settings(setting)
+
+
 def can_launch() -> bool:
     return policy.may_launch(role())
 

@@ -8,7 +8,8 @@ page has (the experiment's, and a probe's where it has one).
 
 Settings (environment CNNEXP_<NAME>, or the same key in secrets; cnnexp/policy.py):
     EXERCISES       off | on (default) | graded
-    PREDICT_FIRST   true: a prediction question shows the saved result only once committed
+    PREDICT_FIRST   true: a prediction question shows the saved result only once committed,
+                    and the page keeps its own figures of it back till then (results_hidden)
     EXERCISE_TRIES  wrong answers before the answer is shown (default 3)
 """
 
@@ -67,13 +68,7 @@ def _headline(ex: Exercise, cfg: Config) -> dict | None:
 # --- the panel ---------------------------------------------------------------------------------
 def check_yourself(page_name: str, *configs: Config | None) -> None:
     """The collapsed Check yourself expander; its questions are built only while it is open."""
-    try:
-        s = settings()
-    except ValueError as e:  # a typo in `graded` must not quietly record nothing
-        st.error(
-            f"**This server is misconfigured; Check yourself is off.** {e}", icon=":material/error:"
-        )
-        return
+    s = settings()  # a value not allowed stops every page first (app.py: check_settings)
     if s.mode == "off":
         return
     if s.mode == "graded":
@@ -151,10 +146,8 @@ def question(n: int, ex: Exercise, q: Question, cfg: Config, s: policy.ExerciseS
             )
             return
     key = question_key(ex, q)
-    past = _past(ex, q, s, key)
+    past, done, peeked = _progress(ex, q, s, key)
     tries = exercises.tries(ex, s)
-    done = any(verdict == "correct" for verdict, _ in past) or len(past) >= tries
-    peeked = st.session_state.get(f"{key}-shown", False)  # a prediction's result, shown first
     if not done and not peeked:
         _form(ex, q, key, headline, s)
     last = st.session_state.get(f"{key}-last")
@@ -183,6 +176,45 @@ def question(n: int, ex: Exercise, q: Question, cfg: Config, s: policy.ExerciseS
             st.info(_solution(ex, q).derivation, icon=":material/lightbulb:")
         except ImportError:
             st.info(NO_TORCH)
+
+
+def _progress(
+    ex: Exercise, q: Question, s: policy.ExerciseSettings, key: str
+) -> tuple[list[tuple[str, str]], bool, bool]:
+    """(counted tries, done: answered right or out of tries, peeked: a prediction's result
+    shown without predicting)."""
+    past = _past(ex, q, s, key)
+    done = any(verdict == "correct" for verdict, _ in past) or len(past) >= exercises.tries(ex, s)
+    return past, done, st.session_state.get(f"{key}-shown", False)
+
+
+# --- predict first: the page's own results wait for the prediction ------------------------------
+def results_hidden(page_name: str, *configs: Config | None) -> bool:
+    """Whether the page must keep back its saved results (the numbers a prediction of the
+    panel asks for), and the note saying so in their place: with CNNEXP_PREDICT_FIRST on, a
+    prediction question of these settings, whose result is saved, that this visitor has not
+    committed yet. The panel's own state decides, so the page and the panel reveal together."""
+    s = settings()
+    if s.mode == "off" or not s.predict_first:
+        return False
+    for ex in exercises.for_page(page_name):
+        cfg = next((c for c in configs if isinstance(c, ex.source)), None)
+        q = None if cfg is None or not isinstance(ex, Prediction) else ex.generate(cfg)
+        if q is None:
+            continue
+        settled = ex.settings(q.params)
+        if ex.problem(settled, access.caps()) or _headline(ex, settled) is None:
+            continue  # the panel asks nothing here: nothing to keep back
+        _, done, peeked = _progress(ex, q, s, question_key(ex, q))
+        if not (done or peeked):
+            st.info(
+                "**Predict first.** This server asks for your prediction before it shows the "
+                "saved results of these settings: open **Check yourself** at the end of the "
+                "page and commit it; the results appear here then.",
+                icon=":material/psychology:",
+            )
+            return True
+    return False
 
 
 def _solution(ex: Exercise, q: Question) -> exercises.Answer:
@@ -347,6 +379,7 @@ def class_summary_ui(page_name: str) -> None:
             "share_correct": st.column_config.NumberColumn("share correct", format="percent"),
             "people_correct": st.column_config.NumberColumn("people right", format="percent"),
         },
+        placeholder="—",
     )
     everything = class_summary()
     total = sum(r["attempts"] for r in everything)

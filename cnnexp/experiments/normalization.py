@@ -378,7 +378,7 @@ def _accuracy(cfg: Config, runs, w: Where) -> dict[str, stats.CI]:
     """Each variant's final test accuracy over seeds, in the runs `w` picks."""
     mine = select(runs, w)
     return {
-        n: stats.mean_ci(mine.loc[mine["norm"] == n, "test_acc"] if len(mine) else [])
+        n: stats.share_ci(mine.loc[mine["norm"] == n, "test_acc"] if len(mine) else [])
         for n in cfg.norms
     }
 
@@ -411,8 +411,8 @@ def _batchnorm_modes(cfg: Config, runs) -> Modes | None:
     bn = select(runs, where(cfg))
     bn = bn[bn["norm"] == "batch"]
     return {
-        "eval": stats.mean_ci(bn["test_acc"]),
-        "train": stats.mean_ci(bn["test_acc_train_mode"]),
+        "eval": stats.share_ci(bn["test_acc"]),
+        "train": stats.share_ci(bn["test_acc_train_mode"]),
     }
 
 

@@ -369,8 +369,8 @@ def summarize(cfg: Config, results: Results) -> Headline:
     out: Headline = {
         "models": {
             m: {
-                "original": stats.mean_ci(_by_seed(runs, m, INTACT, n0).values()),
-                "permuted": stats.mean_ci(_by_seed(runs, m, permuted, n0).values()),
+                "original": stats.share_ci(_by_seed(runs, m, INTACT, n0).values()),
+                "permuted": stats.share_ci(_by_seed(runs, m, permuted, n0).values()),
                 "drop": stats.mean_ci(_drops(runs, m, permuted, n0).values()),
             }
             for m in models
@@ -391,7 +391,7 @@ def summarize(cfg: Config, results: Results) -> Headline:
         out["strength"] = [
             {
                 "block": b,
-                "models": {m: stats.mean_ci(_by_seed(runs, m, b, n0).values()) for m in models},
+                "models": {m: stats.share_ci(_by_seed(runs, m, b, n0).values()) for m in models},
             }
             for b in sorted(blocks(cfg), key=lambda b: b or 10**6)
         ]
@@ -411,12 +411,16 @@ def explain(cfg: Config, h: Headline) -> str:
             if d["ci95"] is None
             else f" (95% CI {d['ci95'][0] * 100:.1f} to {d['ci95'][1] * 100:.1f})"
         )
-        a, b = r["original"]["mean"], r["permuted"]["mean"]
+        a, b = stats.mean_of(r["original"]), stats.mean_of(r["permuted"])  # a drop has both
         # One more digit where one would print the same number twice beside a drop.
-        fmt = ".2%" if f"{a:.1%}" == f"{b:.1%}" else ".1%"
+        digits = 2 if f"{a:.1%}" == f"{b:.1%}" else 1
+        # The drop beside a → b is a − b as printed (a reader subtracts what is shown); the
+        # mean of the seeds' paired drops is the same number unless a seed lacks one side.
+        paired = r["original"]["n"] == r["permuted"]["n"] == d["n"]
+        drop = stats.shown_points(a, b, digits) if paired else stats.mean_of(d) * 100
         lines.append(
-            f"The **{m}** goes from {a:{fmt}} to {b:{fmt}}: "
-            f"a drop of {stats.mean_of(d) * 100:.1f} points{lo_hi}."
+            f"The **{m}** goes from {a:.{digits}%} to {b:.{digits}%}: "
+            f"a drop of {drop:.{digits}f} points{lo_hi}."
         )
     gap = h.get("gap")
     if gap and gap["mean"] is not None:

@@ -354,7 +354,7 @@ def summarize(cfg: Config, results: Results) -> Headline:
         for d in sorted(cfg.distances):
             mine = _runs_of(results, st, d)
             accuracy[st].append(
-                {"distance": d, "test_acc": stats.mean_ci(mine["test_acc"] if len(mine) else [])}
+                {"distance": d, "test_acc": stats.share_ci(mine["test_acc"] if len(mine) else [])}
             )
             if len(mine):
                 params[st] = int(mine["params"].iloc[0])

@@ -341,7 +341,7 @@ def _points(runs, family: str, n_train: int | None) -> list[Point]:
             {
                 "width": int(width),
                 "params": int(g["params"].iloc[0]),
-                "test_acc": stats.mean_ci(g["test_acc"]),
+                "test_acc": stats.share_ci(g["test_acc"]),
             }
         )
     return out
@@ -382,7 +382,7 @@ def _acc(runs, family: str, width: int, n_train: int) -> stats.CI:
     if runs.empty:
         return stats.mean_ci([])
     sub = runs[(runs["model"] == family) & (runs["width"] == width) & (runs["n_train"] == n_train)]
-    return stats.mean_ci(sub["test_acc"])
+    return stats.share_ci(sub["test_acc"])
 
 
 def _ratios(families: dict[str, list[Point]]) -> dict[str, float | None]:

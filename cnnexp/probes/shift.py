@@ -209,6 +209,19 @@ def input_image(cfg: Config, side: int | None = None, channels: int | None = Non
     return torch.from_numpy(img.copy()).float().div(255.0)[None]
 
 
+def colour_ignored(cfg: Config) -> str | None:
+    """Why the probe's input is one grey channel although colour is set, or None. Only the
+    photographs have colour, and a trained network takes the one channel it was trained on
+    (the equivariance experiment's datasets are all grey)."""
+    if not cfg.colour:
+        return None
+    if cfg.weights == "trained":
+        return f"the trained {cfg.trained_model} takes the one grey channel it was trained on"
+    if cfg.image not in data.PHOTOS:
+        return f"the {cfg.image} images are grey"
+    return None
+
+
 def stack(cfg: Config, store=None, trained: equivariance.Config | None = None):
     """(blocks, input image) for the probe: random weights from the settings, or the conv
     layers of the saved trained run that `trained` (default: its defaults) and the probe's
@@ -383,6 +396,9 @@ def explain(cfg: Config, h: dict) -> str:
                     f"error of {_num(max(whole))} at most; the others up to {_num(max(aliased))}: "
                     f"subsampling aliases them."
                 )
+    grey = colour_ignored(cfg)
+    if grey:  # the page's colour switch is on, but the maps are grey: say why
+        out.append(f"The input is grey although colour is on: {grey}.")
     inv = h.get("invariance")
     if inv:
         worst = max(r["error"] for r in inv)
