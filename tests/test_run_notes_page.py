@@ -46,7 +46,8 @@ def test_a_launch_names_its_runs_and_the_words_travel_to_exports_and_a_restart(r
     """The name and tags come from a shared link (as a teacher's link names a class's runs),
     the note is typed; all three are saved beside the run, not in it."""
     at = open_page(
-        "pages/baseline.py", {**query_for(TINY), "run-name": HTML, "run-tags": "wk3, hw"}
+        "pages/baseline.py",
+        {**query_for(TINY), "seeds": "1", "run-name": HTML, "run-tags": "wk3, hw"},
     )
     assert not at.exception, at.exception
     at.text_area(key="run-note").input("why: to compare\nwith the MLP").run()
@@ -70,7 +71,7 @@ def test_a_launch_names_its_runs_and_the_words_travel_to_exports_and_a_restart(r
     assert store.notes("baseline", run["run_id"]).owner == "client:local"  # who launched it
     # The run is the one its settings name: its id and results are the plan's, words aside.
     mod = experiments.get("baseline")
-    cfg = parse(mod.Config, TINY)
+    cfg = parse(mod.Config, {**TINY, "seeds": 1})
     assert [s.run_id for s in mod.plan(cfg)] == [run["run_id"]]
     # Exports (the page's download and `python -m cnnexp export` both write Results.tidy).
     exported = mod.tables(cfg, Results(mod.plan(cfg), store))["runs"]

@@ -113,6 +113,7 @@ def _table(rows: list[dict]) -> None:
         table,
         hide_index=True,
         width="stretch",
+        placeholder="—",
         column_config={
             "#": st.column_config.TextColumn("#", width="small", help="Place in the queue"),
             "settings": st.column_config.TextColumn(
