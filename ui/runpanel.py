@@ -17,7 +17,7 @@ from cnnexp.estimate import estimate_seconds
 from cnnexp.results import Results
 from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunSpec
-from ui import access, resources
+from ui import access, resources, run_notes
 
 
 def _when(iso: str | None) -> str:
@@ -92,9 +92,10 @@ def _offer_launch(results: Results, key: str) -> None:
     if problems:
         st.error(" ".join(problems), icon=":material/block:")
         return
+    notes = run_notes.launch_fields(key)  # name, tags, note: beside the runs, not their id
     if right.button("Launch", type="primary", key=f"{key}-launch", width="stretch"):
         try:
-            access.launch(missing)  # checks mode and caps again, on the server
+            run_notes.launch(missing, notes)  # checks mode and caps again, on the server
         except access.LaunchRefused as e:
             st.error(str(e), icon=":material/block:")
             return
