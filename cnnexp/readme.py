@@ -37,6 +37,10 @@ MEASURES = {
     "receptive_field": "theoretical field per layer (checked against the gradient support of "
     "the real stack); effective field (Luo et al. 2016) and its growth with depth; a task whose "
     "two glyphs lie d pixels apart, learned by plain, dilated and pooled stacks of equal size",
+    "learned": "whether networks not given the prior learn it: an MLP's share of weight energy "
+    "in its best k×k window and its IPR, a locally connected layer's filter similarity across "
+    "positions (random filters' level stated; a convolution is 1 on both), trained and at "
+    "initialisation, with and without shift augmentation, at two training-set sizes",
     "baseline": "one model on one dataset: learning curves and test accuracy",
 }
 

@@ -25,6 +25,7 @@ from cnnexp.config import ConfigError
 from cnnexp.experiments import (
     baseline,
     equivariance,
+    learned,
     normalization,
     permuted,
     receptive_field,
@@ -32,7 +33,8 @@ from cnnexp.experiments import (
 )
 
 REGISTRY: dict[str, ModuleType] = {
-    m.NAME: m for m in (scaling, equivariance, permuted, normalization, receptive_field, baseline)
+    m.NAME: m
+    for m in (scaling, equivariance, permuted, normalization, receptive_field, learned, baseline)
 }
 
 
