@@ -112,7 +112,7 @@ def chance_sharing(filters: int, dim: int) -> float:
     One such cosine t has (t + 1)/2 ~ Beta((dim − 1)/2, (dim − 1)/2); the largest of C has CDF
     F(t)^C, so its mean is 1 − ∫₋₁¹ F(t)^C dt (integrated numerically). PyTorch draws a
     layer's weights uniformly, not isotropically; for 25 weights or more the difference is
-    under 0.01 (tests/test_priors.py measures it).
+    under 0.005 (tests/test_priors.py measures it).
     """
     from scipy.special import betainc  # the Beta CDF; scipy is where stats.py gets its t
 

@@ -136,11 +136,30 @@ def _baseline(h: dict) -> str:
     )
 
 
+def _learned(h: dict) -> str:
+    def num(ci: dict) -> str:
+        return stats.describe_ci(ci, scale=1, unit="", digits=3)
+
+    parts = []
+    k = h["window"]
+    for model, metric, what in (
+        ("mlp", "locality", f"mlp's weight energy in its best {k}×{k} window"),
+        ("local", "sharing", "local filters' sharing across positions"),
+    ):
+        s = h[metric].get(model)
+        if s and s["trained"]["mean"] is not None:
+            parts.append(f"{what} {num(s['init'])} at initialisation → {num(s['trained'])} trained")
+    if "local" in h["sharing"]:
+        parts.append(f"random filters share {h['chance_sharing']:.3f}, a convolution 1")
+    return "; ".join(parts)
+
+
 FIGURES = {
     "scaling": _scaling,
     "equivariance": _equivariance,
     "permuted": _permuted,
     "normalization": _normalization,
+    "learned": _learned,
     "baseline": _baseline,
 }
 

@@ -3,9 +3,10 @@ sharing, at initialisation (from the seeds, at once) and trained (saved runs).""
 
 import streamlit as st
 
-from cnnexp import stats
+from cnnexp import data, stats
 from cnnexp.errors import ConfigError
 from cnnexp.experiments import learned as exp
+from cnnexp.runspec import RunSpec
 from ui import access, export, inside, page, resources
 from ui.links import INSIDE_PAGE, inside_query
 from ui.runpanel import offer_again
@@ -57,7 +58,7 @@ def init_rows(key: str, _cfg: exp.Config) -> list[dict]:
     return exp.init_rows(_cfg)  # `key` names everything the rows follow from
 
 
-def at_initialisation() -> dict | None:
+def at_initialisation(cfg: exp.Config, results) -> dict | None:
     """The first layers before training, shown at once while the runs are missing or training:
     from the saved runs when they hold every model and seed (no torch), else computed from the
     seeds within the server's probe budget."""
@@ -69,6 +70,9 @@ def at_initialisation() -> dict | None:
             return None
         try:
             rows = init_rows(exp.init_key(cfg), cfg)
+        except data.DataError as e:  # a full dataset whose files are not on this server
+            st.warning(str(e), icon=":material/folder_off:")
+            return None
         except ImportError:
             st.info(
                 "The layers at initialisation are built with PyTorch, which is not installed "
@@ -80,7 +84,7 @@ def at_initialisation() -> dict | None:
 
 
 if not results.complete:  # once it is, the explanation below sets them beside the trained
-    init = at_initialisation()
+    init = at_initialisation(cfg, results)
     if init:
         st.markdown(exp.explain_init(cfg, init))
 
@@ -167,7 +171,7 @@ def weights_figure(run_id: str, mtime_ns: int, size: int, _spec):  # the file's 
     return exp.weights_chart(exp.first_layers(resources.store(), _spec))
 
 
-def pick_run_ui():
+def pick_run_ui(cfg: exp.Config, results) -> RunSpec:
     """Model, condition and seed of one saved run of the plan (the main condition first)."""
     done = [s for s in results.specs if s.run_id in set(results.runs["run_id"])]
     left, mid, right = st.columns(3)
@@ -185,8 +189,9 @@ def pick_run_ui():
     return next(s for s in mine if s.seed == seed)
 
 
-def first_layer_weights() -> None:
-    spec = pick_run_ui()
+def first_layer_weights(cfg: exp.Config, results) -> None:
+    """One saved run's first layer, at initialisation beside trained, and a link inside it."""
+    spec = pick_run_ui(cfg, results)
     record = results.records[spec.run_id]
     if not inside.has_weights(record):
         offer_again(spec, NO_WEIGHTS, "learned-weights")
@@ -219,6 +224,6 @@ def first_layer_weights() -> None:
 
 with weights_tab:
     if weights_tab.open:
-        first_layer_weights()
+        first_layer_weights(cfg, results)
 
 export.data_downloads(page.tables(exp, cfg, results), "learned")
