@@ -28,8 +28,8 @@ pages = {
 
 st.set_option("client.showErrorDetails", policy.error_details(access.mode()))
 page = st.navigation(pages)
-try:  # a cap that is not a number: no page runs with it open, and the host is told which
-    access.caps()
+try:  # a cap or an exercise setting not allowed: no page runs with it, the host is told which
+    access.check_settings()
 except ValueError as e:
     st.error(f"**This server is misconfigured; no page is shown.** {e}", icon=":material/error:")
     st.stop()

@@ -1,9 +1,9 @@
-"""python -m bench.landscape: what the Normalization page's loss-landscape probes cost.
+"""python -m bench.landscape: what the Normalization page's loss-landscape measurements cost.
 
 Trains the page's default model (width 16, depth 2, AdamW one-cycle) for each variant twice
-in this process, without probes and with them (cnnexp/landscape.py at the experiment's
+in this process, without the measurements and with them (cnnexp/landscape.py at the experiment's
 checkpoints), and prints the training seconds of each, their ratio, and the share of the
-probed run spent inside the probes (the share is read from the probed run alone, so it
+measured run spent measuring (the share is read from the measured run alone, so it
 holds up better on a busy machine than the ratio of two runs).
 
     python -m bench.landscape                      # the page's defaults: mnist5k, 8 epochs
@@ -38,13 +38,13 @@ def measure(setup: TrainSetup, seed: int = 0) -> dict:
         record(step, total, model, loss)
         inside += time.perf_counter() - t
 
-    probed = engine.train(setup, dd, seed, step_hook=timed)
+    measured = engine.train(setup, dd, seed, step_hook=timed)
     return {
         "plain_s": plain.train_seconds,
-        "probed_s": probed.train_seconds,
-        "ratio": probed.train_seconds / plain.train_seconds,
-        "share": inside / probed.train_seconds,
-        "probes": len(rows) // len(landscape.MEASURES),
+        "measured_s": measured.train_seconds,
+        "ratio": measured.train_seconds / plain.train_seconds,
+        "share": inside / measured.train_seconds,
+        "measurements": len(rows) // len(landscape.MEASURES),
     }
 
 
@@ -58,14 +58,14 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, {a.dataset}, "
         f"{a.epochs} epochs, {normalization.LANDSCAPE_POINTS} checkpoints"
     )
-    print(f"{'norm':8} {'plain s':>8} {'probed s':>9} {'ratio':>6} {'in probes':>10}")
+    print(f"{'norm':8} {'plain s':>8} {'measured s':>10} {'ratio':>6} {'measuring':>10}")
     for norm in a.norms.split(","):
         setup = TrainSetup(
             dataset=a.dataset, model="cnn", width=16, depth=2, norm=norm, epochs=a.epochs
         ).normalized()
         r = measure(setup)
         print(
-            f"{norm:8} {r['plain_s']:8.1f} {r['probed_s']:9.1f} {r['ratio']:6.2f} "
+            f"{norm:8} {r['plain_s']:8.1f} {r['measured_s']:10.1f} {r['ratio']:6.2f} "
             f"{r['share']:10.1%}"
         )
 

@@ -43,13 +43,13 @@ def train_mode_accuracy(
 ) -> float:
     """Accuracy when BatchNorm normalises each test batch (of the training batch size) with
     that batch's own statistics instead of the running averages used at test time."""
-    probe = copy.deepcopy(model).train()  # a copy: train mode would update running stats
+    batch_stats = copy.deepcopy(model).train()  # a copy: train mode would update running stats
     correct, seen = torch.zeros((), device=x.device), 0
     with torch.no_grad():
         for i in range(0, len(y), batch_size):
             xb, yb = x[i : i + batch_size], y[i : i + batch_size]
             if len(yb) < 2:  # a single image has no batch statistics
                 break
-            correct += (probe(xb).argmax(1) == yb).sum()
+            correct += (batch_stats(xb).argmax(1) == yb).sum()
             seen += len(yb)
     return float(correct) / seen

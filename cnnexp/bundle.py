@@ -37,7 +37,7 @@ SETTINGS: list[tuple[str, dict]] = [
     ),
     ("normalization", {}),
     ("baseline", {"model": "mlp", "width": 256, "seeds": 3}),
-    ("baseline", {"seeds": 3}),
+    ("baseline", {}),
     ("receptive_field", {}),
     ("learned", {}),
 ]

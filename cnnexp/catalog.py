@@ -5,14 +5,30 @@ Imports nothing heavy (the standard library and cnnexp.stats): a fresh server's 
 (Home, app.py's navigation) reads this instead of the experiment modules, which load pydantic,
 numpy and their configs. Each experiment module takes its TITLE, SUMMARY and headline_text
 from here (`identity`), so there is one copy of each.
+
+A headline's shape is its experiment's `Headline` (a TypedDict beside its `summarize`), imported
+here for the type checker only. A saved headline records the version of that shape it was
+written in (`headline_version`, stamped by the store); Home reads only the current one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from cnnexp.stats import describe_ci  # light: stats loads numpy only where it computes
+
+if TYPE_CHECKING:  # the experiments load pydantic and numpy: types only, never at run time
+    from cnnexp.experiments import (
+        baseline,
+        equivariance,
+        learned,
+        normalization,
+        permuted,
+        receptive_field,
+        scaling,
+    )
 
 
 @dataclass(frozen=True)
@@ -22,8 +38,13 @@ class Entry:
     nav: str  # the shorter title in the sidebar's navigation
     icon: str  # a Material icon for the navigation
     summary: str  # one line: what the page measures
-    headline_text: Callable[[dict], str]  # a saved headline (experiment.summarize) in a line
+    # A headline (the experiment's Headline, from summarize or a saved file) in a line.
+    headline_text: Callable[[Any], str]
     runs_tab: str | None = None  # the page's tab with its saved runs, where it is not the first
+    # The version of the experiment's Headline shape: bump it with any change to its keys
+    # (tests/test_catalog.py pins each shape), so that a headline saved before is not read as
+    # this one (Home says it is from an older version instead of failing on a missing key).
+    headline_version: int = 1
 
     @property
     def page(self) -> str:
@@ -38,9 +59,13 @@ class Entry:
         """The link parameter that opens the tab with the saved runs (none: the first)."""
         return {f"tabs-{self.tabs_key}": self.runs_tab} if self.runs_tab else {}
 
+    def current(self, saved: dict) -> bool:
+        """Whether a saved headline record (cnnexp.store) is in this version's shape."""
+        return saved.get("headline_version", 1) == self.headline_version
+
 
 # --- how each experiment's headline reads --------------------------------------------------
-def _scaling(h: dict) -> str:
+def _scaling(h: scaling.Headline) -> str:
     if "families" not in h:
         a = h["analytic"]
         return (
@@ -57,31 +82,26 @@ def _scaling(h: dict) -> str:
     return "best test accuracy: " + ", ".join(parts)
 
 
-def _equivariance(h: dict) -> str:
+def _equivariance(h: equivariance.Headline) -> str:
     parts = [f"{m} {c['mean']:.1%}" for m, c in h["consistency"].items() if c["mean"] is not None]
     return "consistency under shifts: " + ", ".join(parts)
 
 
-# The permuted experiment's models in the order its headline names them: the MLP, its CNNs
-# (permuted.CNNS), then names older results used.
-PERMUTED_ORDER = ("mlp", "cnn_flatten", "cnn_gap", "cnn", "local")
-
-
-def _permuted(h: dict) -> str:
-    parts = [
-        f"{m} loses {h[m]['drop']['mean'] * 100:.1f} points"
-        for m in PERMUTED_ORDER
-        if m in h and h[m]["drop"]["mean"] is not None
+def _permuted(h: permuted.Headline) -> str:
+    parts = [  # in the experiment's order of models (permuted.MODELS), as summarize keeps them
+        f"{m} loses {r['drop']['mean'] * 100:.1f} points"
+        for m, r in h["models"].items()
+        if r["drop"]["mean"] is not None
     ]
     return "scrambled pixels: " + ", ".join(parts) if parts else "no finished runs"
 
 
-def _normalization(h: dict) -> str:
+def _normalization(h: normalization.Headline) -> str:
     parts = [f"{n} {c['mean']:.1%}" for n, c in h["final_acc"].items() if c["mean"] is not None]
     return "test accuracy: " + ", ".join(parts)
 
 
-def _receptive_field(h: dict) -> str:
+def _receptive_field(h: receptive_field.Headline) -> str:
     parts = []
     for stack, field in h["field"].items():
         stop = h["stops_at"][stack]
@@ -92,7 +112,7 @@ def _receptive_field(h: dict) -> str:
     return "; ".join(parts)
 
 
-def _learned(h: dict) -> str:
+def _learned(h: learned.Headline) -> str:
     parts = []
     loc, share = h["locality"].get("mlp"), h["sharing"].get("local")
     if loc and None not in (loc["init"]["mean"], loc["trained"]["mean"]):
@@ -109,7 +129,7 @@ def _learned(h: dict) -> str:
     return "; ".join(parts) if parts else "no finished runs"
 
 
-def _baseline(h: dict) -> str:
+def _baseline(h: baseline.Headline) -> str:
     return f"{h['model']} on {h['dataset']}: test accuracy {describe_ci(h['test_acc'])}"
 
 
@@ -143,6 +163,7 @@ ENTRIES: dict[str, Entry] = {
             ":material/shuffle:",
             "Scramble every image's pixels the same way and retrain: what does each model lose?",
             _permuted,
+            headline_version=2,  # 2: the models under "models" (were keys beside "gap")
         ),
         Entry(
             "normalization",
@@ -152,6 +173,7 @@ ENTRIES: dict[str, Entry] = {
             "Batch, layer, group, instance or no normalization: accuracy, batch size, learning "
             "rate, depth.",
             _normalization,
+            headline_version=2,  # 2: a sweep point's accuracies under "test_acc"
         ),
         Entry(
             "receptive_field",
@@ -184,7 +206,7 @@ ENTRIES: dict[str, Entry] = {
 }
 
 
-def identity(name: str) -> tuple[str, str, Callable[[dict], str]]:
+def identity(name: str) -> tuple[str, str, Callable[[Any], str]]:
     """(TITLE, SUMMARY, headline_text) of an experiment module, from its entry."""
     e = ENTRIES[name]
     return e.title, e.summary, e.headline_text

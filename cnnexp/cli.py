@@ -7,11 +7,16 @@
     python -m cnnexp runs --experiment baseline    the saved runs
     python -m cnnexp model --model cnn --depth 3   the layer table of a model
     python -m cnnexp inspect RUN_ID --json         inside a saved run (cnnexp/inspection_cli.py)
+    python -m cnnexp exercise list --page scaling  the Check yourself exercises and answers
+    python -m cnnexp probe shift --shift 3         the shift probe of a layer stack, as JSON
+    python -m cnnexp probe field --rf-depth 8      the field probe: theoretical and effective field
 
 Every experiment setting is a flag named after its config field (--batch-size 64). Bad
 input exits with status 2 and a message naming the setting and what is allowed, before any
 work starts. Progress goes to stderr; with --json, stdout holds exactly one JSON value (a
-list of rows for `runs` and `queue`, an object otherwise).
+list of rows for `runs` and `queue`, an object otherwise). In `run`'s headline a mean over
+seeds comes with its 95% interval (`ci95`, a t-interval; null for one seed); an accuracy's
+stops at 0 and 1, as on the pages (cnnexp/stats.py: share_ci).
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from typing import Any
 from cnnexp import data, experiments, inspection_cli
 from cnnexp.config import Config, ConfigError, ParamSpec, TrainSetup, describe, parse
 from cnnexp.data import DataError
+from cnnexp.exercises import command as exercise_command
+from cnnexp.experiments import equivariance
+from cnnexp.probes import field, shift
 from cnnexp.results import FINISHED, Results
 from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunContext, precision_for
@@ -81,18 +89,23 @@ def config_values(args: argparse.Namespace, cls: type[Config]) -> dict[str, Any]
     return values
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+RUN_JSON = (  # argparse formats help with %: a literal % is written %%
+    "print one JSON object on stdout: the settings, each run and the headline, whose means over "
+    "seeds carry a 95%% interval (ci95; an accuracy's stops at 0 and 1, as on the pages)"
+)
+
+
+def _common(
+    parser: argparse.ArgumentParser,
+    json_help: str = "print one JSON value on stdout (a list for runs and queue, else an object)",
+) -> None:
     parser.add_argument(
         "--results",
         metavar="DIR",
         default=None,
         help="results folder (default: $CNNEXP_RESULTS or ./results)",
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON value on stdout (a list for runs and queue, else an object)",
-    )
+    parser.add_argument("--json", action="store_true", help=json_help)
 
 
 class Parser(argparse.ArgumentParser):
@@ -157,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=None,
             help="the Ray cluster's head (default: $RAY_ADDRESS, else a local Ray cluster)",
         )
-        _common(e)
+        _common(e, RUN_JSON)
 
     q = sub.add_parser("queue", help="list queued and running runs, or cancel them")
     q.add_argument(
@@ -208,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     inspection_cli.add_parser(sub)
+    exercise_command.add_parser(sub)  # `exercise list|check`: cnnexp/exercises/command.py
+    _probe_parsers(sub)
     return parser
 
 
@@ -607,6 +622,102 @@ def cmd_model(args) -> int:
     return 0
 
 
+# --- python -m cnnexp probe shift|field: the probes of cnnexp/probes/ -------------------------
+def _probe_parsers(sub) -> None:
+    from cnnexp import policy
+
+    pr = sub.add_parser(
+        "probe", help="measure a layer stack at once, with no training (nothing is saved)"
+    )
+    probes = pr.add_subparsers(dest="probe", required=True, metavar="PROBE")
+    about = shift.__doc__.split("\n\n")[0]
+    p = probes.add_parser(
+        "shift",
+        help="the shift probe (Equivariance page): errors of a stack on a shifted input, as JSON",
+        description=about,
+        conflict_handler="resolve",  # the trained settings' --seed is the probe's
+    )
+    # The probe's flags, and the trained experiment's that name the run whose weights
+    # --weights trained borrows (--seed is one flag for both).
+    add_config_flags(p, equivariance.Config)
+    add_config_flags(p, shift.Config)
+    p.add_argument("--results", metavar="DIR", default=None, help="results folder")
+    p.add_argument(  # as the field probe takes it; JSON is this one's only output
+        "--json", action="store_true", help="print one JSON object on stdout (always)"
+    )
+
+    laptop = policy.Caps.defaults("launch").probe_gflop
+    about = field.__doc__.split("\n\n")[0]
+    f = probes.add_parser(
+        "field",
+        help="the field probe (Receptive field page): theoretical and effective field of a stack",
+        description=about,
+    )
+    add_config_flags(f, field.Config)
+    f.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also sweep depth (1 to 16) for plain, dilated and pooled 3×3 stacks and fit the "
+        "exponent of each field's growth, with an interval over the seeds (a few seconds)",
+    )
+    f.add_argument(
+        "--map",
+        action="store_true",
+        help="include the effective field's map (mean |gradient| per input pixel) in --json",
+    )
+    f.add_argument(
+        "--max-gflop",
+        type=float,
+        default=laptop,
+        metavar="X",
+        help=f"refuse a probe that would compute more than X GFLOP (default: {laptop:g}, the "
+        "dashboard's probe budget on a laptop)",
+    )
+    f.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def cmd_probe(args) -> int:
+    return {"shift": _probe_shift, "field": _probe_field}[args.probe](args)
+
+
+def _probe_shift(args) -> int:
+    """The shift probe's headline as JSON; with --weights trained, on a saved run's weights."""
+    cfg = parse(shift.Config, config_values(args, shift.Config))
+    trained = parse(equivariance.Config, config_values(args, equivariance.Config))
+    grey = shift.colour_ignored(cfg)
+    if grey:  # found: ignored without a word
+        raise ConfigError(
+            f"--colour true: {grey}; allowed: --colour true with --weights random and a "
+            f"photograph as --image ({', '.join(data.PHOTOS)})"
+        )
+    headline = shift.headline(cfg, Store(args.results), trained)
+    print(json.dumps({"config": cfg.canonical(), "headline": headline}, default=float))
+    return 0
+
+
+def _probe_field(args) -> int:
+    """The Receptive field page's probe without the page. Bounded like the page's: the
+    settings' own ranges (a map of at most field.MAX_MAP pixels, at most 5 seeds) and a
+    compute budget, by default the laptop's probe budget."""
+    cfg = parse(field.Config, config_values(args, field.Config))
+    if not args.max_gflop > 0:
+        raise ConfigError(f"--max-gflop {args.max_gflop:g}: allowed: a number > 0")
+    if args.map and not args.json:
+        raise ConfigError("--map adds the map to the JSON output: use it with --json")
+    cost = field.report_gflop(cfg, args.sweep)
+    if cost > args.max_gflop:
+        raise ConfigError(
+            f"this probe needs {cost:,.3g} GFLOP of compute, more than --max-gflop "
+            f"{args.max_gflop:g}; lower the depth, kernel or seeds, or raise --max-gflop"
+        )
+    out = field.report(cfg, args.sweep, args.map)
+    if args.json:
+        _emit({"config": cfg.canonical(), "gflop": cost, **out})
+    else:
+        print(field.report_text(cfg, out))
+    return 0
+
+
 def _plain_warning(message, category, filename, lineno, line=None) -> str:
     """A warning as one line a user reads (`warning: ...`), without Python's source line."""
     return f"warning: {message}\n"
@@ -626,6 +737,8 @@ def main(argv: list[str] | None = None) -> int:
             "readme": cmd_readme,
             "queue": cmd_queue,
             "inspect": lambda a: inspection_cli.run(a, _emit),
+            "exercise": exercise_command.command,
+            "probe": cmd_probe,
         }
         return commands[args.command](args)
     except (ConfigError, DataError) as e:

@@ -114,10 +114,13 @@ def _seeds(n: int) -> str:
     return f"{n} seeds" if n > 1 else "1 seed"
 
 
-def _shares(s: pd.DataFrame, percent: bool) -> pd.DataFrame:
+def _bounded(s: pd.DataFrame, percent: bool, nonnegative: bool = False) -> pd.DataFrame:
     """A summarise() frame whose intervals stop at 0 and 100% when the value is a share (an
-    accuracy): two or three seeds give t-intervals wide enough to pass either end."""
-    return s.assign(lo=s["lo"].clip(0, 1), hi=s["hi"].clip(0, 1)) if percent else s
+    accuracy), at 0 when it cannot be negative (a loss, a ratio of norms): two or three seeds
+    give t-intervals wide enough to pass either end (cnnexp.stats.bounded_interval)."""
+    if percent:
+        return s.assign(lo=s["lo"].clip(0, 1), hi=s["hi"].clip(0, 1))
+    return s.assign(lo=s["lo"].clip(lower=0)) if nonnegative else s
 
 
 def _error_y(sub: pd.DataFrame, **style) -> dict:
@@ -267,11 +270,13 @@ def points_ci(
     x_title: str = "",
     y_title: str = "",
     percent: bool = True,
+    nonnegative: bool = False,
     colour_order: Sequence | None = None,
     ticks_at_x: bool = False,
 ) -> go.Figure:
-    """Mean of y over seeds at each x, one line per colour group, 95% error bars."""
-    s = _shares(summarise(df, [colour, x], y), percent)
+    """Mean of y over seeds at each x, one line per colour group, 95% error bars (stopped at
+    0 and 100% for a share, at 0 for a value that cannot be negative)."""
+    s = _bounded(summarise(df, [colour, x], y), percent, nonnegative)
     fig = go.Figure()
     groups = list(colour_order) if colour_order is not None else sorted(s[colour].unique(), key=str)
     for i, c in enumerate(groups):
@@ -315,15 +320,17 @@ def dots_ci(
     x_title: str = "",
     y_title: str = "",
     percent: bool = True,
+    nonnegative: bool = False,
     colour_order: Sequence | None = None,
     x_order: Sequence | None = None,
 ) -> go.Figure:
     """Mean over seeds per category as a dot with its 95% interval, every seed as a small dot.
 
     The axis fits the data rather than starting at zero: the differences that matter here
-    are a few points of accuracy, which bars on a 0-100% axis would hide.
+    are a few points of accuracy, which bars on a 0-100% axis would hide. Intervals stop at 0
+    and 100% for a share, at 0 for a value that cannot be negative (nonnegative).
     """
-    s = _shares(summarise(df, [colour, x] if colour != x else [x], y), percent)
+    s = _bounded(summarise(df, [colour, x] if colour != x else [x], y), percent, nonnegative)
     if colour == x:
         s[colour] = s[x]
     groups = list(colour_order) if colour_order is not None else sorted(s[colour].unique(), key=str)
@@ -376,7 +383,7 @@ def dots_ci(
         pad = max((hi - lo) * 0.12, 1e-3)
         fig.update_yaxes(
             range=[
-                max(lo - pad, 0.0) if percent else lo - pad,
+                max(lo - pad, 0.0) if percent or nonnegative else lo - pad,
                 min(hi + pad, 1.0) if percent else hi + pad,
             ]
         )

@@ -1,4 +1,4 @@
-"""Loss-landscape probes of Santurkar et al. (NeurIPS 2018, "How Does Batch Normalization Help
+"""Loss-landscape measurements of Santurkar et al. (NeurIPS 2018, "How Does Batch Normalization Help
 Optimization?"): at a point of training, step along the current gradient by several step
 sizes and record how much the loss varies (loss-landscape variation) and how much the
 gradient changes per unit of distance moved (effective β-smoothness; the smaller, the more the
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 
-def probe(params: Sequence, loss: Callable[[], object], step_sizes: Sequence[float]) -> dict:
+def measure(params: Sequence, loss: Callable[[], object], step_sizes: Sequence[float]) -> dict:
     """Loss at each step size along −gradient; `loss_range` (max − min of those losses),
     `grad_change` (largest ‖∇L(θ − ηg) − g‖) and `beta` (largest ‖∇L(θ − ηg) − g‖ / ‖ηg‖)."""
     import torch
@@ -58,13 +58,13 @@ def checkpoints(total: int, points: int) -> frozenset[int]:
 
 
 def recorder(rows: list[dict], step_sizes: Sequence[float], points: int):
-    """An engine step hook that probes the landscape at `points` checkpoints of training and
+    """An engine step hook that measures the landscape at `points` checkpoints of training and
     appends one tidy row per measure: {step, progress (0 to 1), measure, value}."""
 
     def hook(step: int, total: int, model, loss) -> None:
         if step not in checkpoints(total, points):
             return
-        r = probe(list(model.parameters()), loss, step_sizes)
+        r = measure(list(model.parameters()), loss, step_sizes)
         rows.extend(
             {"step": step, "progress": step / total, "measure": m, "value": r[m]} for m in MEASURES
         )

@@ -116,13 +116,14 @@ class Caps:
     max_queued_runs: int | None = None  # per person
     max_queued_total: int | None = None  # the whole server
     max_run_seconds: int | None = None  # wall time of one run
-    probe_gflop: float | None = None  # compute of one probe
-    probe_mb: float | None = None  # memory of one probe
+    probe_gflop: float | None = None  # compute of one view of a probe (shift or field)
+    probe_mb: float | None = None  # memory of one shift probe (the field probe's is tiny)
     max_export_rows: int | None = None  # rows of one data download
     max_figure_points: int | None = None  # points one exported chart draws (export.figure_points)
     max_image_pixels: int | None = None  # pixels of one PNG or SVG (width × height × scale²)
     max_images_per_minute: int | None = None  # PNG/SVG exports per person
     max_images_at_once: int | None = None  # PNG/SVG exports drawn at once on the server
+    max_html_per_minute: int | None = None  # interactive HTML charts per person (~5 MB each)
     max_sweep_values: int | None = None  # values of one list setting (a sweep) a page takes
     max_plan_runs: int | None = None  # runs one page view plans, estimates and looks up
     max_inspect_images: int | None = None  # test images one look inside a run evaluates
@@ -158,6 +159,7 @@ class Caps:
             max_image_pixels=8_000_000,
             max_images_per_minute=6,
             max_images_at_once=1,
+            max_html_per_minute=10,
             max_sweep_values=16,
             max_plan_runs=2_000,
             max_inspect_images=5_000,
@@ -250,12 +252,13 @@ class Caps:
         return out
 
 
-# --- the equivariance probe -----------------------------------------------------------------
-PROBE_PASSES = 17 * 17 + 9 + 5 * 9  # the dx × dy grid, the sweep, the downsampling comparison
+# --- the shift probe (cnnexp/probes/shift.py; the field probe prices itself) ------------------
+# The dx × dy grid, the sweep, the downsampling comparison.
+SHIFT_PROBE_PASSES = 17 * 17 + 9 + 5 * 9
 
 
-def probe_cost(side: int, channels: int, kernel: int, depth: int, colour: bool) -> dict:
-    """Compute (GFLOP) and peak memory (MB) of one probe, from its size.
+def shift_probe_cost(side: int, channels: int, kernel: int, depth: int, colour: bool) -> dict:
+    """Compute (GFLOP) and peak memory (MB) of one shift probe, from its size.
 
     Each pass runs `depth` convs on a side × side image; the grid keeps every layer's map for
     every shift until it compares them, which is what grows the memory (side² · channels ·
@@ -264,12 +267,15 @@ def probe_cost(side: int, channels: int, kernel: int, depth: int, colour: bool) 
     c_in = 3 if colour else 1
     per_pass = 2 * side * side * kernel * kernel * (c_in * channels + (depth - 1) * channels**2)
     kept = 17 * 17 * depth * channels * side * side * 4
-    return {"gflop": PROBE_PASSES * per_pass / 1e9, "mb": kept / 2**20}
+    return {"gflop": SHIFT_PROBE_PASSES * per_pass / 1e9, "mb": kept / 2**20}
 
 
-def probe_problem(caps: Caps, side: int, channels: int, kernel: int, depth: int, colour: bool):
-    """None when the probe fits the budget, else a sentence naming the limit and what to lower."""
-    cost = probe_cost(side, channels, kernel, depth, colour)
+def shift_probe_problem(
+    caps: Caps, side: int, channels: int, kernel: int, depth: int, colour: bool
+):
+    """None when the shift probe fits the budget, else a sentence naming the limit and what to
+    lower."""
+    cost = shift_probe_cost(side, channels, kernel, depth, colour)
     over = []
     if caps.probe_gflop is not None and cost["gflop"] > caps.probe_gflop:
         over.append(f"{cost['gflop']:,.0f} GFLOP of compute (the limit is {caps.probe_gflop:,.0f})")
@@ -284,8 +290,8 @@ def probe_problem(caps: Caps, side: int, channels: int, kernel: int, depth: int,
     )
 
 
-def probe_budget_help(caps: Caps) -> str:
-    """The probe budget in words, for the help of every setting that counts against it."""
+def shift_probe_budget_help(caps: Caps) -> str:
+    """The shift probe's budget in words, for the help of every setting that counts against it."""
     limits = [
         f"{v:,.0f} {unit}"
         for v, unit in ((caps.probe_gflop, "GFLOP of compute"), (caps.probe_mb, "MB of memory"))
@@ -293,11 +299,11 @@ def probe_budget_help(caps: Caps) -> str:
     ]
     if not limits:
         return "This server sets no budget on the probe."
-    default = probe_cost(64, 8, 3, 2, False)
+    default = shift_probe_cost(64, 8, 3, 2, False)
     return (
         f"**Probe budget on this server: {' and '.join(limits)} per probe**, checked on the "
         "server whatever a link asks. The probe always computes all 17 × 17 shifts up to ±8 "
-        f"pixels plus its sweeps ({PROBE_PASSES} passes), so the shift you pick does not change "
+        f"pixels plus its sweeps ({SHIFT_PROBE_PASSES} passes), so the shift you pick does not change "
         "its cost; the size does. Compute: passes × 2 · side² · kernel² · (input channels · "
         "channels + (depth − 1) · channels²) FLOP. Memory: 289 shifts × depth × channels × "
         f"side² × 4 bytes. The default probe (side 64, 8 channels, kernel 3, depth 2) takes "
@@ -318,7 +324,8 @@ def inspect_images(caps: Caps, test_images: int, flops_per_image: int) -> int:
     return max(0, n)
 
 
-BUDGETS = {"probe": probe_budget_help}  # what a field's `budget=` names (cnnexp/config.py)
+# What a config field's `budget=` names (cnnexp/config.py).
+BUDGETS = {"shift_probe": shift_probe_budget_help}
 
 
 def budget_help(caps: Caps, budget: str) -> str:
@@ -382,18 +389,49 @@ def recent(times: list[float], now: float) -> list[float]:
     return [t for t in times if now - RATE_WINDOW_S < t <= now]
 
 
+def _wait_s(cap: int, times: list[float], now: float) -> int | None:
+    """Seconds until one more export fits a rate of `cap` per window (None: it fits now)."""
+    times = sorted(recent(times, now))
+    if len(times) < cap:
+        return None
+    return max(1, round(times[-cap] + RATE_WINDOW_S - now))  # the oldest that counts expires
+
+
 def image_rate_problem(caps: Caps, times: list[float], now: float) -> str | None:
     """None when one more image export fits this person's rate, else the refusal with the wait.
     times: when this person's earlier image exports started."""
-    cap, times = caps.max_images_per_minute, sorted(recent(times, now))
-    if cap is None or len(times) < cap:
-        return None
+    cap = caps.max_images_per_minute
     if cap == 0:
         return NO_IMAGES
-    wait = times[-cap] + RATE_WINDOW_S - now  # when the oldest export that counts expires
+    wait = None if cap is None else _wait_s(cap, times, now)
+    if wait is None:
+        return None
     return (
         f"This server draws at most {cap} PNG or SVG images per person per minute; try again "
-        f"in {max(1, round(wait))} s (HTML and data downloads are not rate-limited)."
+        f"in {wait} s (data downloads are not rate-limited)."
+    )
+
+
+# An interactive HTML chart carries plotly.js (~4.6 MB), so that it opens offline and as one
+# file wherever it is mailed or moved: a CDN's copy needs the network, and a plotly.js saved
+# beside it is lost when the file travels alone. Making one is cheap (~0.05 s of CPU, and
+# ~0.2 s more where the server gzips it to ~1.5 MB on the wire); what a host bounds is how
+# many a person takes: bytes sent and held in the server's memory for the download.
+NO_HTML = "This server gives no interactive HTML charts. Download the data behind it instead."
+
+
+def html_rate_problem(caps: Caps, times: list[float], now: float) -> str | None:
+    """None when one more interactive HTML chart fits this person's rate, else the refusal
+    with the wait. times: when this person's earlier HTML charts were made."""
+    cap = caps.max_html_per_minute
+    if cap == 0:
+        return NO_HTML
+    wait = None if cap is None else _wait_s(cap, times, now)
+    if wait is None:
+        return None
+    return (
+        f"This server gives at most {cap} interactive HTML charts (~5 MB each: plotly.js is "
+        f"inside, so they open offline) per person per minute; try again in {wait} s."
     )
 
 
@@ -409,3 +447,77 @@ def image_limits_help(caps: Caps) -> str:
     if not parts:
         return "Drawn by a headless browser on the server."
     return "Drawn by a headless browser on the server; this server allows " + ", ".join(parts) + "."
+
+
+# --- exercises (the Check yourself panels) ---------------------------------------------------
+EXERCISE_MODES = ("off", "on", "graded")
+MAX_ATTEMPTS_PER_PERSON = 5_000  # recorded attempts one person may leave in the class's table
+
+
+@dataclass(frozen=True)
+class ExerciseSettings:
+    """How a server runs the Check yourself panels.
+
+    mode: off (no panel), on (default: answers checked, nothing recorded) or graded (every
+    attempt recorded per person, admins see the class summary). predict_first: a prediction
+    question shows the saved result only after the student commits a prediction. tries: wrong
+    answers before a question shows its answer and derivation."""
+
+    mode: str = "on"
+    predict_first: bool = False
+    tries: int = 3
+
+    @classmethod
+    def from_settings(cls, get) -> ExerciseSettings:
+        """From `get(name)` (CNNEXP_EXERCISES, CNNEXP_PREDICT_FIRST, CNNEXP_EXERCISE_TRIES in
+        the environment or secrets). A value that is not allowed fails loudly, as a bad cap
+        does: a typo in `graded` must not quietly record nothing."""
+        out = cls()
+        mode = get("exercises")
+        if mode not in (None, ""):
+            mode = str(mode).strip().lower()
+            if mode not in EXERCISE_MODES:
+                raise ValueError(
+                    f"CNNEXP_EXERCISES must be one of {', '.join(EXERCISE_MODES)}; got {mode!r}."
+                )
+            out = replace(out, mode=mode)
+        first = get("predict_first")
+        if first not in (None, ""):
+            word = str(first).strip().lower()
+            if word not in ("true", "false", "on", "off", "1", "0"):
+                raise ValueError(f"CNNEXP_PREDICT_FIRST must be true or false; got {first!r}.")
+            out = replace(out, predict_first=word in ("true", "on", "1"))
+        tries = get("exercise_tries")
+        if tries not in (None, ""):
+            try:
+                n = int(str(tries).strip())
+            except ValueError:
+                n = 0
+            if not 1 <= n <= 20:
+                raise ValueError(
+                    f"CNNEXP_EXERCISE_TRIES must be a whole number from 1 to 20; got {tries!r}."
+                )
+            out = replace(out, tries=n)
+        return out
+
+
+def may_read_attempts(role_: str, me: str, person: str | None) -> bool:
+    """Anyone reads their own attempts (to know the tries they have left); only an admin reads
+    another person's, or the whole class's (person None)."""
+    return role_ == "admin" or (person is not None and bool(me) and person == me)
+
+
+def may_see_class_summary(role_: str) -> bool:
+    """The class summary names what the class answered; only an admin sees it."""
+    return may_read_attempts(role_, "", None)
+
+
+def attempt_problem(recorded: int) -> str | None:
+    """Refusal of one more recorded attempt from a person who has left `recorded` already, so
+    that a script cannot grow the class's table without bound."""
+    if recorded < MAX_ATTEMPTS_PER_PERSON:
+        return None
+    return (
+        f"This server records at most {MAX_ATTEMPTS_PER_PERSON:,} answers per person; yours are "
+        "no longer recorded (they are still checked)."
+    )

@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cnnexp import catalog  # light (the standard library): each headline's shape version
 from cnnexp.errors import ConfigError  # not cnnexp.config: Home loads the store, not pydantic
 
 if TYPE_CHECKING:
@@ -209,9 +210,15 @@ class Store:
         """Remember the headline of an experiment's most recently finished plan (what Home
         shows); `finished_at`: when the plan's newest run ended. A plan that finished no later
         than the one remembered (one viewed again, with a setting no run depends on moved)
-        leaves it: looking at pages does not change Home. Unchanged: no write."""
+        leaves it: looking at pages does not change Home. Unchanged: no write. The record
+        keeps the version of the headline's shape (cnnexp.catalog): one saved in an older
+        shape is replaced by the same plan's whatever its time (viewing its page renews it)."""
+        entry = catalog.ENTRIES.get(experiment)
+        version = entry.headline_version if entry else 1
         path = self.root / "headlines" / f"{experiment}.json"
         old = self.headlines().get(experiment, {})
+        if old.get("headline_version", 1) != version and old.get("config") == config:
+            old = {}
         if old.get("config") == config and old.get("headline") == headline:
             return
         bar = old.get("finished_at") or old.get("saved_at")  # saved_at: before finished_at
@@ -223,6 +230,7 @@ class Store:
             "headline": headline,
             "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "finished_at": finished_at,
+            "headline_version": version,
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

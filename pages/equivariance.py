@@ -6,8 +6,9 @@ import streamlit as st
 from cnnexp import catalog, stats
 from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
-from cnnexp.experiments import shift_probe
+from cnnexp.probes import shift
 from ui import access, export, page, resources
+from ui.exercises import check_yourself, results_hidden
 from ui.settings import settings_panel
 
 EXPLANATION = """
@@ -29,9 +30,15 @@ test images whose predicted class is the same for two random shifts within ±k (
 Lines and dots are means over seeds with 95% intervals.
 """
 
-cfg = page.start(exp, EXPLANATION)  # the trained models' settings
-# The probe's own settings; its seed is the trained one (the run it can borrow weights from).
-probe_cfg = settings_panel(shift_probe.Config, page="pages/equivariance.py", exclude=("seed",))
+ENTRY = catalog.ENTRIES["equivariance"]
+page.require_app()
+page.header(exp, EXPLANATION)
+# The sidebar in the order of the tabs: the shift probe's settings first (its seed is the
+# trained one, the run it can borrow weights from), then the trained models'.
+probe_cfg = settings_panel(shift.Config, page=ENTRY.page, exclude=("seed",))
+cfg = settings_panel(exp.Config, page=ENTRY.page)
+if cfg is None:  # the settings panel has said what is wrong
+    st.stop()
 store = resources.store()
 
 
@@ -39,8 +46,8 @@ store = resources.store()
 # Nothing changes them; the downloads copy a table before converting it.
 @st.cache_resource(show_spinner="Probing the layer stack…", max_entries=32, ttl=3600)
 def probe_frames(probe_json: str, trained_json: str, _store=None) -> dict:
-    return shift_probe.probe_frames(
-        shift_probe.Config.model_validate_json(probe_json),
+    return shift.frames(
+        shift.Config.model_validate_json(probe_json),
         _store,
         exp.Config.model_validate_json(trained_json),
     )
@@ -48,14 +55,13 @@ def probe_frames(probe_json: str, trained_json: str, _store=None) -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def probe_headline(probe_json: str, trained_json: str, _store=None) -> dict:
-    return shift_probe.probe_headline(
-        shift_probe.Config.model_validate_json(probe_json),
+    return shift.headline(
+        shift.Config.model_validate_json(probe_json),
         _store,
         exp.Config.model_validate_json(trained_json),
     )
 
 
-ENTRY = catalog.ENTRIES["equivariance"]
 probe_tab, trained_tab = page.tabs(
     ["Probe: a layer stack, no training", ENTRY.runs_tab], ENTRY.tabs_key
 )
@@ -65,7 +71,7 @@ with probe_tab:
             if probe_cfg is None:  # the settings panel has said what is wrong
                 raise ConfigError("The probe's settings cannot run; see the message above.")
             probe_cfg = probe_cfg.model_copy(update={"seed": cfg.seed})
-            budget = access.probe_problem(
+            budget = access.shift_probe_problem(
                 probe_cfg.image_size,
                 probe_cfg.channels,
                 probe_cfg.kernel,
@@ -113,10 +119,10 @@ with probe_tab:
             charts = page.shared(
                 "equivariance-probe",
                 (*keys, layer, channel),  # the frames follow from keys, as probe_frames' cache says
-                lambda: shift_probe.charts(probe_cfg, frames, layer, channel, store, cfg),
+                lambda: shift.charts(probe_cfg, frames, layer, channel, store, cfg),
             )
             export.chart(charts["maps"], "equivariance-maps")
-            st.markdown(shift_probe.explain_probe(probe_cfg, probe_headline(*keys, store)))
+            st.markdown(shift.explain(probe_cfg, probe_headline(*keys, store)))
             left, right = st.columns(2)
             export.chart(charts["equivariance_error"], "equivariance-error", left)
             export.chart(charts["error_map"], "equivariance-error-map", right)
@@ -138,7 +144,8 @@ with probe_tab:
 with trained_tab:
     if trained_tab.open:
         results, h = page.saved_results(exp, cfg, key="trained")
-        if h is not None:
+        # With predict-first on, the shifted accuracies wait for the visitor's prediction.
+        if h is not None and not results_hidden(exp.NAME, cfg, probe_cfg):
             st.markdown(exp.explain_trained(cfg, h))
             charts = page.charts(exp, cfg, results)
             left, right = st.columns([3, 2])
@@ -149,10 +156,11 @@ with trained_tab:
                 "(Zhang 2019): consistency of ResNet-50 89.2% → 91.3% with anti-aliased downsampling, "
                 "VGG16 88.5% → 90.9%, AlexNet 78.2% → 83.3%. Ours: "
                 + ", ".join(
-                    f"{m} {stats.describe_ci(c)}"
+                    f"{exp.shown_name(m, cfg.max_shift)} {stats.describe_ci(c)}"
                     for m, c in h["consistency"].items()
                     if c["mean"] is not None
                 )
                 + "."
             )
             export.data_downloads(page.tables(exp, cfg, results), "equivariance-trained")
+check_yourself(exp.NAME, cfg, probe_cfg)

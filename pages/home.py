@@ -27,7 +27,12 @@ for i, e in enumerate(catalog.ENTRIES.values()):
         st.write(e.summary)
         h = headlines.get(e.name)
         n = counts.get(e.name, 0)
-        if h is not None:
+        if h is not None and not e.current(h):  # saved by an older cnnexp, in another shape
+            st.caption(
+                "The latest headline was saved by an older version of cnnexp: open the page "
+                f"to see its numbers again · {n} saved run(s)"
+            )
+        elif h is not None:
             st.markdown(f":material/insights: {e.headline_text(h['headline'])}")
             st.caption(
                 f"latest headline saved {h['saved_at'][:16].replace('T', ' ')} UTC · "

@@ -1,10 +1,13 @@
 """Permuted pixels: break the locality prior and measure what each model loses."""
 
+from typing import cast
+
 import streamlit as st
 
 from cnnexp import data, stats
 from cnnexp.experiments import permuted as exp
-from ui import export, page
+from ui import export, page, tiles
+from ui.exercises import check_yourself, results_hidden
 
 EXPLANATION = """
 Every image's pixels are scrambled by **one fixed permutation**, the same for every image in
@@ -35,54 +38,67 @@ The strength sweep shuffles pixels only within b×b tiles: b = 1 leaves the imag
 larger tiles take locality away step by step.
 """
 
-cfg = page.start(exp, EXPLANATION)
 
-results, headline = page.saved_results(exp, cfg)
-charts = page.charts(exp, cfg, results)
-if "samples" in charts:
-    export.chart(charts["samples"], "permuted-samples")
-    st.caption(
-        "The same test images as each model sees them. One permutation moves every image's "
-        "pixels alike; the labels stay put."
-    )
-else:
+def samples(cfg: exp.Config, charts: dict) -> None:
+    """The test images as each model sees them (no saved run needed), or why not."""
+    if "samples" in charts:
+        export.chart(charts["samples"], "permuted-samples")
+        st.caption(
+            "The same test images as each model sees them. One permutation moves every "
+            "image's pixels alike; the labels stay put."
+        )
+        return
     try:
         data.check_available(cfg.dataset)
     except data.DataError as e:  # a full dataset whose files are not on this server
         st.warning(f"{e} Saved results, if any, are shown below.", icon=":material/folder_off:")
-if headline is None:
-    st.stop()
 
-cols = st.columns(len(cfg.models) + ("gap" in headline))
-for col, m in zip(cols, cfg.models, strict=False):
-    d = headline[m]["drop"]
-    if d["mean"] is not None:
-        col.metric(
+
+def results_view(cfg: exp.Config, results, headline: exp.Headline, charts: dict) -> None:
+    """Each model's drop and the gap, what they show, and the charts of the saved runs."""
+    cols = st.columns(len(cfg.models) + ("gap" in headline))
+    for col, m in zip(cols, cfg.models, strict=False):
+        r = headline["models"][m]
+        tiles.ci_metric(
             f"{m} drop",
-            f"{d['mean'] * 100:.1f} pts",
-            help=f"original {stats.describe_ci(headline[m]['original'])}; "
-            f"permuted {stats.describe_ci(headline[m]['permuted'])}",
+            r["drop"],
+            unit=" pts",
+            help=f"Accuracy on intact minus permuted pixels, paired by seed: original "
+            f"{stats.describe_ci(r['original'])}; permuted {stats.describe_ci(r['permuted'])}",
+            where=col,
         )
-if "gap" in headline and headline["gap"]["mean"] is not None:
-    cols[-1].metric(
-        "gap (CNN − mlp)",
-        f"{headline['gap']['mean'] * 100:.1f} pts",
-        help=stats.describe_ci(headline["gap"], unit=" pts"),
-    )
-st.markdown(exp.explain(cfg, headline))
-if "gap_by_size" in charts:
-    export.chart(charts["gap_by_size"], "permuted-gap-by-size")
-st.caption(exp.budget_text(cfg))
-if "accuracy" in charts:
-    left, right = st.columns(2)
-    export.chart(charts["accuracy"], "permuted-accuracy", left)
-    export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
-else:
-    st.info(
-        f"The main comparison, at {exp.images(cfg.dataset, cfg.n_train):,} training images, has "
-        "no saved runs yet: launch to train it.",
-        icon=":material/info:",
-    )
-if "strength" in charts:
-    export.chart(charts["strength"], "permuted-strength")
-export.data_downloads(page.tables(exp, cfg, results), "permuted")
+    if "gap" in headline:
+        tiles.ci_metric(
+            "gap (CNN − mlp)",
+            headline["gap"],
+            unit=" pts",
+            help="The CNN's drop minus the MLP's, paired by seed",
+            where=cols[-1],
+        )
+    st.markdown(exp.explain(cfg, headline))
+    if "gap_by_size" in charts:
+        export.chart(charts["gap_by_size"], "permuted-gap-by-size")
+    st.caption(exp.budget_text(cfg))
+    if "accuracy" in charts:
+        left, right = st.columns(2)
+        export.chart(charts["accuracy"], "permuted-accuracy", left)
+        export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
+    else:
+        st.info(
+            f"The main comparison, at {exp.images(cfg.dataset, cfg.n_train):,} training images, "
+            "has no saved runs yet: launch to train it.",
+            icon=":material/info:",
+        )
+    if "strength" in charts:
+        export.chart(charts["strength"], "permuted-strength")
+    export.data_downloads(page.tables(exp, cfg, results), "permuted")
+
+
+cfg = cast("exp.Config", page.start(exp, EXPLANATION))
+results, saved = page.saved_results(exp, cfg)
+charts = page.charts(exp, cfg, results)
+samples(cfg, charts)
+# With predict-first on, the drops and the gap wait until the visitor has predicted the gap.
+if saved is not None and not results_hidden(exp.NAME, cfg):
+    results_view(cfg, results, cast("exp.Headline", saved), charts)
+check_yourself(exp.NAME, cfg)  # shown with or without saved runs

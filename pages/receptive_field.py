@@ -6,9 +6,10 @@ import streamlit as st
 
 from cnnexp import catalog
 from cnnexp.config import ConfigError
-from cnnexp.experiments import field_probe
 from cnnexp.experiments import receptive_field as exp
+from cnnexp.probes import field
 from ui import access, export, page, resources
+from ui.exercises import check_yourself
 from ui.settings import settings_panel
 
 EXPLANATION = """
@@ -23,8 +24,8 @@ NeurIPS 2016) is where its gradient actually lies: the mean |∂ centre output /
 random weights and inputs, summarised by the side of the centred square that holds 50% and
 90% of that mass. The paths through a stack's middle are far more numerous than those to its
 edge, so the mass piles up in the centre and spreads only like a random walk: about √depth.
-The probe's stacks are linear (no ReLU) with random signed weights; its numbers are exact
-for those draws and carry intervals over the probe seeds.
+The field probe's stacks are linear (no ReLU) with random signed weights; its numbers are
+exact for those draws and carry intervals over the effective-field seeds.
 
 **A task that needs range**: two glyphs on a 16-pixel-high strip, a distance d apart; is it
 the same glyph twice? The CNNs end in global average pooling, so the answer must come from
@@ -35,13 +36,20 @@ equal depth and parameters differ only in how their field grows — **plain** 3�
 buys range with parameters. Lines are means over seeds with 95% intervals.
 """
 
-cfg = page.start(exp, EXPLANATION)
-probe_cfg = settings_panel(field_probe.Config, page="pages/receptive_field.py")
+ENTRY = catalog.ENTRIES["receptive_field"]
+page.require_app()
+page.header(exp, EXPLANATION)
+# The sidebar in the order of the tabs: the stack the first two tabs measure (the field
+# probe), then the trained task's settings.
+probe_cfg = settings_panel(field.Config, page=ENTRY.page)
+cfg = settings_panel(exp.Config, page=ENTRY.page)
+if cfg is None:  # the settings panel has said what is wrong
+    st.stop()
 
 
 @st.cache_data(show_spinner="Measuring the effective field…", max_entries=64)
 def effective(probe_json: str) -> dict:
-    return field_probe.effective(field_probe.Config.model_validate_json(probe_json))
+    return field.effective(field.Config.model_validate_json(probe_json))
 
 
 @st.cache_data(show_spinner="Reading the trained weights…", max_entries=64)
@@ -51,10 +59,9 @@ def trained_effective(run_id: str, _spec, _store) -> dict | None:  # a saved run
 
 @st.cache_data(show_spinner="Sweeping depth…", max_entries=8)
 def sweep(seeds: int) -> list[dict]:
-    return field_probe.sweep(seeds)
+    return field.sweep(seeds)
 
 
-ENTRY = catalog.ENTRIES["receptive_field"]
 theory_tab, effective_tab, task_tab = page.tabs(
     ["Theoretical field", "Effective field", ENTRY.runs_tab], ENTRY.tabs_key
 )
@@ -63,7 +70,7 @@ with theory_tab:
         if probe_cfg is None:  # the settings panel has said what is wrong
             st.warning("The stack's settings cannot be drawn; see the message above.")
         else:
-            rows = field_probe.field_table(probe_cfg)
+            rows = field.field_table(probe_cfg)
             last = rows[-1]
             apart = f"{last['jump']} pixel" + ("s" if last["jump"] != 1 else "")
             st.markdown(
@@ -78,17 +85,16 @@ with theory_tab:
                 ),
                 hide_index=True,
                 width="stretch",
+                placeholder="—",
             )
-            export.chart(
-                field_probe.squares_chart(probe_cfg, rows), "receptive-field-squares", right
-            )
+            export.chart(field.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
 
 with effective_tab:
     if effective_tab.open:
         try:
             if probe_cfg is None:
                 raise ConfigError("The stack's settings cannot run; see the message above.")
-            budget = field_probe.budget_problem(probe_cfg, access.caps().probe_gflop)
+            budget = field.budget_problem(probe_cfg, access.caps().probe_gflop)
             if budget:  # the server's probe budget holds whatever the link asks (cnnexp/policy.py)
                 raise ConfigError(budget)
             eff = effective(probe_cfg.model_dump_json())
@@ -101,17 +107,17 @@ with effective_tab:
                 icon=":material/info:",
             )
         else:
-            exps = field_probe.exponents(rows)
-            st.markdown(field_probe.explain(probe_cfg, eff, exps))
+            exps = field.exponents(rows)
+            st.markdown(field.explain(probe_cfg, eff, exps))
             left, right = st.columns(2)
-            export.chart(field_probe.map_chart(eff), "receptive-field-effective", left)
-            right.dataframe(field_probe.exponent_table(exps), hide_index=True)
+            export.chart(field.map_chart(eff), "receptive-field-effective", left)
+            right.dataframe(field.exponent_table(exps), hide_index=True, placeholder="—")
             right.caption(
                 "Log-log slope of the field's side against depth. A random walk predicts 0.5 "
                 "for a plain stack's effective field (Luo et al.)."
             )
             # Full width: its nine legend entries squeezed the plot in half a page.
-            export.chart(field_probe.sweep_chart(rows), "receptive-field-depth")
+            export.chart(field.sweep_chart(rows), "receptive-field-depth")
             export.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
 
 with task_tab:
@@ -139,3 +145,4 @@ with task_tab:
                     "(the Effective field tab uses random linear stacks)."
                 )
             export.data_downloads(page.tables(exp, cfg, results), "receptive-field")
+check_yourself(exp.NAME, cfg, probe_cfg)

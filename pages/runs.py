@@ -300,6 +300,7 @@ def table_ui(
         height=min(400, 35 * (max(len(table), 1) + 1) + 3),
         selection_default={"selection": {"rows": default_rows}} if default_rows else None,
         column_config=table_columns(saved.settings),
+        placeholder="—",
     )
     picked = rows.iloc[[i for i in event.selection.rows if i < len(rows)]]
     ids = [i for ids in picked["run_ids"] for i in ids] if grouping.on else list(picked["run_id"])
@@ -474,7 +475,9 @@ def scatter_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     hit = [p["customdata"][0] for p in picked.selection.points if p.get("customdata")]
     if hit:
         st.caption(f"{len(set(hit))} runs in your selection:")
-        st.dataframe(view[view["run_id"].isin(hit)][["run_id", x, y]], hide_index=True)
+        st.dataframe(
+            view[view["run_id"].isin(hit)][["run_id", x, y]], hide_index=True, placeholder="—"
+        )
     return {"x": x, "y": y, "colour": colour, "facet": facet}
 
 
@@ -515,7 +518,7 @@ def importance_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         "credit; a setting that never varies here cannot show up."
     )
     export.chart(run_figures.importance_bars(imp), "runs-importance")
-    st.dataframe(imp.assign(setting=imp["setting"].map(label)), hide_index=True)
+    st.dataframe(imp.assign(setting=imp["setting"].map(label)), hide_index=True, placeholder="—")
     return {}
 
 
@@ -538,7 +541,7 @@ def detail_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in shown_facts.items()
     }
     values = {**shown_facts, **{k: str(v) for k, v in config.items()}}  # settings exactly as set
-    st.dataframe(pd.Series(values, name=rid), width="stretch")
+    st.dataframe(pd.Series(values, name=rid), width="stretch", placeholder="—")
     versions = {k: run[k] for k in run.index if "version" in k and pd.notna(run[k])}
     if versions:
         st.caption(" · ".join(f"{k} {v}" for k, v in versions.items()))

@@ -1,10 +1,13 @@
 """Parameter scaling: one layer counted three ways, then the families trained."""
 
+from typing import cast
+
 import pandas as pd
 import streamlit as st
 
 from cnnexp.experiments import scaling as exp
 from ui import export, page
+from ui.exercises import check_yourself
 
 EXPLANATION = """
 **One layer, counted.** The same input and output, wired three ways: *fully connected*
@@ -20,7 +23,7 @@ each family at a comparable size trained on growing training sets (sample effici
 Points are means over seeds with 95% intervals.
 """
 
-cfg = page.start(exp, EXPLANATION, exclude=("mode",))
+cfg = cast("exp.Config", page.start(exp, EXPLANATION, exclude=("mode",)))
 
 st.subheader("One layer: parameters and compute")
 a = exp.analytic(cfg)
@@ -42,6 +45,7 @@ st.dataframe(
         "parameters": st.column_config.NumberColumn(format="localized"),
         "FLOPs per image": st.column_config.NumberColumn(format="localized"),
     },
+    placeholder="—",
 )
 st.markdown(exp.explain_analytic(cfg))
 analytic_charts = st.container()  # filled below, once the charts are drawn
@@ -64,7 +68,7 @@ if headline is not None:
     export.chart(charts["accuracy_vs_parameters"], "scaling-accuracy-vs-parameters", left)
     if "sample_efficiency" in charts:
         export.chart(charts["sample_efficiency"], "scaling-sample-efficiency", right)
-    st.markdown(exp.explain_trained(headline))
+    st.markdown(exp.explain_trained(cast("exp.Headline", headline)))
 export.data_downloads(page.tables(exp, cfg, results), "scaling")
 
 with st.expander("Formulas checked against PyTorch modules", icon=":material/fact_check:"):
@@ -94,8 +98,10 @@ with st.expander("Formulas checked against PyTorch modules", icon=":material/fac
                 ]
             ),
             hide_index=True,
+            placeholder="—",
         )
         st.caption(
             "nn.Linear, LocallyConnected2d and nn.Conv2d built on PyTorch's meta device (shapes "
             "only, no memory), counted with parameters() and torch.utils.flop_counter."
         )
+check_yourself(exp.NAME, cfg)

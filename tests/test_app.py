@@ -157,6 +157,30 @@ def test_a_viewers_browsing_leaves_homes_headlines_alone(saved, monkeypatch):
     assert headline.exists()
 
 
+def test_home_says_a_headline_saved_in_an_older_shape_is_old_and_the_same_plan_renews_it(
+    results,
+):
+    """Before version 2 the permuted headline held its models beside "gap"; Home, reading
+    h["models"], must not fail on such a file in a results folder, nor show its numbers."""
+    ci = {"mean": 0.05, "ci95": [0.04, 0.06], "n": 3}
+    old = {"mlp": {"original": ci, "permuted": ci, "drop": ci}, "gap": ci}
+    saved = {"experiment": "permuted", "config": {"seeds": 3}, "headline": old}
+    (results / "headlines").mkdir(parents=True)
+    (results / "headlines" / "permuted.json").write_text(
+        json.dumps({**saved, "saved_at": "2026-01-02T00:00:00+00:00"})
+    )
+    at = open_page("pages/home.py")
+    assert not at.exception, at.exception
+    said = [c.value for c in at.caption]
+    assert any("saved by an older version of cnnexp" in c for c in said), said
+    assert not any("scrambled pixels" in m.value for m in at.markdown)
+    # The same plan's headline in the current shape replaces it, though it finished earlier.
+    now = {"models": {"mlp": {"original": ci, "permuted": ci, "drop": ci}}, "gap": ci}
+    Store(results).save_headline("permuted", {"seeds": 3}, now, "2026-01-01T00:00:00+00:00")
+    at = open_page("pages/home.py")
+    assert any("scrambled pixels: mlp loses 5.0 points" in m.value for m in at.markdown)
+
+
 def test_home_opens_a_headline_on_the_tab_that_holds_its_runs(saved, monkeypatch):
     monkeypatch.setenv("CNNEXP_RESULTS", str(saved))
     mod = experiments.get("equivariance")

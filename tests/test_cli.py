@@ -27,7 +27,7 @@ def cli(results, *args, check=True, module="cnnexp"):
     return p
 
 
-TINY_FLAGS = ["--dataset", "digits", "--epochs", "1", "--width", "4"]
+TINY_FLAGS = ["--dataset", "digits", "--epochs", "1", "--width", "4", "--seeds", "1"]
 
 
 def test_run_json_is_one_object_and_second_time_cached(results):
@@ -39,6 +39,26 @@ def test_run_json_is_one_object_and_second_time_cached(results):
     again = cli(results, "run", "baseline", *TINY_FLAGS, "--seeds", "2", "--json")
     assert {r["cached"] for r in json.loads(again.stdout)["runs"]} == {True}
     assert "cached" in again.stderr
+
+
+def test_run_json_stops_an_accuracy_interval_at_1_as_the_pages_do(results):
+    """Found: `run baseline --dataset digits --epochs 2 --seeds 2 --json` gave ci95 [0.764,
+    1.083]. Two saved seeds far apart (the t-interval of two seeds is ±12.7·s/√2); the command
+    reuses them and reports the interval the page shows."""
+    from cnnexp.config import parse
+    from cnnexp.experiments import baseline
+    from cnnexp.runner import perform, save
+    from cnnexp.runspec import RunContext
+    from cnnexp.store import Store
+
+    cfg = parse(baseline.Config, {**baseline.TINY, "seeds": 2})
+    for spec, acc in zip(baseline.plan(cfg), (0.9, 0.95), strict=True):
+        record, out = perform(spec, RunContext(device="cpu"))
+        save(Store(results), {**record, "test_acc": acc}, out)
+    out = json.loads(cli(results, "run", "baseline", *TINY_FLAGS, "--seeds", "2", "--json").stdout)
+    assert {r["cached"] for r in out["runs"]} == {True}
+    lo, hi = out["headline"]["test_acc"]["ci95"]
+    assert lo == pytest.approx(0.925 - 12.706 * 0.025, abs=1e-3) and hi == 1.0
 
 
 @pytest.mark.parametrize(
@@ -125,7 +145,7 @@ def test_list_runs_and_model(results):
     cli(results, "run", "baseline", *TINY_FLAGS)
     runs = json.loads(cli(results, "runs", "--json").stdout)
     assert len(runs) == 1 and runs[0]["status"] == "done" and runs[0]["width"] == 4
-    cli(results, "run", "baseline", *TINY_FLAGS[:-1], "6")  # the same label, another width
+    cli(results, "run", "baseline", *TINY_FLAGS, "--width", "6")  # the same label, another width
     header, *rows = cli(results, "runs").stdout.splitlines()
     assert header.split()[:5] == ["run_id", "experiment", "label", "width", "seed"], header
     assert {r.split()[5] for r in rows} == {"4", "6"}  # after the label "cnn · digits"
@@ -173,11 +193,24 @@ def test_an_unreadable_results_file_is_one_plain_line_on_stderr(results):
 
 def test_baseline_cnn_on_mnist5k_reaches_97_percent(results):
     out = json.loads(
-        cli(results, "run", "baseline", "--model", "cnn", "--dataset", "mnist5k", "--json").stdout
+        cli(
+            results,
+            "run",
+            "baseline",
+            "--model",
+            "cnn",
+            "--dataset",
+            "mnist5k",
+            "--seeds",
+            "1",
+            "--json",
+        ).stdout
     )
     assert out["headline"]["test_acc"]["mean"] >= 0.97
     mlp = json.loads(
-        cli(results, "run", "baseline", "--model", "mlp", "--width", "256", "--json").stdout
+        cli(
+            results, "run", "baseline", "--model", "mlp", "--width", "256", "--seeds", "1", "--json"
+        ).stdout
     )
     assert mlp["runs"][0]["status"] == "done" and mlp["headline"]["test_acc"]["mean"] > 0.9
 

@@ -1,33 +1,18 @@
-"""cnnexp/experiments/equivariance.py and shift_probe.py: settings are checked, the probe
-answers through its CLI, trained models are tested on shifted images and lend their weights
-(a file beside the run) to the probe."""
+"""cnnexp/experiments/equivariance.py and its page: settings are checked, trained models are
+tested on shifted images and lend their weights (a file beside the run) to the shift probe
+(tests/test_shift_probe.py), on the page and through the CLI."""
 
 import json
 
 import pytest
+from streamlit.testing.v1.element_tree import Widget
 
 from cnnexp.config import ConfigError, parse
-from cnnexp.experiments import equivariance, shift_probe
+from cnnexp.experiments import equivariance
+from cnnexp.probes import shift as shift_probe
 from cnnexp.store import Store
 from tests.test_cli import cli
-
-
-def probe_cli(results, *args, check=True):
-    return cli(results, *args, check=check, module="cnnexp.experiments.shift_probe")
-
-
-def test_a_stack_that_shrinks_the_photo_away_is_refused():
-    with pytest.raises(ConfigError, match="below 1×1"):
-        parse(shift_probe.Config, {"image": "digits", "depth": 4, "pool": "max"})
-    with pytest.raises(ConfigError, match="shift 8"):
-        parse(shift_probe.Config, {"image": "digits", "shift": 8})
-    # Found: advice to use "depth <= 0" (the least is 1), and an index past the test set
-    # quietly probing its last image.
-    with pytest.raises(ConfigError, match="at layer 1 .*use a smaller kernel"):
-        parse(shift_probe.Config, {"image": "digits", "kernel": 9, "padding": "valid"})
-    with pytest.raises(ConfigError, match="digits test set has 359 images; allowed: 0 to 358"):
-        parse(shift_probe.Config, {"image": "digits", "image_index": 359})
-    parse(shift_probe.Config, {"image": "digits", "image_index": 358})
+from tests.test_shift_probe import probe_cli
 
 
 def test_each_config_holds_only_its_own_settings():
@@ -47,42 +32,6 @@ def test_the_trained_experiment_plans_each_condition():
     assert (
         len(specs) == 3 * 2 * 2 and "cnn_gap · shifted ±6" in labels and "mlp · centred" in labels
     )
-
-
-def test_cli_probe_answers_at_once(results):
-    out = json.loads(
-        probe_cli(
-            results,
-            "--image",
-            "camera",
-            "--shift",
-            "2",
-            "--shift-kind",
-            "circular",
-            "--depth",
-            "2",
-            "--kernel",
-            "3",
-            "--padding",
-            "circular",
-            "--stride",
-            "1",
-            "--pool",
-            "none",
-            "--gap",
-            "true",
-            "--seed",
-            "4",
-        ).stdout
-    )
-    h = out["headline"]
-    assert out["config"]["seed"] == 4
-    assert {r["layer"] for r in h["equivariance"]} == {1, 2}
-    assert max(r["full_error"] for r in h["equivariance"]) < 1e-5  # circular: exact
-    assert [r["shift"] for r in h["invariance"]] == list(range(shift_probe.SWEEP + 1))
-    assert max(r["error"] for r in h["invariance"]) < 1e-5
-    no_gap = json.loads(probe_cli(results, "--gap", "false", "--json").stdout)  # as the field probe
-    assert "invariance" not in no_gap["headline"]
 
 
 def test_cli_trained_tiny_end_to_end_and_the_probe_borrows_its_weights(results):
@@ -130,26 +79,6 @@ def test_cli_trained_tiny_end_to_end_and_the_probe_borrows_its_weights(results):
     assert p.returncode == 2 and "train it first" in p.stderr  # the weights went with the runs
 
 
-def test_probe_with_trained_weights_but_no_saved_run_says_what_to_do(store):
-    cfg = parse(shift_probe.Config, {"weights": "trained", "image": "digits", "shift": 2})
-    with pytest.raises(ConfigError, match="train it first"):
-        shift_probe.probe_headline(cfg, store)
-
-
-def test_cli_probe_with_missing_trained_weights_exits_2(results):
-    p = probe_cli(
-        results,
-        "--weights",
-        "trained",
-        "--image",
-        "digits",
-        "--shift",
-        "2",
-        check=False,
-    )
-    assert p.returncode == 2 and "train it first" in p.stderr and "Traceback" not in p.stderr
-
-
 def test_the_page_probes_with_trained_weights_once_they_are_saved(results):
     from tests.test_app import open_page
 
@@ -187,3 +116,17 @@ def test_the_channel_slider_ends_at_the_stacks_width(results):
     at = open_page("pages/equivariance.py", {"image_size": "32", "channels": "1"})
     assert not at.exception, at.exception
     assert not [s for s in at.slider if s.key == "view_channel"] and at.get("plotly_chart")
+
+
+def test_the_sidebar_opens_with_the_first_tabs_settings_and_labels_are_unique(results):
+    """Found (issue 27): the shift probe, the first tab, had its settings at the bottom of the
+    sidebar, under the trained models'."""
+    from tests.test_app import open_page
+
+    at = open_page("pages/equivariance.py")
+    assert not at.exception, at.exception
+    keys = [w.key for w in at.sidebar if isinstance(w, Widget)]
+    assert keys[:3] == ["image", "colour", "image_size"], keys
+    assert keys.index("trained_model") < keys.index("dataset")  # every probe setting first
+    labels = [w.label for w in at if isinstance(w, Widget)]
+    assert len(labels) == len(set(labels)), sorted(labels)

@@ -5,19 +5,18 @@ here by hand, so each sentence is checked both ways without training anything.
 Already covered in the experiments' own test files: scaling's sample-efficiency verdict
 (tests/test_scaling.py), permuted's size, regime and head sentences (tests/test_permuted.py),
 normalization's "why it helps" (tests/test_normalization.py), the Baseline page's sentence
-(tests/test_baseline_page.py). This file covers the rest."""
+(tests/test_baseline_page.py), and the probes' (tests/test_shift_probe.py,
+tests/test_field_probe.py). This file covers the rest."""
 
 import pytest
 
 from cnnexp.config import parse
 from cnnexp.experiments import (
     equivariance,
-    field_probe,
     normalization,
     permuted,
     receptive_field,
     scaling,
-    shift_probe,
 )
 
 
@@ -51,20 +50,34 @@ def test_equivariance_states_each_models_drop_and_whether_pooling_kept_more():
     }
     text = equivariance.explain_trained(cfg, shifted(as_predicted))
     assert (
-        "Moving the test images by 2 pixels: mlp 96.0% → 12.5%, cnn_flatten 98.0% → 37.5%, "
-        "cnn_gap 97.0% → 87.5%, cnn_gap_augmented 96.0% → 93.8%." in text
+        "Moving the test images by 2 pixels: **mlp · trained centred** 96.0% → 12.5%, "
+        "**cnn_flatten · trained centred** 98.0% → 37.5%, **cnn_gap · trained centred** "
+        "97.0% → 87.5%, **cnn_gap · trained shifted ±2** 96.0% → 93.8%." in text
     )
     assert "mlp loses the most (83.5 points) and cnn_gap the least (9.5)" in text
     assert "keeps more of its accuracy than the flatten head, as invariance after pooling" in text
     assert "does not keep more" not in text
-    assert "With shift augmentation the losses at the largest shift become cnn_gap 2.2" in text
+    assert "Trained shifted ±2 instead, the losses at the largest shift become cnn_gap 2.2" in text
+    assert "_augmented" not in text  # the legend's name, "cnn_gap · trained shifted ±2"
 
     flipped = {**as_predicted, "cnn_gap": (0.97, 0.25)}  # the GAP head loses more than flatten
     text = equivariance.explain_trained(cfg, shifted(flipped))
-    assert "cnn_gap 97.0% → 25.0%" in text
+    assert "cnn_gap · trained centred** 97.0% → 25.0%" in text
     assert "mlp loses the most (83.5 points) and cnn_flatten the least (60.5)" in text
     assert "does not keep more of its accuracy than the flatten head here" in text
     assert "as invariance after pooling predicts" not in text
+
+
+def test_equivariance_losses_are_the_differences_of_the_accuracies_shown():
+    """Found: "mlp 95.9% → 8.8%" beside "loses the most (87.0 points)" (the bundled runs:
+    95.867% → 8.825%); a reader subtracts the numbers shown and gets 87.1."""
+    cfg = parse(equivariance.Config, {"max_shift": 2, "models": ("mlp", "cnn_gap")})
+    text = equivariance.explain_trained(
+        cfg, shifted({"mlp": (0.9586666623751322, 0.08825), "cnn_gap": (0.977, 0.8673333)})
+    )
+    assert "**mlp · trained centred** 95.9% → 8.8%" in text
+    assert "**cnn_gap · trained centred** 97.7% → 86.7%" in text
+    assert "mlp loses the most (87.1 points) and cnn_gap the least (11.0)" in text
 
 
 def test_equivariance_leaves_out_a_model_that_never_learned():
@@ -74,7 +87,10 @@ def test_equivariance_leaves_out_a_model_that_never_learned():
         cfg, shifted({"mlp": (0.96, 0.125), "cnn_flatten": (0.98, 0.375), "cnn_gap": (0.089, 0.1)})
     )
     chance = 1 / 10  # the default dataset's ten digits
-    assert f"cnn_gap is at chance on unshifted images (8.9%; chance {chance:.0%})" in text
+    assert (
+        f"cnn_gap · trained centred is at chance on unshifted images (8.9%; chance {chance:.0%})"
+        in text
+    )
     assert "mlp loses the most (83.5 points) and cnn_flatten the least (60.5)" in text
     assert "global-average-pool head" not in text  # no verdict on a head that did not learn
     text = equivariance.explain_trained(
@@ -82,61 +98,6 @@ def test_equivariance_leaves_out_a_model_that_never_learned():
     )
     assert "Trained on centred images, mlp loses 83.5 points." in text  # no ranking of one
     assert "the least" not in text
-
-
-# --- equivariance (the shift probe) ------------------------------------------------------------
-def probe(interior, full, stride=1, invariance=None) -> dict:
-    """Probe rows of a two-layer stack; interior(dx) and full(dx) give the last layer's errors
-    for a horizontal shift of dx pixels."""
-    rows = [
-        {
-            "layer": layer,
-            "shift": t,
-            "dx": t,
-            "dy": 0,
-            "stride": stride,
-            "interior_error": interior(t) if layer == 2 else 0.5,
-            "full_error": full(t) if layer == 2 else 0.5,
-        }
-        for layer in (1, 2)
-        for t in range(shift_probe.SWEEP + 1)
-    ]
-    h = {"equivariance": rows}
-    if invariance is not None:
-        h["invariance"] = [{"shift": t, "error": invariance} for t in range(3)]
-    return h
-
-
-def test_the_probe_says_where_equivariance_holds_and_what_breaks_it():
-    cfg = parse(shift_probe.Config, {"padding": "zeros", "shift_kind": "circular"})
-    text = shift_probe.explain_probe(cfg, probe(lambda t: 1e-8, lambda t: 0.3, invariance=2e-7))
-    assert (
-        "At layer 2 (total stride 1), over shifts of 1 to 8 pixels the error is below 1e-6 at "
-        "most in the interior and 0.3 over the whole map." in text
-    )
-    assert "equivariant to float rounding" in text
-    assert "the border: zeros padding and a circular shift disagree there" in text
-    assert "changes by at most 2e-07 (relative)" in text and "invariant to float rounding" in text
-
-    # Errors in the interior too (as trained weights after a nonlinearity could give): neither
-    # claim is made, and the numbers are still stated.
-    text = shift_probe.explain_probe(cfg, probe(lambda t: 0.05, lambda t: 0.06, invariance=0.04))
-    assert "the error is 0.05 at most in the interior and 0.06 over the whole map" in text
-    assert "float rounding" not in text and "border" not in text
-    assert "changes by at most 0.04 (relative) over these shifts." in text
-
-
-def test_the_probe_names_aliasing_only_where_shifts_miss_the_stride():
-    cfg = parse(shift_probe.Config, {"stride": 2})
-    aliased = probe(lambda t: 1e-8 if t % 2 == 0 else 0.2, lambda t: 0.3, stride=2)
-    text = shift_probe.explain_probe(cfg, aliased)
-    assert (
-        "Shifts that are multiples of the stride 2 leave an interior error of below 1e-6 at "
-        "most; the others up to 0.2: subsampling aliases them." in text
-    )
-    assert "equivariant to float rounding" not in text  # not said of a strided stack
-    text = shift_probe.explain_probe(cfg, probe(lambda t: 0.1, lambda t: 0.3, stride=2))
-    assert "interior error of 0.1 at most; the others up to 0.1" in text
 
 
 # --- receptive field (trained task) ------------------------------------------------------------
@@ -173,35 +134,6 @@ def test_receptive_field_says_whether_the_field_rule_held():
     assert "at no parameter cost" not in text  # the stacks' sizes differ here
 
 
-# --- receptive field (the probe) ---------------------------------------------------------------
-def test_the_field_probe_compares_the_fitted_exponent_with_luo_et_al():
-    cfg = parse(field_probe.Config, {})
-    eff = {
-        "theoretical": 9,
-        "effective_50": ci(3.0, 2.5, 3.5),
-        "effective_90": ci(6.0, 5.0, 7.0),
-    }
-
-    def exps(e):
-        return {
-            "plain": {"depths": [1, 2, 4], "theoretical": 0.9, "effective": ci(e, e - 0.1, e + 0.1)}
-        }
-
-    text = field_probe.explain(cfg, eff, exps(0.5))
-    assert "theoretical field is **9 pixels** a side" in text
-    assert (
-        "3.0 px (95% CI 2.5–3.5 px, 3 seeds)" in text and "33% and 67% of the theoretical" in text
-    )
-    assert "the effective field is smaller" in text
-    assert "depth^0.90, the effective (90%) side as depth^0.50 (95% CI 0.40–0.60, 3 seeds)" in text
-    assert "the fitted exponent agrees" in text and "departs" not in text
-
-    text = field_probe.explain(cfg, {**eff, "effective_90": ci(9.0, 9.0, 9.0)}, exps(0.9))
-    assert "the 90% square still fills the whole field" in text
-    assert "the effective field is smaller" not in text
-    assert "the fitted 0.90 departs from it at these depths" in text and "agrees" not in text
-
-
 # --- normalization (the batch-size sweep) ------------------------------------------------------
 def test_normalization_states_the_small_batch_penalty_and_whether_wu_and_he_shows():
     cfg = parse(normalization.Config, {"norms": ("none", "batch", "group")})
@@ -210,8 +142,8 @@ def test_normalization_states_the_small_batch_penalty_and_whether_wu_and_he_show
         return {
             "final_acc": {n: ci(0.9) for n in cfg.norms},
             "batch_size": [
-                {"batch_size": 4, **{n: ci(a) for n, a in small.items()}},
-                {"batch_size": 64, **{n: ci(a) for n, a in large.items()}},
+                {"batch_size": 4, "test_acc": {n: ci(a) for n, a in small.items()}},
+                {"batch_size": 64, "test_acc": {n: ci(a) for n, a in large.items()}},
             ],
         }
 
@@ -242,14 +174,17 @@ def test_normalization_states_the_small_batch_penalty_and_whether_wu_and_he_show
 def test_permuted_states_the_gap_and_its_verdict_follows_the_interval(gap, verdict):
     cfg = parse(permuted.Config, {"models": ("mlp", "cnn_flatten")})
     h = {
-        "mlp": {"original": ci(0.95), "permuted": ci(0.94), "drop": ci(0.01, 0.005, 0.015)},
-        "cnn_flatten": {"original": ci(0.98), "permuted": ci(0.93), "drop": ci(0.05)},
+        "models": {
+            "mlp": {"original": ci(0.95), "permuted": ci(0.94), "drop": ci(0.01, 0.005, 0.015)},
+            "cnn_flatten": {"original": ci(0.98), "permuted": ci(0.93), "drop": ci(0.05)},
+        },
         "gap": gap,
     }
     text = permuted.explain(cfg, h)
     assert "The **mlp** goes from 95.0% to 94.0%: a drop of 1.0 points (95% CI 0.5 to 1.5)." in text
     assert "The **cnn_flatten** goes from 98.0% to 93.0%: a drop of 5.0 points." in text
-    close = {**h, "mlp": {**h["mlp"], "original": ci(0.9584), "permuted": ci(0.9576)}}
+    mlp = {**h["models"]["mlp"], "original": ci(0.9584), "permuted": ci(0.9576)}
+    close = {**h, "models": {**h["models"], "mlp": mlp}}
     assert "The **mlp** goes from 95.84% to 95.76%" in permuted.explain(
         cfg, close
     )  # not 95.8% twice

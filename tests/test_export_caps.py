@@ -20,8 +20,10 @@ needs_browser = pytest.mark.skipif(export.browser() is None, reason="no Chrome o
 def fresh_counts():
     """Image counts start empty and are forgotten after the test (they live in the process)."""
     ui_export._drawn.clear()
+    ui_export._html.clear()
     yield ui_export._drawn
     ui_export._drawn.clear()
+    ui_export._html.clear()
 
 
 def popover_text(at) -> tuple[list[str], str]:
@@ -64,6 +66,30 @@ def test_a_persons_image_rate_holds_in_a_new_session(results, monkeypatch, fresh
     assert "per person per minute; try again in" in said
     # someone else is not held back
     assert ui_export.rate_problem(caps, "client:10.0.0.2") is None
+
+
+def test_a_persons_html_charts_are_rated_in_hosted_modes(results, monkeypatch, fresh_counts):
+    """Found: each click on HTML made ~5 MB (plotly.js inside, for offline use), unbounded in
+    hosted modes. Each person gets a few a minute; the file itself is unchanged."""
+    fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[3, 1, 2]))
+    assert access.caps().max_html_per_minute is None  # a laptop: as many as its owner likes
+    for _ in range(3):
+        ui_export.html_file(fig, "client:local", access.caps())
+    ui_export._html.clear()
+    monkeypatch.setenv("CNNEXP_MODE", "viewer")
+    assert policy.Caps.defaults("viewer").max_html_per_minute == 10
+    monkeypatch.setenv("CNNEXP_MAX_HTML_PER_MINUTE", "1")
+    caps = access.caps()
+    html = ui_export.html_file(fig, "client:local", caps)  # the click, as a forged one reaches it
+    assert b"<html>" in html[:100] and b"plotly.js v" in html  # offline: plotly.js inside
+    with pytest.raises(access.Refused, match="at most 1 interactive HTML charts .* per minute"):
+        ui_export.html_file(fig, "client:local", caps)
+    at = open_page("pages/equivariance.py", SMALL_PROBE)  # a new session of the same person
+    assert not at.exception, at.exception
+    labels, said = popover_text(at)
+    assert "HTML (interactive)" not in labels
+    assert "interactive HTML charts (~5 MB each" in said and "try again in" in said
+    assert ui_export.rate_problem(caps, "client:10.0.0.2", "html") is None  # someone else
 
 
 def test_a_chart_over_the_points_cap_is_not_exported(results, monkeypatch, fresh_counts):

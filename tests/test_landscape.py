@@ -13,7 +13,7 @@ def test_a_quadratic_has_beta_equal_to_its_curvature():
     def loss():
         return 0.5 * a * (w * w).sum()
 
-    out = landscape.probe([w], loss, [0.1, 0.25])
+    out = landscape.measure([w], loss, [0.1, 0.25])
     assert out["beta"] == pytest.approx(a)  # ∇ changes by a·η·‖g‖ over a step of η·‖g‖
     # L(w − ηaw) = 0.5·a·(1 − ηa)²·25: 16.0 at η = 0.1, 6.25 at η = 0.25
     assert out["losses"] == pytest.approx([16.0, 6.25])
@@ -23,8 +23,8 @@ def test_a_quadratic_has_beta_equal_to_its_curvature():
 
 def test_a_sharper_landscape_reads_less_smooth():
     w = torch.nn.Parameter(torch.tensor([1.0]))
-    flat = landscape.probe([w], lambda: (w**2).sum(), [0.1])
-    sharp = landscape.probe([w], lambda: (w**4).sum(), [0.1])  # curvature grows away from 0
+    flat = landscape.measure([w], lambda: (w**2).sum(), [0.1])
+    sharp = landscape.measure([w], lambda: (w**4).sum(), [0.1])  # curvature grows away from 0
     assert flat["beta"] == pytest.approx(2.0)
     # w⁴ at 1: g = 4, a step of 0.4 to w = 0.6 where g = 0.864: (4 − 0.864) / 0.4
     assert sharp["beta"] == pytest.approx(7.84)
@@ -47,7 +47,7 @@ def digits():
 def _bn_setup():
     from cnnexp.config import TrainSetup
 
-    # BatchNorm: the probe's forward passes in train mode would move its running statistics.
+    # BatchNorm: measuring's forward passes in train mode would move its running statistics.
     return TrainSetup(dataset="digits", model="cnn", width=4, norm="batch", epochs=2, lr=3e-3)
 
 
@@ -57,15 +57,15 @@ def test_probing_during_training_leaves_the_run_unchanged(digits):
     setup = _bn_setup()
     plain = engine.train(setup, digits, seed=1)
     rows: list[dict] = []
-    probed = engine.train(
+    measured = engine.train(
         setup, digits, seed=1, step_hook=landscape.recorder(rows, [1e-3, 4e-3], points=4)
     )
 
     def strip(h):
         return [{k: v for k, v in r.items() if k != "seconds"} for r in h]
 
-    assert strip(probed.history) == strip(plain.history)
-    a, b = plain.model.state_dict(), probed.model.state_dict()
+    assert strip(measured.history) == strip(plain.history)
+    a, b = plain.model.state_dict(), measured.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)  # weights and running statistics alike
     total = setup.epochs * len(data.batch_slices(len(digits.y_train), setup.batch_size))
     assert sorted({r["step"] for r in rows}) == sorted(landscape.checkpoints(total, 4))

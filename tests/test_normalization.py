@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 import torch
 
-from cnnexp import activations, bundle, models
+from cnnexp import activations, bundle, models, stats
 from cnnexp.config import ConfigError, TrainSetup, parse
 from cnnexp.experiments import normalization
 from cnnexp.results import Results
@@ -130,7 +130,7 @@ def test_cli_tiny_sweep_end_to_end(results):
     runs = Store(results).runs("normalization")
     acts = Store(results).table("activations", runs["run_id"][:1])
     assert set(acts["epoch"]) == {0, 1, 2} and set(acts["layer"]) == {1, 2}
-    # Every run probes the landscape, so every sweep point carries both explanations'
+    # Every run measures the landscape, so every sweep point carries both explanations'
     # measures, with seeds and intervals, on the page and in the explanation.
     for row in [*h["batch_size"], *h["lr"]]:
         for n in ("none", "batch", "group"):
@@ -151,7 +151,7 @@ def test_cli_tiny_sweep_end_to_end(results):
         assert sum("across this sweep" in m.value for m in at.markdown) == 1, tab
 
 
-def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
+def test_landscape_is_measured_during_training_and_shown_on_its_tab(results):
     out = json.loads(
         cli(
             results,
@@ -163,7 +163,7 @@ def test_landscape_is_probed_during_training_and_shown_on_its_tab(results):
     )
     h = out["headline"]
     runs = Store(results).runs("normalization")
-    # The landscape, probed during training: every measure at every checkpoint of a run.
+    # The landscape, measured during training: every measure at every checkpoint of a run.
     land = Store(results).table("landscape", runs["run_id"][:1])
     assert len(land) == normalization.LANDSCAPE_POINTS * 3
     assert land["epochs_done"].min() == 0 and 1.5 < land["epochs_done"].max() <= 2
@@ -212,6 +212,87 @@ def test_an_empty_sweep_tab_links_to_the_shipped_sweep_only_where_it_leads_to_it
     other = open_page("pages/normalization.py", {"seeds": "2"}, ("normalization", "Batch size"))
     assert not other.exception, other.exception
     assert not any("shipped" in p.proto.label for p in other.get("page_link"))
+
+
+def test_the_page_leads_with_a_one_sentence_verdict_and_each_tab_says_what_its_charts_show(
+    results,
+):
+    """Found: a twelve-line paragraph of every measurement's numbers above the tabs."""
+    assert bundle.seed(results, bundle.ROOT / "bundle") > 0
+    shipped = bundle.shipped_with("normalization", "batch_sizes")
+    at = open_page("pages/normalization.py", query_for(shipped))
+    assert not at.exception, at.exception
+    (verdict,) = [m.value for m in at.markdown if m.value.startswith("At depth")]
+    assert verdict.count(". ") == 0 and verdict.endswith("."), verdict  # one sentence
+    assert "cannot rank the variants" in verdict or "clearly ahead" in verdict, verdict
+    details = ("Going from batch", "Learning rates within", "Why does BatchNorm help")
+    assert not any(d in m.value for m in at.markdown for d in details)  # none on the main tab
+    for tab, detail in (
+        ("Batch size", "Going from batch 256 down to batch 4"),
+        ("Learning rate", "Learning rates within 2 points of the best result"),
+        ("Deeper stack", "At depth 8:"),
+        ("Why it helps", "Both measures change together with the normalization layer"),
+    ):
+        open_tab(at, "normalization", tab)
+        assert not at.exception, at.exception
+        assert sum(detail in m.value for m in at.markdown) == 1, tab
+
+
+def _save_runs(store, cfg, beta: dict, drift: dict) -> None:
+    """Finished runs of cfg's plan, without training: seed s measures β = beta[s] at every
+    checkpoint and block outputs whose spread moves by drift[s] per epoch."""
+    for spec in normalization.plan(cfg):
+        b, d = beta[spec.seed], drift[spec.seed]
+        metrics = [
+            {"epoch": e, "split": split, "metric": m, "value": 0.9}
+            for e in (1, 2)
+            for split in ("train", "test")
+            for m in ("acc", "loss")
+        ]
+        landscape = [
+            {"step": i, "progress": i / 4, "epochs_done": i / 2, "measure": m, "value": v}
+            for i in range(4)
+            for m, v in (("beta", b), ("loss_range", b / 100), ("grad_change", b))
+        ]
+        spread = [
+            {"epoch": e, "layer": 1, "stat": stat, "value": (1 + d) ** e}
+            for e in (0, 1, 2)
+            for stat in ("mean", "std")
+        ]
+        record = {
+            "run_id": spec.run_id,
+            "experiment": "normalization",
+            "seed": spec.seed,
+            "label": spec.label,
+            "status": "done",
+            "ended_at": "2026-01-01T00:00:00",
+            "config": spec.config,
+            "test_acc": 0.9,
+        }
+        store.save(record, metrics, {"landscape": landscape, "activations": spread})
+
+
+def test_intervals_of_measures_that_cannot_be_negative_stop_at_zero(store):
+    """Found: on Why it helps, β-smoothness's error bars reached below 0 (a t-interval over
+    three seeds far apart); the drift's and the loss range's can too."""
+    cfg = parse(
+        normalization.Config,
+        {"dataset": "digits", "norms": ("none", "batch"), "seeds": 3, "batch_sizes": (4, 16)},
+    )
+    beta, drift = {0: 1.0, 1: 1.0, 2: 40.0}, {0: 0.01, 1: 0.01, 2: 0.5}
+    assert stats.mean_ci(beta.values())["ci95"][0] < 0  # the raw interval does reach below
+    _save_runs(store, cfg, beta, drift)
+    results = Results(normalization.plan(cfg), store)
+    charts = normalization.charts(cfg, results)
+    names = ["landscape_beta", "landscape_loss_range", "drift", "batch_size_beta"]
+    for name in [*names, "batch_size_drift"]:
+        bars = [t for t in charts[name].data if t.error_y is not None and t.error_y.visible]
+        assert bars, name
+        for t in bars:
+            low = [y - m for y, m in zip(t.y, t.error_y.arrayminus, strict=True)]
+            assert min(low) >= 0, (name, t.name, low)
+    text = normalization.explain(cfg, normalization.summarize(cfg, results))
+    assert "changes by 14 (95% CI 0–" in text, text  # β's interval, stopped at 0 in words too
 
 
 def _ci(mean, lo, hi):
@@ -292,7 +373,7 @@ def test_the_sweeps_explanation_counts_where_batchnorm_is_smoother():
             {"batch_size": 16, "why": why(smooth, as_much)},
         ],
         "lr": [{"lr": 0.01, "why": why(rough, as_much)}],
-        "deep": {"depth": 8, "why": why(same, as_much)},
+        "deep": [{"depth": 8, "why": why(same, as_much)}],
     }
     text = " ".join(normalization._explain_why_sweeps(h))
     assert (

@@ -11,6 +11,7 @@ from cnnexp import data, models
 from cnnexp.config import TrainSetup, parse
 from cnnexp.experiments import permuted
 from cnnexp.permutation import permute_pixels
+from cnnexp.results import Results
 from cnnexp.runspec import RunContext
 from tests.test_cli import cli
 
@@ -88,13 +89,22 @@ def test_cli_tiny_run_end_to_end(results):
     h = out["headline"]
     # models × seeds × (intact, full, tiles 2, tiles 4), then × (intact, full) at 100 images
     assert len(out["runs"]) == 2 * 2 * 4 + 2 * 2 * 2
-    assert set(h) == {"mlp", "cnn_flatten", "gap", "gaps", "gap_by_n_train", "strength"}
-    assert h["cnn_flatten"]["drop"]["n"] == 2 and h["gap"]["ci95"] is not None
+    assert set(h) == {"models", "gap", "gaps", "gap_by_n_train", "strength"}
+    assert set(h["models"]) == {"mlp", "cnn_flatten"}
+    assert h["models"]["cnn_flatten"]["drop"]["n"] == 2 and h["gap"]["ci95"] is not None
     assert [s["block"] for s in h["strength"]] == [1, 2, 4, 0]
     full = data.info("digits").n_train
     assert [r["n_train"] for r in h["gap_by_n_train"]] == [100, full]
     assert h["gap_by_n_train"][-1] == {"n_train": full, **h["gap"]}  # the main comparison
     assert all(r["n"] == 2 for r in h["gap_by_n_train"])
+
+
+def test_the_headline_lists_the_models_in_the_experiments_order(store):
+    """Home and the README name the models in the headline's order, the experiment's own
+    (permuted.MODELS), whatever order the settings give."""
+    cfg = parse(permuted.Config, {"models": ("cnn_gap", "mlp", "cnn_flatten"), "n_trains": ()})
+    h = permuted.summarize(cfg, Results(permuted.plan(cfg), store))
+    assert list(h["models"]) == ["mlp", "cnn_flatten", "cnn_gap"]
 
 
 def test_size_sweep_sizes_and_step_budget():
@@ -185,8 +195,10 @@ def test_head_explanation_flips_with_the_drops():
 
     def h(flat, gap):
         return {
-            m: {"original": zero, "permuted": zero, "drop": _ci(d, d, d)}
-            for m, d in (("cnn_flatten", flat), ("cnn_gap", gap))
+            "models": {
+                m: {"original": zero, "permuted": zero, "drop": _ci(d, d, d)}
+                for m, d in (("cnn_flatten", flat), ("cnn_gap", gap))
+            }
         }
 
     assert "loses 20.0 points; with a flatten head, 5.0: averaging" in permuted.explain(
@@ -241,3 +253,24 @@ def test_page_offers_shapes_and_warns_when_a_full_dataset_is_missing(
     assert any("missing train-images-idx3-ubyte" in w.value for w in at.warning), [
         w.value for w in at.warning
     ]
+
+
+def test_a_drop_beside_its_accuracies_is_their_difference_as_shown():
+    """As on Equivariance: 95.867% → 8.825% prints 95.9% → 8.8%, so the drop is 87.1 points,
+    not the exact 87.04 rounded to 87.0; the paired interval is kept."""
+    cfg = parse(permuted.Config, {"models": ("mlp",)})
+    d = 0.9586666 - 0.08825
+    h = {
+        "models": {
+            "mlp": {
+                "original": _ci(0.9586666, 0.95, 0.97),
+                "permuted": _ci(0.08825, 0.08, 0.09),
+                "drop": _ci(d, d - 0.01, d + 0.01),
+            }
+        }
+    }
+    text = permuted.explain(cfg, h)
+    assert "goes from 95.9% to 8.8%: a drop of 87.1 points (95% CI 86.0 to 88.0)" in text
+    near = {"original": _ci(0.97521, 0.97, 0.98), "permuted": _ci(0.97478, 0.97, 0.98)}
+    h = {"models": {"mlp": {**near, "drop": _ci(0.00043, -0.003, 0.004)}}}
+    assert "goes from 97.52% to 97.48%: a drop of 0.04 points" in permuted.explain(cfg, h)

@@ -134,30 +134,32 @@ def test_caps_name_their_limit():
 
 def test_the_probe_from_the_issue_is_refused_in_every_mode():
     # ?image_size=256&channels=32&kernel=9&depth=4&colour=true took 67 s and 12.8 GB
-    cost = policy.probe_cost(256, 32, 9, 4, True)
+    cost = policy.shift_probe_cost(256, 32, 9, 4, True)
     assert cost["mb"] > 8000  # the model agrees with what the issue measured
     for mode in ("launch", "viewer"):
-        said = policy.probe_problem(policy.Caps.defaults(mode), 256, 32, 9, 4, True)
+        said = policy.shift_probe_problem(policy.Caps.defaults(mode), 256, 32, 9, 4, True)
         assert said and "MB of memory (the limit is" in said and "GFLOP" in said
 
 
 def test_the_default_probe_fits_every_mode_and_bigger_ones_only_a_laptop():
     for mode in ("launch", "viewer"):
-        assert policy.probe_problem(policy.Caps.defaults(mode), 64, 8, 3, 2, False) is None
+        assert policy.shift_probe_problem(policy.Caps.defaults(mode), 64, 8, 3, 2, False) is None
     big = (128, 16, 5, 4, True)
-    assert policy.probe_problem(policy.Caps.defaults("launch"), *big) is None
-    assert "Lower the photo side" in policy.probe_problem(policy.Caps.defaults("viewer"), *big)
+    assert policy.shift_probe_problem(policy.Caps.defaults("launch"), *big) is None
+    assert "Lower the photo side" in policy.shift_probe_problem(
+        policy.Caps.defaults("viewer"), *big
+    )
 
 
 def test_cost_grows_with_every_size():
-    base = policy.probe_cost(64, 8, 3, 2, False)
+    base = policy.shift_probe_cost(64, 8, 3, 2, False)
     for bigger in (
         (128, 8, 3, 2, False),
         (64, 16, 3, 2, False),
         (64, 8, 5, 2, False),
         (64, 8, 3, 3, False),
     ):
-        assert policy.probe_cost(*bigger)["gflop"] > base["gflop"], bigger
+        assert policy.shift_probe_cost(*bigger)["gflop"] > base["gflop"], bigger
 
 
 def test_export_limit():
@@ -167,25 +169,27 @@ def test_export_limit():
 
 
 def test_the_probe_budget_in_words_follows_the_mode():
-    launch = policy.probe_budget_help(policy.Caps.defaults("launch"))
-    hosted = policy.probe_budget_help(policy.Caps.defaults("viewer"))
+    launch = policy.shift_probe_budget_help(policy.Caps.defaults("launch"))
+    hosted = policy.shift_probe_budget_help(policy.Caps.defaults("viewer"))
     assert "5,000 GFLOP of compute and 4,096 MB of memory" in launch
     assert "200 GFLOP of compute and 512 MB of memory" in hosted
     assert "side² × 4 bytes" in hosted and "1.8 GFLOP and 72 MB" in hosted  # the default probe
-    assert policy.probe_budget_help(policy.Caps()) == "This server sets no budget on the probe."
-    assert policy.budget_help(policy.Caps.defaults("viewer"), "probe") == hosted
+    assert (
+        policy.shift_probe_budget_help(policy.Caps()) == "This server sets no budget on the probe."
+    )
+    assert policy.budget_help(policy.Caps.defaults("viewer"), "shift_probe") == hosted
     assert policy.budget_help(policy.Caps.defaults("viewer"), "") == ""
 
 
 def test_every_budget_a_setting_names_is_known():
     from cnnexp.config import describe
-    from cnnexp.experiments import shift_probe
+    from cnnexp.probes import field, shift
 
-    configs = [shift_probe.Config, *(m.Config for m in experiments.REGISTRY.values())]
+    configs = [shift.Config, field.Config, *(m.Config for m in experiments.REGISTRY.values())]
     named = {s.budget for cls in configs for s in describe(cls) if s.budget}
     assert named and named <= set(policy.BUDGETS)
-    probe = {s.name for s in describe(shift_probe.Config) if s.budget == "probe"}
-    # every size probe_cost counts, and the shifts (to say they cost nothing more)
+    probe = {s.name for s in describe(shift.Config) if s.budget == "shift_probe"}
+    # every size shift_probe_cost counts, and the shifts (to say they cost nothing more)
     assert {"image_size", "channels", "kernel", "depth", "colour", "shift", "shift_y"} <= probe
 
 
@@ -223,6 +227,18 @@ def test_images_per_person_per_minute():
     assert policy.image_rate_problem(policy.Caps(max_images_per_minute=0), [], now) == (
         policy.NO_IMAGES
     )
+
+
+def test_html_charts_per_person_per_minute():
+    caps, now = policy.Caps(max_html_per_minute=2), 1000.0
+    assert policy.html_rate_problem(caps, [now - 30], now) is None
+    said = policy.html_rate_problem(caps, [now - 45, now - 30], now)
+    assert "at most 2 interactive HTML charts" in said and "try again in 15 s" in said
+    assert policy.html_rate_problem(caps, [now - 61, now - 30], now) is None
+    assert policy.html_rate_problem(policy.Caps(), [now] * 100, now) is None
+    assert policy.html_rate_problem(policy.Caps(max_html_per_minute=0), [], now) == (policy.NO_HTML)
+    launch, hosted = policy.Caps.defaults("launch"), policy.Caps.defaults("guarded")
+    assert launch.max_html_per_minute is None and hosted.max_html_per_minute == 10
 
 
 def test_hosted_export_caps_are_lower_and_named_in_the_help():

@@ -40,3 +40,54 @@ def test_an_experiment_missing_from_the_bundle_says_so():
 def test_missing_markers_are_named():
     with pytest.raises(ValueError, match="markers"):
         readme.splice("no table here", readme.table({}))
+
+
+def _commands() -> list[str]:
+    """Every `python -m …` line of README's code blocks, its comment cut off."""
+    text = (readme.ROOT / "README.md").read_text()
+    blocks = text.split("```")[1::2]
+    lines = [line.split("  #")[0].strip() for b in blocks for line in b.splitlines()]
+    return [line for line in lines if line.startswith("python -m ")]
+
+
+def test_readmes_commands_name_modules_and_flags_that_exist():
+    """Found: README sent readers to `python -m cnnexp.experiments.shift_probe` after the
+    probes moved. Each module must import, and each `python -m cnnexp` line must parse."""
+    import importlib.util
+    import shlex
+
+    from cnnexp import cli
+
+    commands = _commands()
+    assert any(c.startswith("python -m cnnexp probe shift") for c in commands), commands
+    for command in commands:
+        module, *args = shlex.split(command)[2:]
+        assert importlib.util.find_spec(module) is not None, command
+        if module == "cnnexp":
+            cli.build_parser().parse_args(args)  # exits 2 on an unknown command or flag
+
+
+def test_readmes_figures_are_what_each_page_opens_with():
+    """README's table heads its figures "the page's defaults". Found: Baseline defaulted to 1
+    seed while its README figures were the bundled 3-seed runs. Each headline must be of the
+    page's default settings, and every run of that plan shipped, so the page opens on them."""
+    from cnnexp.config import parse
+    from cnnexp.store import Store
+
+    shipped = Store(readme.ROOT / "bundle")
+    headlines = shipped.headlines()
+    for name in readme.experiments.names():
+        mod = readme.experiments.get(name)
+        defaults = parse(mod.Config, {})
+        assert headlines[name]["config"] == json.loads(json.dumps(defaults.canonical())), name
+        saved = shipped.records(s.run_id for s in mod.plan(defaults))
+        missing = [s.label for s in mod.plan(defaults) if s.run_id not in saved]
+        assert not missing, f"{name}: the defaults' runs {missing} are not in the bundle"
+
+
+def test_readme_names_the_equivariance_models_as_the_page_does():
+    """One name per thing: the page's legend and text say "mlp · trained shifted ±6"."""
+    row = readme.figures(
+        "equivariance", readme.Store(readme.ROOT / "bundle").headlines()["equivariance"]["headline"]
+    )
+    assert "mlp · trained shifted ±6 " in row and "_augmented" not in row

@@ -3,6 +3,7 @@ distance task show their headline and chart, bad probe settings and the probe bu
 with a message."""
 
 import pytest
+from streamlit.testing.v1.element_tree import Widget
 
 from cnnexp.config import parse
 from cnnexp.experiments import receptive_field as rf
@@ -63,3 +64,18 @@ def test_the_server_probe_budget_holds(results, monkeypatch):
     assert not at.exception, at.exception
     assert any("GFLOP" in w.value for w in at.warning), [w.value for w in at.warning]
     assert not at.get("plotly_chart")  # no effective field, no depth sweep
+
+
+def test_the_first_tabs_settings_come_first_and_no_two_controls_share_a_label(results):
+    """Found (issue 27): two sliders labelled "Depth", and the one under "Trained stacks", at the
+    top of the sidebar, changed nothing on the first tab, whose own sat at the bottom."""
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    widgets = [w for w in at.sidebar if isinstance(w, Widget)]
+    assert [w.key for w in widgets][:6] == [
+        "rf_depth", "rf_kernel", "rf_stride", "rf_dilation", "rf_pool_every", "rf_seeds"
+    ]  # fmt: skip
+    labels = [w.label for w in at if isinstance(w, Widget)]
+    assert len(labels) == len(set(labels)), sorted(labels)
+    assert at.slider(key="rf_depth").label == "Depth"
+    assert at.slider(key="depth").label == "Trained depth"

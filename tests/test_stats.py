@@ -2,7 +2,14 @@
 
 import pytest
 
-from cnnexp.stats import describe_ci, mean_ci, share_interval
+from cnnexp.stats import (
+    describe_ci,
+    interval_text,
+    mean_ci,
+    share_ci,
+    share_interval,
+    shown_points,
+)
 
 
 def test_interval_matches_the_t_distribution():
@@ -41,3 +48,34 @@ def test_a_share_interval_stops_at_0_and_100_percent():
 def test_differences_in_points_keep_their_whole_interval():
     said = describe_ci(mean_ci([0.6, 0.8]), unit=" points")
     assert "-57.1" in said and "197.1" in said
+
+
+def test_a_shares_summary_holds_the_clipped_interval():
+    """Found: `run baseline --json` gave ci95 [0.764, 1.083] where the page said 76.4–100%:
+    every headline's accuracy is summarised by share_ci, so the JSON, Home and README hold the
+    interval the pages show."""
+    assert share_ci([0.6, 0.8]) == {"mean": pytest.approx(0.7), "ci95": [0.0, 1.0], "n": 2}
+    inside = mean_ci([0.5, 0.52, 0.54])
+    assert share_ci([0.5, 0.52, 0.54]) == inside  # an interval within [0, 1] is left alone
+    assert share_ci([0.9]) == {"mean": 0.9, "ci95": None, "n": 1}
+    assert share_ci([]) == mean_ci([])
+
+
+def test_interval_text_is_describe_cis_bracket_without_the_seeds():
+    ci = mean_ci([0.6, 0.8])
+    assert interval_text(ci) == "95% CI 0.0–100.0%"
+    assert describe_ci(ci) == f"70.0% ({interval_text(ci)}, 2 seeds)"
+    assert interval_text(mean_ci([0.6, 0.8]), unit=" pts") == "95% CI -57.1–197.1 pts"
+    assert interval_text(mean_ci([0.5])) is None
+
+
+def test_a_difference_beside_its_values_is_the_difference_of_the_shown_values():
+    """Found: "mlp 95.9% → 8.8%" beside "loses the most (87.0 points)": 0.95867 − 0.08825 is
+    87.04 points, but a reader subtracts the numbers shown."""
+    before, after = 0.9586666623751322, 0.08824999909847975
+    assert f"{before:.1%} → {after:.1%}" == "95.9% → 8.8%"
+    assert f"{(before - after) * 100:.1f}" == "87.0"  # what the page said
+    assert shown_points(before, after) == pytest.approx(87.1)
+    assert f"{shown_points(before, after):.1f}" == "87.1"
+    assert shown_points(0.5, 0.5) == 0.0 and shown_points(0.1, 0.2) == pytest.approx(-10.0)
+    assert shown_points(0.95867, 0.08825, digits=2) == pytest.approx(95.87 - 8.82)  # 8.82%

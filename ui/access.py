@@ -119,6 +119,15 @@ def caps() -> policy.Caps:
     )
 
 
+def check_settings() -> None:
+    """Raise ValueError naming the first server setting that is not allowed: a cap that is not
+    a number, or a Check yourself setting (CNNEXP_EXERCISES, _PREDICT_FIRST, _EXERCISE_TRIES)
+    out of its range. app.py shows it in place of every page: a typo never runs quietly (a cap
+    silently ignored would leave the server open, a mistyped `graded` would record nothing)."""
+    caps()
+    policy.ExerciseSettings.from_settings(setting)
+
+
 def can_launch() -> bool:
     return policy.may_launch(role())
 
@@ -197,9 +206,11 @@ def delete_runs(store, run_ids: list[str]) -> int:
     return store.delete(run_ids)
 
 
-def probe_problem(side: int, channels: int, kernel: int, depth: int, colour: bool) -> str | None:
-    """None when this probe fits the server's budget, else the refusal to show."""
-    return policy.probe_problem(caps(), side, channels, kernel, depth, colour)
+def shift_probe_problem(
+    side: int, channels: int, kernel: int, depth: int, colour: bool
+) -> str | None:
+    """None when this shift probe fits the server's budget, else the refusal to show."""
+    return policy.shift_probe_problem(caps(), side, channels, kernel, depth, colour)
 
 
 def export_problem(rows: int) -> str | None:

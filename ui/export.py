@@ -4,8 +4,10 @@ PNG and SVG are drawn only when a download button is clicked (kaleido launches a
 ~2 s), never on a rerun; where no browser is installed the popover says what to install.
 That drawing is work done for a visitor, so it is bounded by the server's caps
 (cnnexp/policy.py): points in the chart, pixels of the image, images per person per minute
-and images drawn at once. The caps are checked when the popover is drawn, so a visitor sees
-the limit in words, and again where the image is drawn, whatever the browser sends.
+and images drawn at once. The interactive HTML carries plotly.js (~5 MB, so that it opens
+offline: policy.py says why not a CDN or a shared copy), and is bounded by its own rate per
+person. The caps are checked when the popover is drawn, so a visitor sees the limit in
+words, and again where the file is made, whatever the browser sends.
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ def _browser() -> str | None:
 
 
 # --- images drawn for visitors ----------------------------------------------------------------
-# When each person's images started, across every session and tab of the process.
+# When each person's images (and HTML charts) started, across every session and tab of the
+# process.
 _drawn: dict[str, list[float]] = {}
+_html: dict[str, list[float]] = {}
 _drawn_lock = threading.Lock()
+_RATES = {  # kind of export: (when each person's started, the policy's rate)
+    "image": (_drawn, policy.image_rate_problem),
+    "html": (_html, policy.html_rate_problem),
+}
 
 
 @functools.cache
@@ -42,24 +50,26 @@ def _slots(n: int | None) -> threading.BoundedSemaphore | None:
     return threading.BoundedSemaphore(n) if n else None
 
 
-def rate_problem(caps: policy.Caps, who: str) -> str | None:
-    """Whether `who` may start one more image now (nothing recorded)."""
+def rate_problem(caps: policy.Caps, who: str, kind: str = "image") -> str | None:
+    """Whether `who` may start one more image (or HTML chart) now (nothing recorded)."""
+    made, problem = _RATES[kind]
     with _drawn_lock:
-        return policy.image_rate_problem(caps, _drawn.get(who, []), time.time())
+        return problem(caps, made.get(who, []), time.time())
 
 
-def _claim(caps: policy.Caps, who: str) -> None:
-    """Record one image for `who`, or raise Refused when their rate is spent."""
+def _claim(caps: policy.Caps, who: str, kind: str = "image") -> None:
+    """Record one export of `kind` for `who`, or raise Refused when their rate is spent."""
+    made, rate = _RATES[kind]
     now = time.time()
     with _drawn_lock:
-        times = policy.recent(_drawn.get(who, []), now)
-        problem = policy.image_rate_problem(caps, times, now)
+        times = policy.recent(made.get(who, []), now)
+        problem = rate(caps, times, now)
         if problem:
             raise access.Refused(problem)
-        _drawn.pop(who, None)  # re-inserted last: the oldest person is forgotten first
-        _drawn[who] = [*times, now]
-        if len(_drawn) > 10_000:  # bounded, as the wrong-token counts are
-            _drawn.pop(next(iter(_drawn)))
+        made.pop(who, None)  # re-inserted last: the oldest person is forgotten first
+        made[who] = [*times, now]
+        if len(made) > 10_000:  # bounded, as the wrong-token counts are
+            made.pop(next(iter(made)))
 
 
 def draw_image(
@@ -85,6 +95,37 @@ def draw_image(
     finally:
         if slots:
             slots.release()
+
+
+def html_file(fig: go.Figure, who: str, caps: policy.Caps) -> bytes:
+    """The chart as one interactive HTML file for `who`, within their rate, or Refused naming
+    the limit. Runs on the button's click: the checks a forged request meets."""
+    problem = policy.chart_export_problem(caps, export.figure_points(fig))
+    if problem:
+        raise access.Refused(problem)
+    _claim(caps, who, "html")
+    return export.figure_bytes(fig, "html")
+
+
+def _html_button(fig: go.Figure, name: str, caps: policy.Caps) -> None:
+    """The HTML button, or the sentence saying why not now."""
+    who = access.owner()
+    problem = rate_problem(caps, who, "html")
+    if problem:
+        st.caption(problem)
+        return
+    cap = caps.max_html_per_minute
+    st.download_button(
+        "HTML (interactive)",
+        data=functools.partial(html_file, fig, who, caps),
+        file_name=f"{name}.html",
+        mime="text/html",
+        key=f"export-{name}-html",
+        on_click="ignore",
+        width="stretch",
+        help="One file that opens offline in any browser (~5 MB: plotly.js is inside)"
+        + ("." if cap is None else f"; this server gives {cap} per person per minute."),
+    )
 
 
 def _image_buttons(fig: go.Figure, name: str, caps: policy.Caps) -> None:
@@ -166,15 +207,7 @@ def chart(fig: go.Figure, name: str, container=None) -> None:
             st.caption(too_big)
             return
         _image_buttons(fig, name, caps)
-        st.download_button(
-            "HTML (interactive)",
-            data=lambda: export.figure_bytes(fig, "html"),
-            file_name=f"{name}.html",
-            mime="text/html",
-            key=f"export-{name}-html",
-            on_click="ignore",
-            width="stretch",
-        )
+        _html_button(fig, name, caps)
 
 
 def data_downloads(tables: dict[str, pd.DataFrame], prefix: str) -> None:

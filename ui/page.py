@@ -209,13 +209,3 @@ def charts(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
 def tables(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any]:
     """exp.tables(cfg, results) (the data behind the page's downloads), shared likewise."""
     return _of_plan(exp, "tables", cfg, results)
-
-
-def saved_or_stop(exp: ModuleType, cfg: Config) -> tuple[Results, dict]:
-    """saved_results, for a page that has nothing to show before a run is saved: says so
-    and stops there."""
-    results, headline = saved_results(exp, cfg)
-    if headline is None:
-        nothing_saved(results)
-        st.stop()
-    return results, headline

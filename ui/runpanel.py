@@ -186,6 +186,7 @@ def progress(run_ids: list[str], key: str) -> None:
             ),
             hide_index=True,
             height=260,
+            placeholder="—",
         )
         mine = [s.run_id for s in states if s.status in ACTIVE and access.can_cancel(s.owner)]
         if mine and st.button("Cancel", key=f"{key}-cancel", icon=":material/stop:"):

@@ -6,8 +6,11 @@ Every experiment module provides:
     plan(cfg) -> list[RunSpec]      the runs the settings expand to (none for instant modes)
     execute(spec, ctx) -> RunOutput the work of one run (imports torch inside, so that
                                     pages showing saved results never pay for it)
-    summarize(cfg, results) -> dict the headline figures, shared by the CLI's --json, the page
-                                    and the tests
+    Headline                        the headline's shape: a TypedDict (plain JSON when saved),
+                                    declared above summarize; bump catalog's headline_version
+                                    when it changes
+    summarize(cfg, results) -> Headline  the headline figures, shared by the CLI's --json, the
+                                    page and the tests
     headline_text(h) -> str         a headline in one line (Home, the README)
 
 TITLE, SUMMARY and headline_text are the experiment's entry in cnnexp/catalog.py, which Home and

@@ -4,14 +4,14 @@ An MLP and CNNs with a flatten head or a global-average-pool head, trained on
 centred digits with and without random-shift augmentation, then tested on shifted test
 images: accuracy against shift, and consistency (Zhang 2019): the share of test images whose
 predicted class survives two random shifts. The CNNs trained on centred images save their
-weights (a file beside the run) for the shift probe (shift_probe.py), which measures the
-same question layer by layer, without training.
+weights (a file beside the run) for the shift probe (cnnexp/probes/shift.py), which measures
+the same question layer by layer, without training.
 """
 
 from __future__ import annotations
 
 import io
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 from pydantic import model_validator
@@ -154,10 +154,24 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
     return out
 
 
-def summarize(cfg: Config, results: Results) -> dict:
+class ShiftPoint(TypedDict):
+    shift: int  # pixels the test images moved
+    test_acc: stats.CI
+
+
+class Headline(TypedDict):
+    """Each trained model (model_name: with "_augmented" when trained on shifted images):
+    its accuracy against shift, and its consistency (catalog.py, readme.py, explain_trained)."""
+
+    shift_accuracy: dict[str, list[ShiftPoint]]
+    consistency: dict[str, stats.CI]
+
+
+def summarize(cfg: Config, results: Results) -> Headline:
     runs, table = results.runs, results.table("shift_eval")
     conditions = (False, True) if cfg.augment else (False,)
-    shift_acc, consistency = {}, {}
+    shift_acc: dict[str, list[ShiftPoint]] = {}
+    consistency: dict[str, stats.CI] = {}
     for v in cfg.models:
         for aug in conditions:
             name = model_name(v, aug)
@@ -171,17 +185,17 @@ def summarize(cfg: Config, results: Results) -> dict:
             shift_acc[name] = [
                 {
                     "shift": t,
-                    "test_acc": stats.mean_ci(
+                    "test_acc": stats.share_ci(
                         sub.loc[sub["shift"] == t, "value"] if len(sub) else []
                     ),
                 }
                 for t in range(cfg.max_shift + 1)
             ]
-            consistency[name] = stats.mean_ci(mine["consistency"] if len(mine) else [])
+            consistency[name] = stats.share_ci(mine["consistency"] if len(mine) else [])
     return {"shift_accuracy": shift_acc, "consistency": consistency}
 
 
-def explain_trained(cfg: Config, h: dict) -> str:
+def explain_trained(cfg: Config, h: Headline) -> str:
     """What the trained comparison shows, in numbers, whichever way it falls."""
     k = cfg.max_shift
     acc = {
@@ -198,7 +212,7 @@ def explain_trained(cfg: Config, h: dict) -> str:
         return ""
     out = [
         f"Moving the test images by {k} pixels: "
-        + ", ".join(f"{m} {base[m]:.1%} → {acc[m]:.1%}" for m in acc)
+        + ", ".join(f"**{shown_name(m, k)}** {base[m]:.1%} → {acc[m]:.1%}" for m in acc)
         + "."
     ]
     # A model at chance on unshifted images has learned nothing whose loss could be measured
@@ -207,23 +221,26 @@ def explain_trained(cfg: Config, h: dict) -> str:
     idle = [m for m in acc if base[m] <= chance + 0.05]
     if idle:
         out.append(
-            f"{', '.join(idle)} {'is' if len(idle) == 1 else 'are'} at chance on unshifted "
+            f"{', '.join(shown_name(m, k) for m in idle)} {'is' if len(idle) == 1 else 'are'} "
+            "at chance on unshifted "
             f"images ({', '.join(f'{base[m]:.1%}' for m in idle)}; chance {chance:.0%}): not "
             "learned at these settings (train longer or on more images), so "
             f"{'its' if len(idle) == 1 else 'their'} losses and consistency say nothing and "
             "are left out below."
         )
         acc = {m: a for m, a in acc.items() if m not in idle}
-    centred = {m: base[m] - acc[m] for m in acc if not m.endswith("_augmented")}
+    # Losses in points from the accuracies as printed above: a reader subtracts those.
+    loss = {m: stats.shown_points(base[m], acc[m]) for m in acc}
+    centred = {m: loss[m] for m in acc if not m.endswith("_augmented")}
     if len(centred) == 1:  # one model left to compare: its loss, not a ranking
-        ((only, loss),) = centred.items()
-        change = f"loses {loss * 100:.1f}" if loss >= 0 else f"gains {-loss * 100:.1f}"
+        ((only, points),) = centred.items()
+        change = f"loses {points:.1f}" if points >= 0 else f"gains {-points:.1f}"
         out.append(f"Trained on centred images, {only} {change} points.")
     elif centred:
-        worst, best = max(centred, key=centred.get), min(centred, key=centred.get)
+        worst, best = max(centred, key=centred.__getitem__), min(centred, key=centred.__getitem__)
         out.append(
-            f"Trained on centred images, {worst} loses the most ({centred[worst] * 100:.1f} "
-            f"points) and {best} the least ({centred[best] * 100:.1f})."
+            f"Trained on centred images, {worst} loses the most ({centred[worst]:.1f} "
+            f"points) and {best} the least ({centred[best]:.1f})."
         )
     if "cnn_gap" in centred and "cnn_flatten" in centred:
         out.append(
@@ -233,11 +250,11 @@ def explain_trained(cfg: Config, h: dict) -> str:
             else "The global-average-pool head does not keep more of its accuracy than the "
             "flatten head here, although pooling over positions should make it more invariant."
         )
-    aug = {m.removesuffix("_augmented"): base[m] - acc[m] for m in acc if m.endswith("_augmented")}
+    aug = {m.removesuffix("_augmented"): loss[m] for m in acc if m.endswith("_augmented")}
     if aug:
         out.append(
-            "With shift augmentation the losses at the largest shift become "
-            + ", ".join(f"{m} {d * 100:.1f}" for m, d in aug.items())
+            f"{trained_on(k).capitalize()} instead, the losses at the largest shift become "
+            + ", ".join(f"{m} {d:.1f}" for m, d in aug.items())
             + " points: the data teaches what the "
             "architecture does not guarantee."
         )
@@ -288,6 +305,13 @@ def charts(cfg: Config, results: Results) -> dict:
 def trained_on(augment_shift: int) -> str:
     """The legends' name for the training images (the x axes shift the test images)."""
     return f"trained shifted ±{augment_shift:g}" if augment_shift > 0 else "trained centred"
+
+
+def shown_name(name: str, max_shift: int) -> str:
+    """A headline's model (model_name: "mlp_augmented") as the accuracy chart's legend names
+    it ("mlp · trained shifted ±6"): one name per thing in the legend and the text."""
+    augmented = name.endswith("_augmented")
+    return f"{name.removesuffix('_augmented')} · {trained_on(max_shift if augmented else 0)}"
 
 
 def tables(cfg: Config, results: Results) -> dict:

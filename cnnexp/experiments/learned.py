@@ -20,7 +20,8 @@ arXiv 1909.11483), but translation augmentation alone did not close their gap to
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, NamedTuple, TypedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, TypedDict
 
 from pydantic import Field, model_validator
 
@@ -33,6 +34,7 @@ from cnnexp.runspec import RunContext, RunOutput, RunSpec
 if TYPE_CHECKING:  # torch and pandas load where the work is: Home imports this module
     import pandas as pd
 
+    from cnnexp import priors
     from cnnexp.inspection import FirstWeights
 
 NAME = "learned"
@@ -49,7 +51,8 @@ TINY = {
 }
 
 MODELS = ("mlp", "local", "cnn")
-METRICS = ("locality", "sharing", "ipr")  # cnnexp/priors.py: measure
+Metric = Literal["locality", "sharing", "ipr"]  # the keys of a Condition that hold Stages
+METRICS: tuple[Metric, ...] = ("locality", "sharing", "ipr")  # cnnexp/priors.py: measure
 STAGES = ("init", "trained", "change")  # before the first step, after the last, the difference
 STAGE_LABEL = {
     "init": "at initialisation",
@@ -243,8 +246,15 @@ def prior_rows(model: str, init: FirstWeights, trained: FirstWeights, window: in
     return [
         {"model": model, "metric": metric, "stage": stage, "value": value}
         for stage, fw in zip(STAGES, (init, trained, change), strict=True)
-        for metric, value in priors.measure(fw.kind, fw.weights, window, fw.out_size).items()
+        for metric, value in priors.measure(_kind(fw), fw.weights, window, fw.out_size).items()
     ]
+
+
+def _kind(fw: FirstWeights) -> priors.Kind:
+    """The first layer's kind as priors.measure names it (inspection stores it as text)."""
+    if fw.kind not in ("linear", "local", "conv"):
+        raise ValueError(f"unknown first layer kind {fw.kind!r}; allowed: linear, local, conv")
+    return fw.kind  # type: ignore[return-value]  # checked just above
 
 
 def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
@@ -277,7 +287,7 @@ def init_rows(cfg: Config) -> list[dict]:
             rows += [
                 {"model": model, "seed": seed, "metric": metric, "stage": "init", "value": v}
                 for metric, v in priors.measure(
-                    fw.kind, fw.weights, cfg.kernel, fw.out_size
+                    _kind(fw), fw.weights, cfg.kernel, fw.out_size
                 ).items()
             ]
     return rows
@@ -305,9 +315,9 @@ def saved_init_rows(cfg: Config, results: Results) -> list[dict] | None:
     return init[["model", "seed", "metric", "stage", "value"]].to_dict("records")
 
 
-def init_summary(cfg: Config, rows: list[dict]) -> dict[str, dict[str, dict]]:
+def init_summary(cfg: Config, rows: list[dict]) -> dict[str, dict[str, stats.CI]]:
     """metric -> model -> its CI over seeds (cnnexp.stats.mean_ci) at initialisation."""
-    out: dict[str, dict[str, dict]] = {}
+    out: dict[str, dict[str, stats.CI]] = {}
     for metric in METRICS:
         for model in cfg.models:
             values = [r["value"] for r in rows if r["model"] == model and r["metric"] == metric]
@@ -324,7 +334,7 @@ def chance(cfg: Config) -> float:
     return priors.chance_sharing(cfg.width, channels * cfg.kernel**2)
 
 
-def explain_init(cfg: Config, init: dict[str, dict[str, dict]]) -> str:
+def explain_init(cfg: Config, init: dict[str, dict[str, stats.CI]]) -> str:
     """What the layers are before any training, from the seeds."""
     k, (c, h, w) = cfg.kernel, data.info(cfg.dataset).shape
     parts = []
@@ -381,12 +391,11 @@ def init_problem(cfg: Config, cap_gflop: float | None) -> str | None:
 
 # --- headline ---------------------------------------------------------------------------------
 class Stages(TypedDict):
-    """One metric of one model, each a CI over seeds (cnnexp.stats.mean_ci; `dict` until
-    stats.CI exists)."""
+    """One metric of one model, each a CI over seeds (cnnexp.stats.mean_ci)."""
 
-    init: dict
-    trained: dict
-    change: dict
+    init: stats.CI
+    trained: stats.CI
+    change: stats.CI
 
 
 class Condition(TypedDict):
@@ -395,7 +404,7 @@ class Condition(TypedDict):
     locality: dict[str, Stages]  # model -> its first layer's mean window share
     ipr: dict[str, Stages]  # model -> its first layer's mean IPR
     sharing: dict[str, Stages]  # local and cnn only: an MLP's layer has no positions
-    accuracy: dict[str, dict]  # model -> test accuracy (a CI)
+    accuracy: dict[str, stats.CI]  # model -> test accuracy (stats.share_ci: within 0 and 1)
 
 
 class Headline(Condition):
@@ -428,17 +437,18 @@ def _condition(cfg: Config, runs, prior, n_train: int, shift: int) -> Condition:
     }
     for m in cfg.models:
         acc = runs[runs["model"] == m]["test_acc"] if len(runs) else []
-        out["accuracy"][m] = stats.mean_ci(acc)
+        out["accuracy"][m] = stats.share_ci(acc)
         for metric in METRICS:
             if metric == "sharing" and m == "mlp":
                 continue
             sub = (
                 prior[(prior["model"] == m) & (prior["metric"] == metric)] if len(prior) else prior
             )
-            out[metric][m] = {
-                stage: stats.mean_ci(sub[sub["stage"] == stage]["value"] if len(sub) else [])
-                for stage in STAGES
-            }
+
+            def at(stage: str, sub=sub) -> stats.CI:
+                return stats.mean_ci(sub[sub["stage"] == stage]["value"] if len(sub) else [])
+
+            out[metric][m] = {"init": at("init"), "trained": at("trained"), "change": at("change")}
     return out
 
 
@@ -451,12 +461,12 @@ def summarize(cfg: Config, results: Results) -> Headline:
 
 
 # --- what the numbers say ---------------------------------------------------------------------
-def num(ci: dict, digits: int = 3) -> str:
+def num(ci: stats.CI, digits: int = 3) -> str:
     """A CI as a plain number with its interval: '0.123 (95% CI 0.110–0.136, 3 seeds)'."""
     return stats.describe_ci(ci, scale=1, unit="", digits=digits)
 
 
-def moved(before: dict, after: dict) -> str:
+def moved(before: stats.CI, after: stats.CI) -> str:
     """'rose', 'fell' or 'unclear' (intervals that overlap, or one seed): paired runs would be
     sharper, but the intervals of the two stages are what the charts show."""
     a, b = before["ci95"], after["ci95"]
@@ -515,7 +525,7 @@ def _explain_locality(h: Headline, loc: Stages, shape: tuple[int, int, int]) -> 
             + (
                 ": the update itself is local, but the random initial weights, spread over the "
                 "whole image, still dominate the trained unit"
-                if change["mean"] > 2 * trained["mean"]
+                if change["mean"] > 2 * stats.mean_of(trained)
                 else ""
             )
             + "."
@@ -554,7 +564,7 @@ def _explain_sharing(h: Headline, share: Stages) -> str:
     return text
 
 
-def _trained(c: Condition, metric: str, model: str) -> dict | None:
+def _trained(c: Condition, metric: Metric, model: str) -> stats.CI | None:
     """The trained CI of one metric of one model in a condition, if it has a value."""
     got = c[metric].get(model)
     return got["trained"] if got and got["trained"]["mean"] is not None else None
@@ -571,10 +581,11 @@ def _explain_conditions(h: Headline) -> list[str]:
         return next(c for c in conds if c["images"] == images and c["shift"] == shift)
 
     out = []
-    for model, metric, what in (
+    trio: tuple[tuple[str, Metric, str], ...] = (
         ("mlp", "locality", "the MLP's window share"),
         ("local", "sharing", "the local layer's sharing"),
-    ):
+    )
+    for model, metric, what in trio:
         pairs = []
         if high != low:
             pairs.append((at(most, low), at(most, high), f"with {shift_label(high)}"))
@@ -648,7 +659,7 @@ def _named(cfg: Config, df):
     return df.assign(stage_label=[STAGE_LABEL[s] for s in df["stage"]]) if "stage" in df else df
 
 
-def stages_chart(prior, metric: str, models: list[str], chance: float | None = None):
+def stages_chart(prior, metric: str, models: Sequence[str], chance: float | None = None):
     """Init against trained (and the change) of one metric per model: the mean over seeds
     with its 95% interval, every seed a small dot."""
     from cnnexp import figures

@@ -15,7 +15,7 @@ dense layer can re-learn any pixel order; a global-average-pool head cannot.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, get_args
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -39,8 +39,10 @@ TINY = {
     "sweep_steps": 10,
 }
 
-# CNN names as on the Equivariance page: the head is part of the name.
+# CNN names as on the Equivariance page: the head is part of the name. Their order here is the
+# order a headline lists them in (Home and the README read it from the headline).
 ModelName = Literal["mlp", "cnn_flatten", "cnn_gap", "local"]
+MODELS: tuple[ModelName, ...] = get_args(ModelName)
 CNNS = ("cnn_flatten", "cnn_gap")
 Images = Annotated[int, Field(ge=10, le=60000)]
 Tile = Annotated[int, Field(ge=1, le=64)]
@@ -214,7 +216,7 @@ def budget_text(cfg: Config) -> str:
 def _setup(cfg: Config, model: str, n_train: int | None = None) -> TrainSetup:
     n_train = cfg.n_train if n_train is None else n_train
     width = cfg.mlp_width if model == "mlp" else cfg.cnn_width
-    conv = {"depth": cfg.cnn_depth} if model != "mlp" else {}
+    conv: dict[str, Any] = {"depth": cfg.cnn_depth} if model != "mlp" else {}
     if model in CNNS:
         conv["head"] = model.removeprefix("cnn_")
     return TrainSetup(
@@ -320,23 +322,60 @@ def _drops(runs, model: str, block: int, n_train: int) -> dict[int, float]:
     return {s: orig[s] - perm[s] for s in orig.keys() & perm.keys()}  # paired by seed
 
 
-def _gap(runs, cnn: str, block: int, n_train: int) -> dict:
+class Drop(TypedDict):
+    """One model's test accuracy on intact and scrambled pixels, and the drop between them
+    (paired by seed)."""
+
+    original: stats.CI
+    permuted: stats.CI
+    drop: stats.CI
+
+
+class Gap(stats.CI):
+    """The gap (CNN drop − MLP drop, paired by seed) at one training-set size."""
+
+    n_train: int  # training images
+
+
+class Strength(TypedDict):
+    """Test accuracy with pixels shuffled within b×b tiles, per model."""
+
+    block: int  # the tile side b (1: intact; 0: the whole image)
+    models: dict[str, stats.CI]
+
+
+class Headline(TypedDict):
+    """What scrambling costs each model at the main size, and the gap (read by explain, the
+    page, cnnexp/catalog.py and cnnexp/readme.py)."""
+
+    models: dict[str, Drop]  # in MODELS order, whatever the order of the settings
+    gap: NotRequired[stats.CI]  # the first CNN's, at the main size: with an MLP and a CNN
+    gaps: NotRequired[dict[str, list[Gap]]]  # each CNN's, per training-set size
+    gap_by_n_train: NotRequired[list[Gap]]  # the first CNN's
+    strength: NotRequired[list[Strength]]  # with a strength sweep
+
+
+def _gap(runs, cnn: str, block: int, n_train: int) -> stats.CI:
     """CNN drop minus MLP drop, paired by seed."""
     cnn_d, mlp_d = _drops(runs, cnn, block, n_train), _drops(runs, "mlp", block, n_train)
     return stats.mean_ci(cnn_d[s] - mlp_d[s] for s in sorted(cnn_d.keys() & mlp_d.keys()))
 
 
-def summarize(cfg: Config, results: Results) -> dict:
+def summarize(cfg: Config, results: Results) -> Headline:
     runs = _named(results.runs)
     permuted = canonical_block(cfg.dataset, cfg.block)
     n0 = cfg.n_train
-    out: dict = {}
-    for model in cfg.models:
-        out[model] = {
-            "original": stats.mean_ci(_by_seed(runs, model, INTACT, n0).values()),
-            "permuted": stats.mean_ci(_by_seed(runs, model, permuted, n0).values()),
-            "drop": stats.mean_ci(_drops(runs, model, permuted, n0).values()),
+    models = [m for m in MODELS if m in cfg.models]
+    out: Headline = {
+        "models": {
+            m: {
+                "original": stats.share_ci(_by_seed(runs, m, INTACT, n0).values()),
+                "permuted": stats.share_ci(_by_seed(runs, m, permuted, n0).values()),
+                "drop": stats.mean_ci(_drops(runs, m, permuted, n0).values()),
+            }
+            for m in models
         }
+    }
     cnns = [m for m in cfg.models if m in CNNS]
     if "mlp" in cfg.models and cnns:
         out["gap"] = _gap(runs, cnns[0], permuted, n0)  # the first CNN's: the headline gap
@@ -352,19 +391,19 @@ def summarize(cfg: Config, results: Results) -> dict:
         out["strength"] = [
             {
                 "block": b,
-                **{m: stats.mean_ci(_by_seed(runs, m, b, n0).values()) for m in cfg.models},
+                "models": {m: stats.share_ci(_by_seed(runs, m, b, n0).values()) for m in models},
             }
             for b in sorted(blocks(cfg), key=lambda b: b or 10**6)
         ]
     return out
 
 
-def explain(cfg: Config, h: dict) -> str:
+def explain(cfg: Config, h: Headline) -> str:
     """What the numbers on screen say, whichever way they fall."""
     lines = []
     for m in cfg.models:
-        r = h.get(m, {})
-        if r.get("drop", {}).get("mean") is None:
+        r = h.get("models", {}).get(m)
+        if r is None or r["drop"]["mean"] is None:
             continue
         d = r["drop"]
         lo_hi = (
@@ -372,12 +411,16 @@ def explain(cfg: Config, h: dict) -> str:
             if d["ci95"] is None
             else f" (95% CI {d['ci95'][0] * 100:.1f} to {d['ci95'][1] * 100:.1f})"
         )
-        a, b = r["original"]["mean"], r["permuted"]["mean"]
+        a, b = stats.mean_of(r["original"]), stats.mean_of(r["permuted"])  # a drop has both
         # One more digit where one would print the same number twice beside a drop.
-        fmt = ".2%" if f"{a:.1%}" == f"{b:.1%}" else ".1%"
+        digits = 2 if f"{a:.1%}" == f"{b:.1%}" else 1
+        # The drop beside a → b is a − b as printed (a reader subtracts what is shown); the
+        # mean of the seeds' paired drops is the same number unless a seed lacks one side.
+        paired = r["original"]["n"] == r["permuted"]["n"] == d["n"]
+        drop = stats.shown_points(a, b, digits) if paired else stats.mean_of(d) * 100
         lines.append(
-            f"The **{m}** goes from {a:{fmt}} to {b:{fmt}}: "
-            f"a drop of {d['mean'] * 100:.1f} points{lo_hi}."
+            f"The **{m}** goes from {a:.{digits}%} to {b:.{digits}%}: "
+            f"a drop of {drop:.{digits}f} points{lo_hi}."
         )
     gap = h.get("gap")
     if gap and gap["mean"] is not None:
@@ -415,7 +458,7 @@ DATASET_NOTES = {
 }
 
 
-def _explain_regimes(cfg: Config, h: dict) -> list[str]:
+def _explain_regimes(cfg: Config, h: Headline) -> list[str]:
     """Which settings on screen reproduce the textbook's large gap and which do not."""
     first = next((m for m in cfg.models if m in CNNS), "cnn")
     gaps = h.get("gaps") or {first: h.get("gap_by_n_train", [])}
@@ -450,11 +493,11 @@ def _explain_regimes(cfg: Config, h: dict) -> list[str]:
     return out
 
 
-def _pts(ci: dict) -> str:
+def _pts(ci: stats.CI) -> str:
     return stats.describe_ci(ci, unit=" points")
 
 
-def _explain_sizes(h: dict) -> list[str]:
+def _explain_sizes(h: Headline) -> list[str]:
     """The gap against the number of training images: where the textbook's large gap is."""
     rows = [r for r in h.get("gap_by_n_train", []) if r["mean"] is not None]
     if len(rows) < 2:
@@ -474,7 +517,7 @@ def _explain_sizes(h: dict) -> list[str]:
             "The intervals overlap: these runs cannot tell whether the gap changes with the "
             "number of images (more seeds would)."
         )
-    elif few["mean"] > many["mean"]:
+    elif stats.mean_of(few) > stats.mean_of(many):
         out.append(
             "The gap shrinks as images are added: the locality prior pays most when data are "
             "few — a sample-efficiency advantage, a mild constraint when data are abundant."
@@ -487,12 +530,13 @@ def _explain_sizes(h: dict) -> list[str]:
     return out
 
 
-def _explain_heads(cfg: Config, h: dict) -> list[str]:
+def _explain_heads(cfg: Config, h: Headline) -> list[str]:
     """What the head does: a flatten head can re-learn pixel order, a GAP head cannot."""
-    d = {m: h.get(m, {}).get("drop", {}).get("mean") for m in CNNS}
-    if None in d.values():
+    models = h.get("models", {})
+    flat, gap = (models[m]["drop"]["mean"] if m in models else None for m in CNNS)
+    if flat is None or gap is None:
         return []
-    fl, gp = d["cnn_flatten"] * 100, d["cnn_gap"] * 100
+    fl, gp = flat * 100, gap * 100
     verdict = (
         "averaging over positions leaves no dense layer to re-learn where each pixel went, "
         "so the GAP head depends on locality more"

@@ -1,171 +1,25 @@
-"""Receptive field: how far a unit sees, in theory and in fact, and a task that needs range.
+"""Receptive field: a task that needs range, learned by stacks whose fields grow differently.
 
-The theoretical field of a stack follows one recurrence per layer: a layer of kernel k,
-dilation d (effective kernel d·(k − 1) + 1) and stride s grows the side by (d·(k − 1)) times
-the jump so far, and multiplies the jump (the input distance between neighbouring units) by
-s. With stride 1 and no pooling this is R_L = 1 + L(k − 1); pooling and strides make it grow
-multiplicatively. The effective field (Luo et al., NeurIPS 2016) is where the gradient mass
-actually lies: `mass_side` measures it. Both are instant (field_probe.py shows them).
-
-The trained part: two glyphs a distance d apart on a strip, labelled "same" or "different"
-(shapes.generate_pairs), learned by a CNN with a global-average-pool head, so the answer must
-come from units that see both glyphs. Stacks of equal depth and parameters differ only in how
-their field grows (plain, dilated, pooled); a wide-kernel stack buys range with parameters.
+How far a unit sees, in theory and in its gradient, is counted in cnnexp/fields.py; the
+page's instant tabs (the field probe, cnnexp/probes/field.py) show it for any stack. This
+experiment trains: two glyphs a distance d apart on a strip, labelled "same" or "different"
+(shapes.generate_pairs), are told apart by a CNN with a global-average-pool head, so the answer
+must come from units that see both glyphs. Stacks of equal depth and parameters differ only in
+how their field grows (plain, dilated, pooled); a wide-kernel stack buys range with parameters.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
-import numpy as np
 from pydantic import Field, model_validator
 
-from cnnexp import catalog, stats
-from cnnexp.config import EpochFields, ExperimentFields, param
+from cnnexp import catalog, fields, stats
+from cnnexp.config import EpochFields, ExperimentFields, TrainFields, param, parse
+from cnnexp.fields import Window
 from cnnexp.results import Results
 from cnnexp.runspec import RunContext, RunOutput, RunSpec, Work
-
-# --- The analytic core -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Layer:
-    kind: str  # "conv" or "pool" (average pooling: its gradient reaches its whole window)
-    kernel: int
-    stride: int = 1
-    dilation: int = 1
-
-
-def stack(
-    depth: int, kernel: int, stride: int = 1, dilation: int = 1, pool_every: int = 0
-) -> list[Layer]:
-    """The slider stack: `depth` conv layers, a 2×2 pool after every `pool_every` (0: none)."""
-    out = []
-    for i in range(1, depth + 1):
-        out.append(Layer("conv", kernel, stride, dilation))
-        if pool_every and i % pool_every == 0:
-            out.append(Layer("pool", 2, 2))
-    return out
-
-
-def theoretical(layers: list[Layer]) -> list[dict]:
-    """Per layer: the field's side in input pixels and the jump (effective stride)."""
-    side, jump, rows = 1, 1, []
-    for i, layer in enumerate(layers, 1):
-        side += layer.dilation * (layer.kernel - 1) * jump
-        jump *= layer.stride
-        rows.append({"layer": i, "kind": layer.kind, "side": side, "jump": jump})
-    return rows
-
-
-def torch_stack(layers: list[Layer], channels: int = 2, positive: bool = True):
-    """The real PyTorch stack, linear (no ReLU dead zones). Positive weights make an exact
-    cancellation impossible, so a zero gradient means "outside the field"."""
-    import torch
-    from torch import nn
-
-    mods, c_in = [], 1
-    for layer in layers:
-        if layer.kind == "pool":
-            mods.append(nn.AvgPool2d(layer.kernel, layer.stride))
-            continue
-        conv = nn.Conv2d(
-            c_in, channels, layer.kernel, layer.stride, dilation=layer.dilation, bias=False
-        )
-        if positive:
-            with torch.no_grad():
-                conv.weight.uniform_(0.1, 1.0)
-        mods.append(conv)
-        c_in = channels
-    return nn.Sequential(*mods)
-
-
-def input_gradient(net, size: int, unit: tuple[int, int]) -> np.ndarray:
-    """|d output[0, 0, unit] / d input| for one random image of side `size`."""
-    import torch
-
-    x = torch.rand(1, 1, size, size, requires_grad=True)
-    net(x)[0, 0, unit[0], unit[1]].backward()
-    return x.grad[0, 0].abs().numpy()
-
-
-def mass_side(grad: np.ndarray, fraction: float, centre: tuple[int, int] | None = None) -> int:
-    """Side of the smallest square centred on `centre` (default: the map's centre pixel) that
-    holds at least `fraction` of the total mass (odd sides: 1, 3, 5, ...)."""
-    h, w = grad.shape
-    cy, cx = centre if centre is not None else (h // 2, w // 2)
-    total = grad.sum()
-    for r in range(max(h, w)):
-        window = grad[max(cy - r, 0) : cy + r + 1, max(cx - r, 0) : cx + r + 1]
-        if window.sum() >= fraction * total * (1 - 1e-9):
-            return 2 * r + 1
-    return 2 * max(h, w) - 1
-
-
-def centroid(grad: np.ndarray) -> tuple[int, int]:
-    """The gradient's centre of mass, rounded: where a pooled stack's centre unit looks (floor
-    division in pooling moves it off the map's centre by a few pixels)."""
-    ys, xs = np.indices(grad.shape)
-    total = grad.sum()
-    if total <= 0:  # no gradient at all (every ReLU dead): the map's centre
-        return grad.shape[0] // 2, grad.shape[1] // 2
-    return int(round((ys * grad).sum() / total)), int(round((xs * grad).sum() / total))
-
-
-def effective_map(layers: list[Layer], size: int, draws: int = 8, seed: int = 0) -> np.ndarray:
-    """Mean |input gradient| of the centre unit over `draws` random stacks, each on its own
-    random image (PyTorch's default signed initialisation, padding that keeps the centre at
-    the centre, no nonlinearity).
-
-    The draws run at once as groups of one grouped stack (two channels each): a group sees only
-    its own image, so its input gradient is that of an independent stack, and one pass replaces
-    `draws` passes of tiny convolutions that the CPU runs mostly as overhead.
-    """
-    import torch
-    from torch import nn
-
-    torch.manual_seed(seed)
-    mods, c_in = [], 1
-    for layer in layers:
-        if layer.kind == "pool":
-            mods.append(nn.AvgPool2d(layer.kernel, layer.stride))
-            continue
-        pad = layer.dilation * (layer.kernel - 1) // 2
-        mods.append(
-            nn.Conv2d(
-                draws * c_in,
-                draws * 2,
-                layer.kernel,
-                layer.stride,
-                pad,
-                layer.dilation,
-                groups=draws,
-                bias=False,
-            )
-        )  # fan-in per group is c_in·k², as for a stack of its own: the same initial scale
-        c_in = 2
-    net = nn.Sequential(*mods)
-    x = torch.rand(1, draws, size, size, requires_grad=True)
-    y = net(x)  # (1, 2·draws, h, w): channel 2·g is group g's first channel
-    y[0, ::2, y.shape[2] // 2, y.shape[3] // 2].sum().backward()
-    return x.grad[0].abs().mean(0).double().numpy()
-
-
-def depth_exponent(
-    depths: list[int], kernel: int = 3, fraction: float = 0.5, seed: int = 0
-) -> tuple[float, list[int]]:
-    """Slope of log(effective side) against log(depth) for stride-1 stacks, and the sides.
-    Luo et al. predict about 0.5 (the field's mass spreads like a random walk); the
-    theoretical side grows with slope about 1."""
-    size = 2 * (1 + max(depths) * (kernel - 1)) + 1  # the whole theoretical field fits
-    sides = [mass_side(effective_map(stack(d, kernel), size, seed=seed), fraction) for d in depths]
-    slope = float(np.polyfit(np.log(depths), np.log(sides), 1)[0])
-    return slope, sides
-
-
-# --- The trained part: a task that needs range ----------------------------------------------
 
 NAME = "receptive_field"
 TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
@@ -194,6 +48,12 @@ STACK_HELP = {
     "dilated": "3×3 convolutions with dilation 1, 2, 4, …: exponential growth, same parameters",
     "pooled": "3×3 convolutions with 2×2 max pooling between them: the jump doubles, same parameters",
     "wide": "7×7 convolutions: the field grows by 6 a layer, at 5.4 times the parameters",
+}
+STACKS: dict[str, dict[str, Any]] = {  # each stack as fields.stack builds it, at any depth
+    "plain": {"kernel": 3},
+    "dilated": {"kernel": 3, "dilation_growth": 2},
+    "pooled": {"kernel": 3, "pool_every": 1, "pool_after_last": False},
+    "wide": {"kernel": 7},
 }
 Distance = Annotated[int, Field(ge=9, le=55)]
 
@@ -228,7 +88,9 @@ class Config(ExperimentFields, EpochFields):
         group="Task",
         label="Training images",
     )
-    depth: int = param(4, "Conv layers of every stack", ge=2, le=6, group="Trained stacks")
+    depth: int = param(
+        4, "Conv layers of every stack", ge=2, le=6, group="Trained stacks", label="Trained depth"
+    )
     width: int = param(
         8,
         "Channels of every conv layer",
@@ -274,22 +136,26 @@ class Config(ExperimentFields, EpochFields):
         return self
 
 
-def task_stack(name: str, depth: int) -> list[Layer]:
-    """The layers of a named stack (as the analytic core counts them)."""
-    layers = []
-    for i in range(depth):
-        kernel, dilation = (7, 1) if name == "wide" else (3, 2**i if name == "dilated" else 1)
-        layers.append(Layer("conv", kernel, 1, dilation))
-        if name == "pooled" and i < depth - 1:
-            layers.append(Layer("pool", 2, 2))
-    return layers
+class TaskTraining(TrainFields):
+    """What engine.train reads of a run beside the network, which task_net builds (the
+    blueprint cannot describe a dilated stack) on the strips of `pairs`: the training
+    settings, validated, and what the memory layout follows (a BatchNorm CNN of this width)."""
+
+    model: Literal["cnn"] = param("cnn", "task_net is a CNN")
+    norm: Literal["batch"] = param("batch", "task_net normalises with BatchNorm")
+    width: int = param(8, "Channels of every conv layer", ge=1, le=64)
+
+
+def task_stack(name: str, depth: int) -> list[Window]:
+    """The windows of a named stack: what its field is counted from and task_net built from."""
+    return fields.stack(depth, **STACKS[name])
 
 
 def field_of(name: str, depth: int) -> int:
-    return theoretical(task_stack(name, depth))[-1]["side"]
+    return fields.theoretical(task_stack(name, depth))[-1]["side"]
 
 
-def task_net(layers: list[Layer], width: int):
+def task_net(layers: list[Window], width: int):
     """The trained network: each conv (size-preserving padding) + BatchNorm + ReLU, max
     pooling where the stack pools, then global average pooling and a 2-way linear head. The
     head sees only position-averaged features: no dense layer can see both glyphs for it."""
@@ -300,9 +166,15 @@ def task_net(layers: list[Layer], width: int):
         if layer.kind == "pool":
             mods.append(nn.MaxPool2d(2))
             continue
-        pad = layer.dilation * (layer.kernel - 1) // 2
         mods += [
-            nn.Conv2d(c_in, width, layer.kernel, padding=pad, dilation=layer.dilation, bias=False),
+            nn.Conv2d(
+                c_in,
+                width,
+                layer.kernel,
+                padding=layer.padding,
+                dilation=layer.dilation,
+                bias=False,
+            ),
             nn.BatchNorm2d(width),
             nn.ReLU(inplace=True),
         ]
@@ -311,7 +183,7 @@ def task_net(layers: list[Layer], width: int):
     return nn.Sequential(*mods)
 
 
-def forward_flops(layers: list[Layer], width: int, image_width: int) -> int:
+def forward_flops(layers: list[Window], width: int, image_width: int) -> int:
     """Forward FLOPs of one strip through task_net, counted as architecture.count_flops does:
     2 per multiply-add of the convolutions and the head (BatchNorm, ReLU, pooling left out).
     Every conv keeps the map's size; a 2×2 pool halves it."""
@@ -378,19 +250,17 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
     import torch
 
     from cnnexp import engine
-    from cnnexp.config import TrainSetup
 
     c = spec.config
     layers = task_stack(c["stack"], c["depth"])
     ds = pairs(c["n_train"], c["distance"], c["image_width"], spec.seed)
     dd = engine.DeviceData.from_images(ds, engine.pick_device(ctx.device), ctx.precision)
-    # Only the training settings of a setup are used: the model comes from task_net, which
-    # the blueprint cannot describe (dilation), and the data from `pairs`.
-    setup = TrainSetup.model_construct(
-        epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"], width=c["width"]
+    training = parse(
+        TaskTraining,
+        {"epochs": c["epochs"], "batch_size": c["batch_size"], "lr": c["lr"], "width": c["width"]},
     )
     result = engine.train(
-        setup,
+        training,  # type: ignore[arg-type]  # with `build`, train reads only TrainFields and width
         dd,
         spec.seed,
         on_epoch=ctx.on_epoch,
@@ -403,7 +273,7 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
         dd,
         params=sum(p.numel() for p in result.model.parameters()),
         flops=forward_flops(layers, c["width"], c["image_width"]),
-        field=theoretical(layers)[-1]["side"],
+        field=fields.theoretical(layers)[-1]["side"],
     )
     if result.status == "done":  # for the trained effective field (trained_effective)
         buffer = io.BytesIO()
@@ -417,8 +287,8 @@ def trained_effective(spec: RunSpec, store, images: int = 64) -> dict | None:
     last conv block (the unit's channels summed) over `images` of its test images, with the
     sides of the squares holding 50% and 90% of it. None when no weights are saved.
 
-    Unlike the probe's linear random stacks, this one has ReLUs and learned weights: it shows
-    where the trained network actually looks."""
+    Unlike the field probe's linear random stacks, this one has ReLUs and learned weights: it
+    shows where the trained network actually looks."""
     import torch
 
     blob = store.blob(NAME, spec.run_id, "weights") if store is not None else None
@@ -434,12 +304,12 @@ def trained_effective(spec: RunSpec, store, images: int = 64) -> dict | None:
     y = trunk(x)  # (n, width, h, w)
     y[:, :, y.shape[2] // 2, y.shape[3] // 2].sum().backward()
     grad = x.grad[:, 0].abs().mean(0).double().numpy()
-    centre = centroid(grad)
+    centre = fields.centroid(grad)
     return {
         "map": grad,
-        "theoretical": theoretical(layers)[-1]["side"],
-        "effective_50": mass_side(grad, 0.5, centre),
-        "effective_90": mass_side(grad, 0.9, centre),
+        "theoretical": fields.theoretical(layers)[-1]["side"],
+        "effective_50": fields.mass_side(grad, 0.5, centre),
+        "effective_90": fields.mass_side(grad, 0.9, centre),
     }
 
 
@@ -450,7 +320,24 @@ def _runs_of(results: Results, stack_name: str, distance: int):
     return runs[(runs["stack"] == stack_name) & (runs["distance"] == distance)]
 
 
-def stops_at(rows: list[dict]) -> int | None:
+class DistancePoint(TypedDict):
+    distance: int  # between the glyphs' left edges (pixels)
+    test_acc: stats.CI
+
+
+class Headline(TypedDict):
+    """Each stack's accuracy against distance, its field and size, and where it stops
+    working (catalog.py and explain read it)."""
+
+    accuracy: dict[str, list[DistancePoint]]
+    field: dict[str, int]  # theoretical side (pixels)
+    params: dict[str, int]  # the stacks with a finished run
+    stops_at: dict[str, int | None]  # the first distance below WORKS; None: none is
+    learned: dict[str, bool]  # False: at chance everywhere (see learned)
+    works_above: float  # WORKS when it was saved
+
+
+def stops_at(rows: list[DistancePoint]) -> int | None:
     """The first distance, from the shortest, at which the mean accuracy falls below WORKS."""
     for r in rows:
         m = r["test_acc"]["mean"]
@@ -459,14 +346,15 @@ def stops_at(rows: list[dict]) -> int | None:
     return None
 
 
-def summarize(cfg: Config, results: Results) -> dict:
-    accuracy, params = {}, {}
+def summarize(cfg: Config, results: Results) -> Headline:
+    accuracy: dict[str, list[DistancePoint]] = {}
+    params: dict[str, int] = {}
     for st in cfg.stacks:
         accuracy[st] = []
         for d in sorted(cfg.distances):
             mine = _runs_of(results, st, d)
             accuracy[st].append(
-                {"distance": d, "test_acc": stats.mean_ci(mine["test_acc"] if len(mine) else [])}
+                {"distance": d, "test_acc": stats.share_ci(mine["test_acc"] if len(mine) else [])}
             )
             if len(mine):
                 params[st] = int(mine["params"].iloc[0])
@@ -480,7 +368,7 @@ def summarize(cfg: Config, results: Results) -> dict:
     }
 
 
-def learned(rows: list[dict]) -> bool:
+def learned(rows: list[DistancePoint]) -> bool:
     """Whether a stack rose above chance anywhere: one at chance at every distance, the
     shortest included, says nothing about where its field stops (too few epochs or images)."""
     means = [r["test_acc"]["mean"] for r in rows if r["test_acc"]["mean"] is not None]
@@ -494,7 +382,7 @@ def needs(distance: int) -> int:
     return distance - GLYPH_SIDE + 2 * SEEN
 
 
-def explain(cfg: Config, h: dict) -> str:
+def explain(cfg: Config, h: Headline) -> str:
     """What the trained comparison shows, in numbers, whichever way it falls."""
     out = []
     for st, rows in h["accuracy"].items():

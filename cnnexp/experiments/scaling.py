@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from pydantic import Field, model_validator
 
@@ -173,7 +173,7 @@ def _setup(cfg: Config, family: str, width: int, n_train: int) -> TrainSetup:
 @functools.cache
 def _max_epochs() -> int:
     """TrainSetup's own upper bound on epochs, read from its field."""
-    return int(next(s.hi for s in describe(TrainSetup) if s.name == "epochs"))
+    return int(next(s.hi for s in describe(TrainSetup) if s.name == "epochs" and s.hi))
 
 
 def params_of(cfg: Config, family: str, width: int) -> int:
@@ -182,11 +182,9 @@ def params_of(cfg: Config, family: str, width: int) -> int:
 
 @functools.lru_cache(maxsize=256)
 def _closest_width(dataset: str, depth: int, family: str, target: int) -> int:
-    info = data.info(dataset)
-
     def params(w: int) -> int:
         m = TrainSetup(dataset=dataset, model=family, width=w, depth=depth)
-        return architecture.count_params(architecture.blueprint(m, info.shape, info.n_classes))
+        return architecture.count_params(m.layers())
 
     candidates = range(1, 2049 if family == "mlp" else 129)
     return min(candidates, key=lambda w: abs(math.log(params(w) / target)))
@@ -243,7 +241,12 @@ def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
 
 
 # --- analytic ------------------------------------------------------------------------------
-def analytic(cfg: Config, side: int | None = None) -> dict:
+class Cost(TypedDict):
+    params: int
+    flops: int  # forward FLOPs per image
+
+
+def analytic(cfg: Config, side: int | None = None) -> dict[str, Cost]:
     """Parameters and FLOPs of one layer of each family (formulas; no torch)."""
     costs = architecture.single_layer_costs(
         side or cfg.image_size,
@@ -271,7 +274,7 @@ def analytic_curve(cfg: Config) -> list[dict]:
     return rows
 
 
-def module_counts(cfg: Config) -> dict:
+def module_counts(cfg: Config) -> dict[str, Cost]:
     """The same counts from real modules built on the meta device (no memory used), so the
     formulas are checked against nn.Linear, LocallyConnected2d and nn.Conv2d."""
     import torch
@@ -303,24 +306,49 @@ def module_counts(cfg: Config) -> dict:
 
 
 # --- headline ------------------------------------------------------------------------------
-def _points(runs, family: str, n_train: int | None) -> list[dict]:
+class Point(TypedDict):
+    """One trained width of a family: its size and test accuracy over seeds."""
+
+    width: int
+    params: int
+    test_acc: stats.CI
+
+
+class SizePoint(Point):
+    n_train: int  # training images (sample efficiency)
+
+
+class Headline(TypedDict):
+    """The layer counted three ways and, trained, each family's accuracy against its size
+    and against training images (catalog.py, readme.py and explain_trained read it)."""
+
+    analytic: dict[str, Cost]  # fc, local, conv: one layer, from the formulas
+    output_side: int
+    modules: NotRequired[dict[str, Cost]]  # the analytic mode: the same counted on modules
+    families: NotRequired[dict[str, list[Point]]]  # the empirical mode from here on
+    sample_efficiency: NotRequired[dict[str, list[SizePoint]]]
+    # How many times the best CNN's parameters each family needed to match it (None: never).
+    params_ratio_to_match_cnn: NotRequired[dict[str, float | None]]
+
+
+def _points(runs, family: str, n_train: int | None) -> list[Point]:
     sub = (
         runs[(runs["model"] == family) & (runs["n_train"] == (n_train or 0))] if len(runs) else runs
     )
-    out = []
+    out: list[Point] = []
     for width, g in sub.groupby("width") if len(sub) else []:
         out.append(
             {
                 "width": int(width),
                 "params": int(g["params"].iloc[0]),
-                "test_acc": stats.mean_ci(g["test_acc"]),
+                "test_acc": stats.share_ci(g["test_acc"]),
             }
         )
     return out
 
 
-def summarize(cfg: Config, results: Results) -> dict:
-    headline: dict = {
+def summarize(cfg: Config, results: Results) -> Headline:
+    headline: Headline = {
         "analytic": analytic(cfg),
         "output_side": architecture.conv_out(cfg.image_size, cfg.kernel, cfg.stride, cfg.padding),
     }
@@ -350,26 +378,25 @@ def summarize(cfg: Config, results: Results) -> dict:
     return headline
 
 
-def _acc(runs, family: str, width: int, n_train: int) -> dict:
+def _acc(runs, family: str, width: int, n_train: int) -> stats.CI:
     if runs.empty:
         return stats.mean_ci([])
     sub = runs[(runs["model"] == family) & (runs["width"] == width) & (runs["n_train"] == n_train)]
-    return stats.mean_ci(sub["test_acc"])
+    return stats.share_ci(sub["test_acc"])
 
 
-def _ratios(families: dict) -> dict:
+def _ratios(families: dict[str, list[Point]]) -> dict[str, float | None]:
     """How many times the best CNN's parameters each family needed to reach its accuracy."""
-    cnn = [p for p in families["cnn"] if p["test_acc"]["mean"] is not None]
-    if not cnn:
+    best = _best(families["cnn"])
+    if best is None:
         return {"mlp": None, "local": None}
-    best = max(cnn, key=lambda p: p["test_acc"]["mean"])
-    out = {}
+    out: dict[str, float | None] = {}
     for f in ("mlp", "local"):
         ok = [
             p
             for p in families[f]
             if p["test_acc"]["mean"] is not None
-            and p["test_acc"]["mean"] >= best["test_acc"]["mean"]
+            and p["test_acc"]["mean"] >= stats.mean_of(best["test_acc"])
         ]
         out[f] = min(p["params"] for p in ok) / best["params"] if ok else None
     return out
@@ -392,18 +419,18 @@ def explain_analytic(cfg: Config) -> str:
     )
 
 
-def _best(points: list[dict]) -> dict | None:
+def _best(points: list[Point]) -> Point | None:
     done = [p for p in points if p["test_acc"]["mean"] is not None]
-    return max(done, key=lambda p: p["test_acc"]["mean"]) if done else None
+    return max(done, key=lambda p: stats.mean_of(p["test_acc"])) if done else None
 
 
-def explain_trained(h: dict) -> str:
+def explain_trained(h: Headline) -> str:
     """Sentences that quote the numbers of a finished sweep, whichever way they fall."""
     fams = h.get("families", {})
     best = {f: _best(ps) for f, ps in fams.items()}
     out = []
-    if best.get("cnn"):
-        c = best["cnn"]
+    c = best.get("cnn")
+    if c is not None:
         out.append(
             f"The best CNN (width {c['width']}, {c['params']:,} parameters) reaches "
             f"{stats.describe_ci(c['test_acc'])}."

@@ -7,15 +7,13 @@ padding breaks it near the border only; strides and pooling break it for shifts 
 multiples of the total stride (aliasing), which a blur before subsampling reduces; global
 average pooling turns equivariance into invariance.
 
-Instant: computed where it is shown (the equivariance page's probe tab, or
-`python -m cnnexp.experiments.shift_probe`), never stored.
+Instant: computed where it is shown (the Equivariance page's first tab, or
+`python -m cnnexp probe shift`), never stored. The mathematics is in shift_errors.py.
 """
 
 from __future__ import annotations
 
 import io
-import json
-import sys
 from typing import Literal
 
 import numpy as np
@@ -23,7 +21,7 @@ from pydantic import model_validator
 
 from cnnexp import architecture, data
 from cnnexp.config import Config as BaseConfig
-from cnnexp.config import ConfigError, param, parse
+from cnnexp.config import ConfigError, param
 from cnnexp.experiments import equivariance
 
 Image = Literal[
@@ -36,19 +34,22 @@ class Config(BaseConfig):
     image: Image = param(
         "chelsea",
         "Input: a photograph shipped with scikit-image, or a test image of a dataset",
-        group="Probe input",
+        group="Input image",
     )
     image_index: int = param(
         0,
         "Which test image, when the input is a dataset",
         ge=0,
         le=999,
-        group="Probe input",
+        group="Input image",
         advanced=True,
         label="Test image",
     )
     colour: bool = param(
-        False, "Keep a photograph's three colour channels", group="Probe input", budget="probe"
+        False,
+        "Keep a photograph's three colour channels",
+        group="Input image",
+        budget="shift_probe",
     )
     image_size: int = param(
         64,
@@ -56,9 +57,9 @@ class Config(BaseConfig):
         ge=16,
         le=256,
         options=(32, 48, 64, 96, 128),
-        group="Probe input",
+        group="Input image",
         label="Photo side",
-        budget="probe",
+        budget="shift_probe",
     )
     shift: int = param(
         3,
@@ -67,7 +68,7 @@ class Config(BaseConfig):
         le=8,
         group="Shift",
         label="Shift dx",
-        budget="probe",
+        budget="shift_probe",
     )
     shift_y: int = param(
         0,
@@ -76,7 +77,7 @@ class Config(BaseConfig):
         le=8,
         group="Shift",
         label="Shift dy",
-        budget="probe",
+        budget="shift_probe",
     )
     shift_kind: Literal["circular", "zero"] = param(
         "circular",
@@ -85,7 +86,7 @@ class Config(BaseConfig):
         group="Shift",
     )
     depth: int = param(
-        2, "Conv layers in the probe stack", ge=1, le=4, group="Probe stack", budget="probe"
+        2, "Conv layers in the stack", ge=1, le=4, group="Layer stack", budget="shift_probe"
     )
     kernel: int = param(
         3,
@@ -93,45 +94,45 @@ class Config(BaseConfig):
         ge=1,
         le=9,
         options=(1, 3, 5, 7, 9),
-        group="Probe stack",
-        budget="probe",
+        group="Layer stack",
+        budget="shift_probe",
     )
     padding: Literal["zeros", "circular", "reflect", "valid"] = param(
-        "zeros", "How each conv pads its input ('valid' does not pad)", group="Probe stack"
+        "zeros", "How each conv pads its input ('valid' does not pad)", group="Layer stack"
     )
-    stride: int = param(1, "Stride of every conv", ge=1, le=2, group="Probe stack")
+    stride: int = param(1, "Stride of every conv", ge=1, le=2, group="Layer stack")
     pool: Literal["none", "max", "avg", "blur"] = param(
         "none",
         "Pooling after every conv (2×2, stride 2); blur: low-pass, then subsample",
-        group="Probe stack",
+        group="Layer stack",
     )
     gap: bool = param(
         True,
         "Global pooling at the end: measure invariance",
-        group="Probe stack",
+        group="Layer stack",
         label="Global pooling",
     )
     channels: int = param(
         8,
-        "Channels of every probe layer",
+        "Channels of every conv layer",
         ge=1,
         le=32,
-        group="Probe stack",
+        group="Layer stack",
         advanced=True,
-        budget="probe",
+        budget="shift_probe",
     )
     weights: Literal["random", "trained"] = param(
         "random",
         "random: seeded Kaiming weights; trained: the conv layers of a saved trained "
         "run (its architecture replaces the stack settings)",
-        group="Probe stack",
+        group="Layer stack",
         advanced=True,
     )
     trained_model: Literal["cnn_flatten", "cnn_gap", "cnn_gap_blur"] = param(
         "cnn_gap",
         "Which trained CNN lends its weights (trained without augmentation, first "
         "seed, with the trained settings below)",
-        group="Probe stack",
+        group="Layer stack",
         advanced=True,
         label="Trained model",
     )
@@ -140,7 +141,7 @@ class Config(BaseConfig):
         "Seed of the random weights; with trained weights, the trained run's seed",
         ge=0,
         le=2**31 - 1,
-        group="Probe stack",
+        group="Layer stack",
         advanced=True,
         label="First seed",
     )
@@ -188,7 +189,7 @@ def _check_stack(cfg: Config, side: int) -> None:
             )
 
 
-def probe_input(cfg: Config, side: int | None = None, channels: int | None = None):
+def input_image(cfg: Config, side: int | None = None, channels: int | None = None):
     """The probe's image as a float tensor (1, C, H, W) in [0, 1]."""
     import torch
 
@@ -208,15 +209,28 @@ def probe_input(cfg: Config, side: int | None = None, channels: int | None = Non
     return torch.from_numpy(img.copy()).float().div(255.0)[None]
 
 
-def probe_stack(cfg: Config, store=None, trained: equivariance.Config | None = None):
+def colour_ignored(cfg: Config) -> str | None:
+    """Why the probe's input is one grey channel although colour is set, or None. Only the
+    photographs have colour, and a trained network takes the one channel it was trained on
+    (the equivariance experiment's datasets are all grey)."""
+    if not cfg.colour:
+        return None
+    if cfg.weights == "trained":
+        return f"the trained {cfg.trained_model} takes the one grey channel it was trained on"
+    if cfg.image not in data.PHOTOS:
+        return f"the {cfg.image} images are grey"
+    return None
+
+
+def stack(cfg: Config, store=None, trained: equivariance.Config | None = None):
     """(blocks, input image) for the probe: random weights from the settings, or the conv
     layers of the saved trained run that `trained` (default: its defaults) and the probe's
     trained_model and seed name."""
-    from cnnexp import probe
+    from cnnexp.probes import shift_errors
 
     if cfg.weights == "random":
-        x = probe_input(cfg)
-        return probe.random_stack(
+        x = input_image(cfg)
+        return shift_errors.random_stack(
             x.shape[1],
             cfg.channels,
             cfg.depth,
@@ -227,8 +241,8 @@ def probe_stack(cfg: Config, store=None, trained: equivariance.Config | None = N
             cfg.seed,
         ), x
     model, setup = trained_model(cfg, store, trained)
-    x = probe_input(cfg, side=data.info(setup.dataset).shape[1], channels=1)
-    return probe.stack_from_model(model.eval(), setup.layers()), x
+    x = input_image(cfg, side=data.info(setup.dataset).shape[1], channels=1)
+    return shift_errors.stack_from_model(model.eval(), setup.layers()), x
 
 
 def trained_model(cfg: Config, store, trained: equivariance.Config | None = None):
@@ -251,12 +265,14 @@ def trained_model(cfg: Config, store, trained: equivariance.Config | None = None
     return model, setup
 
 
-def probe_headline(cfg: Config, store=None, trained: equivariance.Config | None = None) -> dict:
-    from cnnexp import probe
+def headline(cfg: Config, store=None, trained: equivariance.Config | None = None) -> dict:
+    """Per layer and step along the shift's direction, the interior and whole-map errors;
+    with global pooling, the pooled output's change (the CLI's JSON, the explanation's input)."""
+    from cnnexp.probes import shift_errors
 
-    blocks, x = probe_stack(cfg, store, trained)
-    sweep = probe.shifts_along(cfg.shift, cfg.shift_y, SWEEP)
-    rows = probe.equivariance(blocks, x, [s for _, s in sweep], cfg.shift_kind)
+    blocks, x = stack(cfg, store, trained)
+    sweep = shift_errors.shifts_along(cfg.shift, cfg.shift_y, SWEEP)
+    rows = shift_errors.equivariance(blocks, x, [s for _, s in sweep], cfg.shift_kind)
     by_shift = dict(sweep)
     step = {v: t for t, v in by_shift.items()}
     out = {
@@ -274,7 +290,7 @@ def probe_headline(cfg: Config, store=None, trained: equivariance.Config | None 
         ]
     }
     if cfg.gap:
-        inv = probe.invariance(blocks, x, [s for _, s in sweep], cfg.shift_kind)
+        inv = shift_errors.invariance(blocks, x, [s for _, s in sweep], cfg.shift_kind)
         avg = [r for r in inv if r["pooling"] == "average"]
         mx = {(r["dx"], r["dy"]): r["error"] for r in inv if r["pooling"] == "max"}
         out["invariance"] = [
@@ -288,13 +304,13 @@ def probe_headline(cfg: Config, store=None, trained: equivariance.Config | None 
     return out
 
 
-def probe_grid(cfg: Config, store=None, trained: equivariance.Config | None = None) -> list[dict]:
+def grid(cfg: Config, store=None, trained: equivariance.Config | None = None) -> list[dict]:
     """Equivariance errors for every shift (dx, dy) in [-8, 8]², every layer."""
-    from cnnexp import probe
+    from cnnexp.probes import shift_errors
 
-    blocks, x = probe_stack(cfg, store, trained)
+    blocks, x = stack(cfg, store, trained)
     shifts = [(dx, dy) for dy in range(-SWEEP, SWEEP + 1) for dx in range(-SWEEP, SWEEP + 1)]
-    return probe.equivariance(blocks, x, shifts, cfg.shift_kind)
+    return shift_errors.equivariance(blocks, x, shifts, cfg.shift_kind)
 
 
 POOLINGS = {
@@ -306,10 +322,10 @@ POOLINGS = {
 }
 
 
-def probe_downsampling(cfg: Config) -> list[dict]:
+def downsampling(cfg: Config) -> list[dict]:
     """The interior error of the last layer against shift, for each way of downsampling,
     everything else as set (random weights)."""
-    from cnnexp import probe
+    from cnnexp.probes import shift_errors
 
     rows = []
     for name, change in POOLINGS.items():
@@ -318,9 +334,9 @@ def probe_downsampling(cfg: Config) -> list[dict]:
             _check_stack(variant, input_side(variant))
         except ValueError:
             continue  # this downsampling does not fit the input at this depth
-        blocks, x = probe_stack(variant)
-        sweep = probe.shifts_along(cfg.shift, cfg.shift_y, SWEEP)
-        for r in probe.equivariance(blocks, x, [s for _, s in sweep], cfg.shift_kind):
+        blocks, x = stack(variant)
+        sweep = shift_errors.shifts_along(cfg.shift, cfg.shift_y, SWEEP)
+        for r in shift_errors.equivariance(blocks, x, [s for _, s in sweep], cfg.shift_kind):
             if r["layer"] == len(blocks):
                 t = next(t for t, s in sweep if s == (r["dx"], r["dy"]))
                 rows.append(
@@ -338,7 +354,7 @@ def _num(v: float) -> str:
     return "below 1e-6" if v < 1e-6 else f"{v:.2g}"
 
 
-def explain_probe(cfg: Config, h: dict) -> str:
+def explain(cfg: Config, h: dict) -> str:
     """What the probe curves show, in numbers."""
     rows = h["equivariance"]
     last = max(r["layer"] for r in rows)
@@ -380,6 +396,9 @@ def explain_probe(cfg: Config, h: dict) -> str:
                     f"error of {_num(max(whole))} at most; the others up to {_num(max(aliased))}: "
                     f"subsampling aliases them."
                 )
+    grey = colour_ignored(cfg)
+    if grey:  # the page's colour switch is on, but the maps are grey: say why
+        out.append(f"The input is grey although colour is on: {grey}.")
     inv = h.get("invariance")
     if inv:
         worst = max(r["error"] for r in inv)
@@ -391,19 +410,19 @@ def explain_probe(cfg: Config, h: dict) -> str:
     return " ".join(out)
 
 
-def probe_frames(cfg: Config, store=None, trained: equivariance.Config | None = None) -> dict:
+def frames(cfg: Config, store=None, trained: equivariance.Config | None = None) -> dict:
     """The probe's numbers as tidy tables: per-layer errors along the shift direction, the
     dx × dy grid, invariance, and (random weights) the downsampling comparison."""
     import pandas as pd
 
-    head = probe_headline(cfg, store, trained)
+    head = headline(cfg, store, trained)
     eq = pd.DataFrame(head["equivariance"]).melt(
         id_vars=["layer", "shift", "dx", "dy", "stride"],
         value_vars=["interior_error", "full_error"],
         var_name="region",
     )
     eq["region"] = eq["region"].map({"interior_error": "interior", "full_error": "whole map"})
-    out = {"equivariance": eq, "grid": pd.DataFrame(probe_grid(cfg, store, trained))}
+    out = {"equivariance": eq, "grid": pd.DataFrame(grid(cfg, store, trained))}
     if head.get("invariance"):
         inv = pd.DataFrame(head["invariance"]).melt(
             id_vars=["shift"], value_vars=["error", "max_pool_error"], var_name="pooling"
@@ -413,7 +432,7 @@ def probe_frames(cfg: Config, store=None, trained: equivariance.Config | None = 
         )
         out["invariance"] = inv
     if cfg.weights == "random":
-        out["downsampling"] = pd.DataFrame(probe_downsampling(cfg))
+        out["downsampling"] = pd.DataFrame(downsampling(cfg))
     return out
 
 
@@ -426,13 +445,14 @@ def charts(
     trained: equivariance.Config | None = None,
 ) -> dict:
     """The maps of one layer and channel, error curves, the dx × dy map, invariance and the
-    downsampling comparison, from the probe's frames (probe_frames)."""
-    from cnnexp import figures, probe  # the probe computes with torch
+    downsampling comparison, from the probe's tables (`frames`)."""
+    from cnnexp import figures
+    from cnnexp.probes import shift_errors  # computes with torch
 
     eq = frames["equivariance"]
     layer = layer or int(eq["layer"].max())
-    blocks, x = probe_stack(cfg, store, trained)
-    maps = probe.maps(blocks, x, layer, channel, cfg.shift, cfg.shift_y, cfg.shift_kind)
+    blocks, x = stack(cfg, store, trained)
+    maps = shift_errors.maps(blocks, x, layer, channel, cfg.shift, cfg.shift_y, cfg.shift_kind)
     curves = eq.assign(layer="layer " + eq["layer"].astype(str)).dropna()
     grid = frames["grid"][frames["grid"]["layer"] == layer]
     out = {
@@ -485,37 +505,3 @@ def charts(
             y_title="relative error",
         )
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m cnnexp.experiments.shift_probe`: the probe's headline as JSON. Its flags,
-    plus the trained experiment's flags that name the run whose weights --weights trained
-    borrows (--seed is one flag for both)."""
-    from cnnexp.cli import Parser, add_config_flags, config_values
-    from cnnexp.store import Store
-
-    parser = Parser(
-        prog="python -m cnnexp.experiments.shift_probe",
-        description=__doc__.split("\n\n")[0],
-        conflict_handler="resolve",  # the trained settings' --seed is the probe's
-    )
-    add_config_flags(parser, equivariance.Config)
-    add_config_flags(parser, Config)
-    parser.add_argument("--results", metavar="DIR", default=None, help="results folder")
-    parser.add_argument(  # as the other probe takes it; JSON is this one's only output
-        "--json", action="store_true", help="print one JSON object on stdout (always)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        cfg = parse(Config, config_values(args, Config))
-        trained = parse(equivariance.Config, config_values(args, equivariance.Config))
-        headline = probe_headline(cfg, Store(args.results), trained)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps({"config": cfg.canonical(), "headline": headline}, default=float))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

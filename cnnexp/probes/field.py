@@ -1,36 +1,26 @@
-"""The receptive-field probe: a stack chosen by sliders, its theoretical field layer by layer,
-its effective field (Luo et al., NeurIPS 2016), and a depth sweep of both.
+"""The field probe: a stack chosen by sliders, its theoretical field layer by layer, its
+effective field (Luo et al., NeurIPS 2016), and a depth sweep of both.
 
-Instant: computed where it is shown (the Receptive field page, or
-`python -m cnnexp.experiments.field_probe`), never stored. The stacks are
-linear (no ReLU) with two channels and PyTorch's default signed initialisation, averaged over
-DRAWS random draws of weights and input: the gradient then measures where the stack *can*
-look, without the dead zones of one particular set of ReLUs.
+Instant: computed where it is shown (the Receptive field page's first two tabs, or
+`python -m cnnexp probe field`), never stored; the arithmetic is cnnexp/fields.py. The
+stacks are linear (no ReLU) with two channels and PyTorch's default signed initialisation,
+averaged over DRAWS random draws of weights and input: the gradient then measures where the
+stack *can* look, without the dead zones of one particular set of ReLUs.
 
-Cost is bounded by construction: a map is at most MAX_SIDE pixels a side, two channels, DRAWS
+Cost is bounded by construction: a map is at most MAX_MAP pixels a side, two channels, DRAWS
 draws, so the worst case (`worst_gflop`) stays far below the hosted probe budget in
-cnnexp/policy.py (tests/test_receptive_field_probe.py checks it).
+cnnexp/policy.py (tests/test_field_probe.py checks it).
 """
 
 from __future__ import annotations
-
-import json
-import sys
 
 import numpy as np
 from pydantic import model_validator
 
 from cnnexp import stats
 from cnnexp.config import Config as BaseConfig
-from cnnexp.config import ConfigError, param, parse
-from cnnexp.experiments.receptive_field import (
-    Layer,
-    centroid,
-    effective_map,
-    mass_side,
-    stack,
-    theoretical,
-)
+from cnnexp.config import param
+from cnnexp.fields import Window, centroid, mass_side, stack, theoretical
 
 DRAWS = 8  # random stacks (and inputs) the effective field averages over
 MAX_MAP = 199  # largest input side of the effective-field map (pixels): bounds the cost
@@ -43,7 +33,7 @@ VARIANTS = ("plain", "dilation 2", "pool every 2")
 class Config(BaseConfig):
     # Named rf_* so that their URL parameters never collide with the trained settings'.
     rf_depth: int = param(
-        4, "Conv layers of the stack", ge=1, le=16, group="Probe stack", label="Depth"
+        4, "Conv layers of the stack", ge=1, le=16, group="Layer stack", label="Depth"
     )
     rf_kernel: int = param(
         3,
@@ -51,18 +41,18 @@ class Config(BaseConfig):
         ge=1,
         le=9,
         options=(1, 3, 5, 7, 9),
-        group="Probe stack",
+        group="Layer stack",
         label="Kernel",
     )
     rf_stride: int = param(
-        1, "Stride of every conv", ge=1, le=2, group="Probe stack", label="Stride"
+        1, "Stride of every conv", ge=1, le=2, group="Layer stack", label="Stride"
     )
     rf_dilation: int = param(
         1,
         "Dilation of every conv (holes between the kernel's taps)",
         ge=1,
         le=4,
-        group="Probe stack",
+        group="Layer stack",
         label="Dilation",
     )
     rf_pool_every: int = param(
@@ -70,7 +60,7 @@ class Config(BaseConfig):
         "A 2×2 average pool after every n-th conv (0: none)",
         ge=0,
         le=8,
-        group="Probe stack",
+        group="Layer stack",
         label="Pool every",
     )
     rf_seeds: int = param(
@@ -79,8 +69,8 @@ class Config(BaseConfig):
         "depth exponent gets a 95% interval over them",
         ge=1,
         le=5,
-        group="Probe stack",
-        label="Probe seeds",
+        group="Layer stack",
+        label="Effective-field seeds",
     )
 
     @model_validator(mode="after")
@@ -99,13 +89,13 @@ class Config(BaseConfig):
             )
         return self
 
-    def layers(self) -> list[Layer]:
+    def layers(self) -> list[Window]:
         return stack(
             self.rf_depth, self.rf_kernel, self.rf_stride, self.rf_dilation, self.rf_pool_every
         )
 
 
-def describe_layer(layer: Layer) -> str:
+def describe_layer(layer: Window) -> str:
     if layer.kind == "pool":
         return "2×2 average pool, stride 2"
     return (
@@ -124,14 +114,52 @@ def field_table(cfg: Config) -> list[dict]:
     ]
 
 
-def map_size(layers: list[Layer]) -> int:
+def map_size(layers: list[Window]) -> int:
     """An odd input side that holds the centre unit's whole field with a margin."""
     last = theoretical(layers)[-1]
     size = last["side"] + 2 * last["jump"] + 2
     return size + 1 - size % 2
 
 
-def measure(layers: list[Layer], seed: int) -> dict:
+def effective_map(layers: list[Window], size: int, draws: int = 8, seed: int = 0) -> np.ndarray:
+    """Mean |input gradient| of the centre unit over `draws` random stacks, each on its own
+    random image (PyTorch's default signed initialisation, padding that keeps the centre at
+    the centre, no nonlinearity).
+
+    The draws run at once as groups of one grouped stack (two channels each): a group sees only
+    its own image, so its input gradient is that of an independent stack, and one pass replaces
+    `draws` passes of tiny convolutions that the CPU runs mostly as overhead.
+    """
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    mods, c_in = [], 1
+    for layer in layers:
+        if layer.kind == "pool":
+            mods.append(nn.AvgPool2d(layer.kernel, layer.stride))
+            continue
+        mods.append(
+            nn.Conv2d(
+                draws * c_in,
+                draws * 2,
+                layer.kernel,
+                layer.stride,
+                layer.padding,
+                layer.dilation,
+                groups=draws,
+                bias=False,
+            )
+        )  # fan-in per group is c_in·k², as for a stack of its own: the same initial scale
+        c_in = 2
+    net = nn.Sequential(*mods)
+    x = torch.rand(1, draws, size, size, requires_grad=True)
+    y = net(x)  # (1, 2·draws, h, w): channel 2·g is group g's first channel
+    y[0, ::2, y.shape[2] // 2, y.shape[3] // 2].sum().backward()
+    return x.grad[0].abs().mean(0).double().numpy()
+
+
+def measure(layers: list[Window], seed: int) -> dict:
     """Effective field of the centre unit: its mean |gradient| map and the sides of the
     centred squares holding 50% and 90% of it, beside the theoretical side."""
     grad = effective_map(layers, map_size(layers), draws=DRAWS, seed=seed)
@@ -156,7 +184,7 @@ def effective(cfg: Config) -> dict:
     }
 
 
-def variant_stack(variant: str, depth: int, kernel: int) -> list[Layer]:
+def variant_stack(variant: str, depth: int, kernel: int) -> list[Window]:
     if variant == "dilation 2":
         return stack(depth, kernel, dilation=2)
     if variant == "pool every 2":
@@ -241,7 +269,7 @@ def _span(ci: list | None) -> str:
     return "none (1 seed)" if ci is None else f"{ci[0]:.2f}–{ci[1]:.2f}"
 
 
-def cost_gflop(layers: list[Layer], size: int, seeds: int) -> float:
+def cost_gflop(layers: list[Window], size: int, seeds: int) -> float:
     """Compute of measuring one stack's effective field on a size×size map over `seeds`
     seeds: forward and backward (×3) of DRAWS two-channel groups, 2 FLOPs a multiply-add."""
     side, macs = size, 0
@@ -277,7 +305,7 @@ def budget_problem(cfg: Config, cap_gflop: float | None) -> str | None:
         return None
     return (
         f"This probe needs {cost:,.1f} GFLOP of compute; this server allows {cap_gflop:,.1f} "
-        "per probe. Lower the depth, kernel or probe seeds."
+        "per probe. Lower the depth, kernel or effective-field seeds."
     )
 
 
@@ -459,8 +487,8 @@ def sweep_chart(rows: list[dict]):
     return fig
 
 
-# --- python -m cnnexp.experiments.field_probe ------------------------------------------------
-def probe(cfg: Config, sweep_too: bool = False, with_map: bool = False) -> dict:
+# --- python -m cnnexp probe field (cnnexp/cli.py) ----------------------------------------------
+def report(cfg: Config, sweep_too: bool = False, with_map: bool = False) -> dict:
     """What the page's probe shows, as plain values: the field table, the effective field's
     sides (intervals over rf_seeds), optionally its map, and the depth sweep's exponents."""
     eff = effective(cfg)
@@ -477,14 +505,16 @@ def probe(cfg: Config, sweep_too: bool = False, with_map: bool = False) -> dict:
     return out
 
 
-def cli_gflop(cfg: Config, sweep_too: bool) -> float:
+def report_gflop(cfg: Config, sweep_too: bool) -> float:
+    """What `report` computes: the slider stack's map, and the sweep when asked for."""
     layers = cfg.layers()
     return cost_gflop(layers, map_size(layers), cfg.rf_seeds) + (
         sweep_gflop(cfg.rf_seeds) if sweep_too else 0.0
     )
 
 
-def _text(cfg: Config, out: dict) -> str:
+def report_text(cfg: Config, out: dict) -> str:
+    """`report` as lines of text: the field table, the effective sides, the exponents."""
     lines = [f"{'layer':>5}  {'what':<26} {'side (px)':>9} {'jump (px)':>9}"]
     lines += [
         f"{r['layer']:>5}  {r['layer_is']:<26} {r['side']:>9} {r['jump']:>9}" for r in out["field"]
@@ -504,64 +534,3 @@ def _text(cfg: Config, out: dict) -> str:
             f"∝ depth^{x['theoretical']:.2f}, effective (90%) ∝ depth^{eff['mean']:.2f}{ci}"
         )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m cnnexp.experiments.field_probe`: the Receptive field page's probe without
-    the page. Bounded like the page's: the settings' own ranges (a map of at most MAX_MAP
-    pixels, at most 5 seeds) and a compute budget, by default the laptop's probe budget."""
-    from cnnexp import policy
-    from cnnexp.cli import Parser, _jsonable, add_config_flags, config_values
-
-    laptop = policy.Caps.defaults("launch").probe_gflop
-    parser = Parser(
-        prog="python -m cnnexp.experiments.field_probe",
-        description=__doc__.split("\n\n")[0],
-    )
-    add_config_flags(parser, Config)
-    parser.add_argument(
-        "--sweep",
-        action="store_true",
-        help="also sweep depth (1 to 16) for plain, dilated and pooled 3×3 stacks and fit the "
-        "exponent of each field's growth, with an interval over the seeds (a few seconds)",
-    )
-    parser.add_argument(
-        "--map",
-        action="store_true",
-        help="include the effective field's map (mean |gradient| per input pixel) in --json",
-    )
-    parser.add_argument(
-        "--max-gflop",
-        type=float,
-        default=laptop,
-        metavar="X",
-        help=f"refuse a probe that would compute more than X GFLOP (default: {laptop:g}, the "
-        "dashboard's probe budget on a laptop)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    args = parser.parse_args(argv)
-    try:
-        cfg = parse(Config, config_values(args, Config))
-        if not args.max_gflop > 0:
-            raise ConfigError(f"--max-gflop {args.max_gflop:g}: allowed: a number > 0")
-        if args.map and not args.json:
-            raise ConfigError("--map adds the map to the JSON output: use it with --json")
-        cost = cli_gflop(cfg, args.sweep)
-        if cost > args.max_gflop:
-            raise ConfigError(
-                f"this probe needs {cost:,.3g} GFLOP of compute, more than --max-gflop "
-                f"{args.max_gflop:g}; lower the depth, kernel or seeds, or raise --max-gflop"
-            )
-        out = probe(cfg, args.sweep, args.map)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(_jsonable({"config": cfg.canonical(), "gflop": cost, **out})))
-    else:
-        print(_text(cfg, out))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,19 +1,24 @@
-"""cnnexp/experiments/field_probe.py: the instant part of the Receptive field page — the
-slider stack's field table, its effective field, the depth sweep, and the probe's cost bound —
-and its command line (`python -m cnnexp.experiments.field_probe`)."""
+"""cnnexp/probes/field.py: the instant part of the Receptive field page — the slider
+stack's field table, its effective field, the depth sweep, the probe's cost bound and its
+explanation — and its command line (`python -m cnnexp probe field`)."""
 
 import json
 
+import numpy as np
 import pytest
 
-from cnnexp import policy
+from cnnexp import fields, policy
 from cnnexp.config import ConfigError, describe, parse
-from cnnexp.experiments import field_probe as fp
+from cnnexp.probes import field as fp
 from tests.test_cli import cli
 
 
 def probe_cli(results, *args, check=True):
-    return cli(results, *args, check=check, module="cnnexp.experiments.field_probe")
+    return cli(results, "probe", "field", *args, check=check)
+
+
+def ci(mean, lo=None, hi=None, n=3):
+    return {"mean": mean, "ci95": None if lo is None else [lo, hi], "n": 1 if lo is None else n}
 
 
 def test_field_table_follows_the_recurrence_layer_by_layer():
@@ -52,11 +57,30 @@ def test_the_effective_field_is_a_fraction_of_the_theoretical_one():
     grad = eff["map"]
     assert grad.shape == (fp.map_size(cfg.layers()),) * 2
     c = grad.shape[0] // 2
-    cy, cx = fp.centroid(grad)
+    cy, cx = fields.centroid(grad)
     assert abs(cy - c) <= 1 and abs(cx - c) <= 1  # the mass is centred on the unit
     outside = grad.copy()
     outside[c - 8 : c + 9, c - 8 : c + 9] = 0
     assert outside.max() == 0  # and none lies outside the theoretical field
+
+
+def depth_exponent(depths: list[int], fraction: float, seed: int) -> float:
+    """Slope of log(effective side) against log(depth) for stride-1 3×3 stacks."""
+    size = 2 * (1 + max(depths) * 2) + 1  # the whole theoretical field fits
+    sides = [
+        fields.mass_side(fp.effective_map(fields.stack(d, 3), size, seed=seed), fraction)
+        for d in depths
+    ]
+    return float(np.polyfit(np.log(depths), np.log(sides), 1)[0])
+
+
+def test_effective_field_grows_like_the_square_root_of_depth():
+    depths = [2, 4, 8, 16]
+    slopes = [depth_exponent(depths, fraction=0.9, seed=s) for s in range(2)]
+    theory = [fields.theoretical(fields.stack(d, 3))[-1]["side"] for d in depths]
+    theory_slope = np.polyfit(np.log(depths), np.log(theory), 1)[0]
+    assert theory_slope > 0.9  # linear in depth
+    assert all(0.3 < s < 0.75 for s in slopes), slopes  # about √depth, far below linear
 
 
 def test_depth_sweep_exponents_theory_linear_effective_about_square_root():
@@ -74,6 +98,34 @@ def test_depth_sweep_exponents_theory_linear_effective_about_square_root():
     names = {t.name for t in fp.sweep_chart(rows).data if t.name}
     assert "plain · theoretical" in names  # a formula: no seeds to count (found: "(2 seeds)")
     assert "plain · effective 50% (2 seeds)" in names
+
+
+def test_the_field_probe_compares_the_fitted_exponent_with_luo_et_al():
+    cfg = parse(fp.Config, {})
+    eff = {
+        "theoretical": 9,
+        "effective_50": ci(3.0, 2.5, 3.5),
+        "effective_90": ci(6.0, 5.0, 7.0),
+    }
+
+    def exps(e):
+        return {
+            "plain": {"depths": [1, 2, 4], "theoretical": 0.9, "effective": ci(e, e - 0.1, e + 0.1)}
+        }
+
+    text = fp.explain(cfg, eff, exps(0.5))
+    assert "theoretical field is **9 pixels** a side" in text
+    assert (
+        "3.0 px (95% CI 2.5–3.5 px, 3 seeds)" in text and "33% and 67% of the theoretical" in text
+    )
+    assert "the effective field is smaller" in text
+    assert "depth^0.90, the effective (90%) side as depth^0.50 (95% CI 0.40–0.60, 3 seeds)" in text
+    assert "the fitted exponent agrees" in text and "departs" not in text
+
+    text = fp.explain(cfg, {**eff, "effective_90": ci(9.0, 9.0, 9.0)}, exps(0.9))
+    assert "the 90% square still fills the whole field" in text
+    assert "the effective field is smaller" not in text
+    assert "the fitted 0.90 departs from it at these depths" in text and "agrees" not in text
 
 
 def test_the_worst_probe_fits_the_hosted_probe_budget():

@@ -1,4 +1,5 @@
-"""Shift probes: what a stack of layers does to a shifted input. No training needed.
+"""Equivariance and invariance errors: what a stack of layers does to a shifted input. The
+mathematics of the shift probe (cnnexp/probes/shift.py); no training needed.
 
 For a stack f and a shift S, equivariance means f(Sx) = S' f(x), where S' is the shift
 divided by the layer's total stride; invariance of a pooled output g means g(Sx) = g(x).
@@ -18,16 +19,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnexp import transforms
-
-Op = tuple[int, int, int]  # (kernel, stride, padding) of one spatial step, for receptive fields
+from cnnexp.fields import Window, window
 
 
 @dataclass
 class Block:
-    """One layer of the probe: a module and the spatial steps it takes."""
+    """One layer of the probed stack: a module and the windows of its spatial steps."""
 
     module: nn.Module
-    ops: list[Op]
+    windows: list[Window]
     stride: int  # total stride from the input to this block's output
 
 
@@ -53,40 +53,38 @@ def random_stack(
             nn.Conv2d(c, channels, kernel, stride, pad, padding_mode=mode),
             nn.ReLU(),
         ]
-        ops = [(kernel, stride, pad)]
+        windows = [Window("conv", kernel, stride, padding=pad)]
         if pool in ("max", "avg"):
             layers.append(nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2))
-            ops.append((2, 2, 0))
+            windows.append(Window("pool", 2, 2))
         elif pool == "blur":
             layers.append(BlurPool2d(channels, mode))
-            ops.append((3, 2, 1))
+            windows.append(Window("pool", 3, 2, padding=1))
         for m in layers:
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
-        total *= int(np.prod([s for _, s, _ in ops]))
-        blocks.append(Block(nn.Sequential(*layers).eval(), ops, total))
+        total *= int(np.prod([w.stride for w in windows]))
+        blocks.append(Block(nn.Sequential(*layers).eval(), windows, total))
         c = channels
     return blocks
 
 
 def stack_from_model(model: nn.Sequential, layers) -> list[Block]:
-    """The conv blocks of a built model (cnnexp.models.build) as probe blocks, the input
+    """The conv blocks of a built model (cnnexp.models.build) as blocks, the input
     standardisation folded into the first."""
-    blocks, current, ops, total = [], [model[0]], [], 1  # model[0] standardises the input
+    blocks, current, windows, total = [], [model[0]], [], 1  # model[0] standardises the input
     for module, layer in zip(list(model)[1:], layers[1:], strict=False):
-        if layer.kind in ("conv", "local") and ops:
-            blocks.append(Block(nn.Sequential(*current).eval(), ops, total))
-            current, ops = [], []
+        if layer.kind in ("conv", "local") and windows:
+            blocks.append(Block(nn.Sequential(*current).eval(), windows, total))
+            current, windows = [], []
         if layer.kind in ("flatten", "gap", "linear"):
             break
         current.append(module)
-        if layer.kind in ("conv", "local"):
-            a = layer.args
-            ops.append((a["kernel_size"], a["stride"], a["padding"]))
-        elif layer.kind == "pool":
-            ops.append((3, 2, 1) if layer.args["pool"] == "blur" else (2, 2, 0))
-        total *= ops[-1][1] if layer.kind in ("conv", "local", "pool") else 1
-    blocks.append(Block(nn.Sequential(*current).eval(), ops, total))
+        w = window(layer)
+        if w is not None:
+            windows.append(w)
+            total *= w.stride
+    blocks.append(Block(nn.Sequential(*current).eval(), windows, total))
     return blocks
 
 
@@ -126,8 +124,11 @@ def interior_masks(blocks: list[Block], h: int, w: int, dx: int, dy: int) -> lis
     the shifted band; padding counts as outside."""
     invalid, masks = _band(h, w, dx, dy), []
     for b in blocks:
-        for k, s, p in b.ops:
-            invalid = F.max_pool2d(F.pad(invalid, (p, p, p, p), value=1.0), k, s)
+        for w in b.windows:
+            p = w.padding
+            invalid = F.max_pool2d(
+                F.pad(invalid, (p, p, p, p), value=1.0), w.kernel, w.stride, dilation=w.dilation
+            )
         masks.append(1.0 - invalid)
     return masks
 
@@ -191,7 +192,7 @@ def maps(
     dy: int,
     kind: str = "circular",
 ) -> dict[str, np.ndarray]:
-    """The pictures of the probe for one layer and channel: x, Sx, f(x), f(Sx), S'f(x) and
+    """The shift probe's pictures of one layer and channel: x, Sx, f(x), f(Sx), S'f(x) and
     |f(Sx) − S'f(x)|, as 2-D arrays (images as their channel mean)."""
     sx = transforms.shift(x, dx, dy, kind)
     fx, fsx = (features(blocks, t)[layer - 1][0] for t in (x, sx))
