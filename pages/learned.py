@@ -1,13 +1,16 @@
 """Do networks learn the prior? An MLP's locality and a locally connected layer's weight
 sharing, at initialisation (from the seeds, at once) and trained (saved runs)."""
 
+from typing import cast
+
 import streamlit as st
 
-from cnnexp import data, stats
+from cnnexp import data
 from cnnexp.errors import ConfigError
 from cnnexp.experiments import learned as exp
 from cnnexp.runspec import RunSpec
-from ui import access, export, inside, page, resources
+from ui import access, export, inside, page, resources, tiles
+from ui.exercises import check_yourself, results_hidden
 from ui.links import INSIDE_PAGE, inside_query
 from ui.runpanel import offer_again
 
@@ -48,8 +51,8 @@ NO_WEIGHTS = (
     "saves them; on the CPU it gives the same numbers."
 )
 
-cfg = page.start(exp, EXPLANATION)
-results, headline = page.saved_results(exp, cfg)
+cfg = cast("exp.Config", page.start(exp, EXPLANATION))
+results, saved = page.saved_results(exp, cfg)
 
 
 # --- at initialisation: from the seeds, no training --------------------------------------------
@@ -87,83 +90,6 @@ if not results.complete:  # once it is, the explanation below sets them beside t
     init = at_initialisation(cfg, results)
     if init:
         st.markdown(exp.explain_init(cfg, init))
-
-if headline is None:
-    page.nothing_saved(results)
-    st.stop()
-
-
-# --- trained -----------------------------------------------------------------------------------
-def stage_metric(col, label: str, ci: dict, before: dict, help_: str) -> None:
-    if ci["mean"] is None:
-        return
-    delta = None if before["mean"] is None else f"{ci['mean'] - before['mean']:+.3f} from init"
-    col.metric(label, f"{ci['mean']:.3f}", delta, delta_color="off", help=help_)
-
-
-cols = st.columns([1, 1, 1.3])
-loc, share = headline["locality"].get("mlp"), headline["sharing"].get("local")
-if loc:
-    stage_metric(
-        cols[0],
-        f"mlp · weight in its best {cfg.kernel}×{cfg.kernel} window",
-        loc["trained"],
-        loc["init"],
-        f"Trained {exp.num(loc['trained'])}; at initialisation {exp.num(loc['init'])}. "
-        "A convolution: 1.",
-    )
-if share:
-    stage_metric(
-        cols[1],
-        "local · sharing across positions",
-        share["trained"],
-        share["init"],
-        f"Trained {exp.num(share['trained'])}; at initialisation {exp.num(share['init'])}; "
-        f"random filters {headline['chance_sharing']:.3f}. A convolution: 1.",
-    )
-accs = {m: c for m, c in headline["accuracy"].items() if c["mean"] is not None}
-if accs:
-    cols[2].metric(
-        f"Test accuracy ({' · '.join(accs)})",
-        " · ".join(f"{c['mean']:.1%}" for c in accs.values()),
-        help="; ".join(f"{m} {stats.describe_ci(c)}" for m, c in accs.items()),
-    )
-st.markdown(exp.explain(cfg, headline))
-st.caption(exp.budget_text(cfg))
-
-charts = page.charts(exp, cfg, results)
-stages_tab, size_tab, weights_tab = page.tabs(
-    ["Init vs trained", "Against images and augmentation", "First-layer weights"], "learned"
-)
-with stages_tab:
-    if stages_tab.open:
-        st.caption(
-            f"At {headline['images']:,} training images, {exp.shift_label(headline['shift'])}: "
-            "each model's first layer at initialisation, trained, and the change training made."
-        )
-        if not any(name in charts for name in ("locality", "sharing", "ipr")):
-            st.info(
-                "This condition has no saved runs yet; the other tabs show those that are saved.",
-                icon=":material/info:",
-            )
-        left, right = st.columns(2)
-        for name, where in (("locality", left), ("sharing", right), ("ipr", None)):
-            if name in charts:
-                export.chart(charts[name], f"learned-{name}", where)
-
-with size_tab:
-    if size_tab.open:
-        shown = [
-            n for n in ("locality_by_size", "sharing_by_size", "accuracy_by_size") if n in charts
-        ]
-        if not shown:
-            st.info(
-                "These runs have one training-set size and one augmentation: add sizes or "
-                "shifts in the settings to see how the priors change with them.",
-                icon=":material/info:",
-            )
-        for name in shown:
-            export.chart(charts[name], f"learned-{name}")
 
 
 @st.cache_data(show_spinner="Loading the saved weights…", max_entries=32)
@@ -222,8 +148,87 @@ def first_layer_weights(cfg: exp.Config, results) -> None:
     )
 
 
-with weights_tab:
-    if weights_tab.open:
-        first_layer_weights(cfg, results)
+# --- trained -----------------------------------------------------------------------------------
+def headline_tiles(cfg: exp.Config, headline: exp.Headline) -> None:
+    """The MLP's locality and the local layer's sharing trained (with their intervals; the
+    value at initialisation in the label), and each model's accuracy."""
+    loc, share = headline["locality"].get("mlp"), headline["sharing"].get("local")
+    accs = {m: c for m, c in headline["accuracy"].items() if c["mean"] is not None}
+    cols = iter(st.columns(2 + len(accs)))
+    k = cfg.kernel
+    for what, got, note in (
+        (f"mlp · share in best {k}×{k} window", loc, ""),
+        ("local · sharing across positions", share, "; random filters: "),
+    ):
+        col = next(cols)
+        if not got or got["init"]["mean"] is None:
+            continue
+        chance = f"{note}{headline['chance_sharing']:.3f}" if note else ""
+        tiles.ci_metric(
+            f"{what}, trained (init {got['init']['mean']:.3f})",
+            got["trained"],
+            scale=1,
+            unit="",
+            digits=3,
+            help=f"Trained {exp.num(got['trained'])}; at initialisation {exp.num(got['init'])}"
+            f"{chance}. A convolution: 1.",
+            where=col,
+        )
+    for m, c in accs.items():
+        tiles.ci_metric(f"{m} · test accuracy", c, where=next(cols))
 
-export.data_downloads(page.tables(exp, cfg, results), "learned")
+
+def results_view(cfg: exp.Config, results, headline: exp.Headline) -> None:
+    """The trained layers against their initialisation: tiles, what they show, the charts."""
+    headline_tiles(cfg, headline)
+    st.markdown(exp.explain(cfg, headline))
+    st.caption(exp.budget_text(cfg))
+    charts = page.charts(exp, cfg, results)
+    stages_tab, size_tab, weights_tab = page.tabs(
+        ["Init vs trained", "Against images and augmentation", "First-layer weights"], "learned"
+    )
+    with stages_tab:
+        if stages_tab.open:
+            stages_view(headline, charts)
+    with size_tab:
+        if size_tab.open:
+            by_size_view(charts)
+    with weights_tab:
+        if weights_tab.open:
+            first_layer_weights(cfg, results)
+    export.data_downloads(page.tables(exp, cfg, results), "learned")
+
+
+def stages_view(headline: exp.Headline, charts: dict) -> None:
+    st.caption(
+        f"At {headline['images']:,} training images, {exp.shift_label(headline['shift'])}: "
+        "each model's first layer at initialisation, trained, and the change training made."
+    )
+    if not any(name in charts for name in ("locality", "sharing", "ipr")):
+        st.info(
+            "This condition has no saved runs yet; the other tabs show those that are saved.",
+            icon=":material/info:",
+        )
+    left, right = st.columns(2)
+    for name, where in (("locality", left), ("sharing", right), ("ipr", None)):
+        if name in charts:
+            export.chart(charts[name], f"learned-{name}", where)
+
+
+def by_size_view(charts: dict) -> None:
+    shown = [n for n in ("locality_by_size", "sharing_by_size", "accuracy_by_size") if n in charts]
+    if not shown:
+        st.info(
+            "These runs have one training-set size and one augmentation: add sizes or "
+            "shifts in the settings to see how the priors change with them.",
+            icon=":material/info:",
+        )
+    for name in shown:
+        export.chart(charts[name], f"learned-{name}")
+
+
+if saved is None:
+    page.nothing_saved(results)
+elif not results_hidden(exp.NAME, cfg):  # predict-first: the trained numbers wait
+    results_view(cfg, results, cast("exp.Headline", saved))
+check_yourself(exp.NAME, cfg)  # shown with or without saved runs
