@@ -154,18 +154,18 @@ def headline_tiles(cfg: exp.Config, headline: exp.Headline) -> None:
     value at initialisation in the label), and each model's accuracy."""
     loc, share = headline["locality"].get("mlp"), headline["sharing"].get("local")
     accs = {m: c for m, c in headline["accuracy"].items() if c["mean"] is not None}
-    cols = iter(st.columns(2 + len(accs)))
+    cols = iter(st.columns([2, 2] + [1] * len(accs)))  # the labels of the two run longer
     k = cfg.kernel
     for what, got, note in (
-        (f"mlp · share in best {k}×{k} window", loc, ""),
-        ("local · sharing across positions", share, "; random filters: "),
+        (f"mlp · {k}×{k} window share", loc, ""),
+        ("local · sharing", share, "; random filters: "),
     ):
         col = next(cols)
         if not got or got["init"]["mean"] is None:
             continue
         chance = f"{note}{headline['chance_sharing']:.3f}" if note else ""
         tiles.ci_metric(
-            f"{what}, trained (init {got['init']['mean']:.3f})",
+            f"{what} (init {got['init']['mean']:.3f})",
             got["trained"],
             scale=1,
             unit="",

@@ -84,10 +84,22 @@ def test_the_tiny_plan_end_to_end(tiny_saved):
     charts = learned.charts(cfg, results)
     assert {"locality", "sharing", "ipr", "locality_by_size", "sharing_by_size"} <= set(charts)
     assert "random filters" in json.dumps(charts["sharing"].to_plotly_json()["layout"])
+    names = {t.name for c in charts.values() for t in c.data if t.name}
+    assert any("±1 px" in n for n in names), names
     assert learned.headline_text(h).startswith("mlp's weight energy in its best 3×3 window")
     spec = results.specs[0]
     fig = learned.weights_chart(learned.first_layers(store, spec))
     assert [a.text for a in fig.layout.annotations][:2] == ["at initialisation", "trained"]
+
+
+def test_shifts_read_as_whole_pixels_where_a_table_holds_them_as_floats():
+    """A results folder shared with other experiments' runs holds augment_shift as a float
+    column (NaN where a run has none): the legends said "±3.0 px"."""
+    import pandas as pd
+
+    runs = pd.DataFrame({"n_train": [1000, 1000], "augment_shift": [0.0, 3.0]})
+    named = learned._named(learned.Config(), runs)
+    assert list(named["augmentation"]) == ["no augmentation", "shifts up to ±3 px"]
 
 
 def ci(mean, lo=None, hi=None):

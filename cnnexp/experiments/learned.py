@@ -189,8 +189,9 @@ def setup_for(cfg: Config, model: str, n_train: int, shift: int) -> TrainSetup:
     ).normalized()
 
 
-def shift_label(shift: int) -> str:
-    return "no augmentation" if shift == 0 else f"shifts up to ±{shift} px"
+def shift_label(shift: float) -> str:
+    """A shift in words; a table's column may hold it as a float (3.0): shown as 3."""
+    return "no augmentation" if shift == 0 else f"shifts up to ±{int(shift)} px"
 
 
 def condition_label(cfg: Config, n_train: int, shift: int) -> str:
@@ -770,6 +771,7 @@ def charts(cfg: Config, results: Results) -> dict:
             x_title="training images (log)",
             y_title="test accuracy",
         )
+        out["accuracy_by_size"].update_xaxes(tickvals=sorted(prior["images"].unique()))
     return out
 
 
