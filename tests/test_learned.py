@@ -187,3 +187,27 @@ def test_the_page_with_saved_runs(tiny_saved, monkeypatch):
     assert links and "Look inside this run (mlp · 200 images · no augmentation" in links[0].label
     assert links[0].page.endswith("inside") or "run=" in links[0].query_string
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_the_page_on_its_bundled_runs_loads_no_torch(tmp_path):
+    """With the defaults' runs saved, the layers at initialisation come from them: a viewer's
+    server needs no PyTorch for this page (its weights tab aside)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, cli_env
+    from tests.test_app import NO_TORCH
+
+    results = tmp_path / "results"
+    bundle.seed(results, ROOT / "bundle")
+    code = NO_TORCH.format(root=str(ROOT), pages=[PAGE], app=str(ROOT / "app.py"))
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=cli_env(results),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert p.stdout.strip().splitlines()[-1] == "False"
