@@ -9,6 +9,7 @@ import streamlit as st
 from cnnexp import catalog, policy
 from ui import access, resources, server_tuning
 
+server_tuning.keep_script_out_of_workers()  # before a launch spawns a worker: see there
 server_tuning.tune_once()  # before the first message: see ui/server_tuning.py
 # The tab's icon: an emoji, which the browser draws itself. Without one, the page's Material
 # icon is fetched from fonts.gstatic.com (an offline laptop cannot reach it, and a visitor's
@@ -22,6 +23,7 @@ pages = {
     "Experiments": [st.Page(e.page, title=e.nav, icon=e.icon) for e in catalog.ENTRIES.values()],
     "Results": [
         st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+        st.Page("pages/queue.py", title="Queue", icon=":material/pending_actions:"),
         st.Page("pages/inside.py", title="Inside a model", icon=":material/neurology:"),
     ],
 }

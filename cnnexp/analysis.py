@@ -27,8 +27,9 @@ class Bounds(NamedTuple):
 def filtered(
     runs: pd.DataFrame, exps: tuple[str, ...], statuses: tuple[str, ...], text: str
 ) -> pd.DataFrame:
-    """The runs of these experiments and statuses (none given: all) whose label, run id or
-    settings contain `text` (any case), newest first."""
+    """The runs of these experiments and statuses (none given: all) whose label, run id,
+    settings, or name, tags and note (cnnexp/run_notes.py) contain `text` (any case), newest
+    first."""
     view = runs
     if exps:
         view = view[view["experiment"].isin(exps)]
@@ -36,6 +37,9 @@ def filtered(
         view = view[view["status"].isin(statuses)]
     if text:
         hay = view["label"].astype(str) + " " + view["run_id"] + " " + view["config_json"]
+        for c in ("name", "tags", "note"):  # what people call a run, where some run has it
+            if c in view:
+                hay = hay + " " + view[c].fillna("").astype(str)
         view = view[hay.str.contains(text, case=False, regex=False)]
     if "ended_at" not in view:  # records written by hand or by other tools may lack it
         return view.reset_index(drop=True)

@@ -39,6 +39,7 @@ SETTINGS: list[tuple[str, dict]] = [
     ("baseline", {"model": "mlp", "width": 256, "seeds": 3}),
     ("baseline", {}),
     ("receptive_field", {}),
+    ("learned", {}),
 ]
 
 
@@ -57,6 +58,12 @@ def keeps_weights(record: dict) -> bool:
     centred_cnn = config.get("model") == "cnn" and not config.get("augment_shift")
     if record["experiment"] == "equivariance" and centred_cnn:
         return True
+    if record["experiment"] == "learned":  # what its First-layer weights tab opens on
+        return (
+            record.get("seed") == 0
+            and not config.get("n_train")
+            and not config.get("augment_shift")
+        )
     return record.get("seed") == 0 and (record.get("params") or 0) <= WEIGHTS_MAX_PARAMS
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the experiments load pydantic and numpy: types only, never 
     from cnnexp.experiments import (
         baseline,
         equivariance,
+        learned,
         normalization,
         permuted,
         receptive_field,
@@ -111,6 +112,23 @@ def _receptive_field(h: receptive_field.Headline) -> str:
     return "; ".join(parts)
 
 
+def _learned(h: learned.Headline) -> str:
+    parts = []
+    loc, share = h["locality"].get("mlp"), h["sharing"].get("local")
+    if loc and None not in (loc["init"]["mean"], loc["trained"]["mean"]):
+        parts.append(
+            f"mlp's weight energy in its best {h['window']}×{h['window']} window "
+            f"{loc['init']['mean']:.3f} at initialisation → {loc['trained']['mean']:.3f} trained"
+        )
+    if share and None not in (share["init"]["mean"], share["trained"]["mean"]):
+        parts.append(
+            f"local filters' sharing across positions {share['init']['mean']:.3f} → "
+            f"{share['trained']['mean']:.3f} (random filters {h['chance_sharing']:.3f}; a "
+            "convolution 1)"
+        )
+    return "; ".join(parts) if parts else "no finished runs"
+
+
 def _baseline(h: baseline.Headline) -> str:
     return f"{h['model']} on {h['dataset']}: test accuracy {describe_ci(h['test_acc'])}"
 
@@ -166,6 +184,15 @@ ENTRIES: dict[str, Entry] = {
             "task?",
             _receptive_field,
             runs_tab="Trained: a task that needs range",
+        ),
+        Entry(
+            "learned",
+            "Do networks learn the prior?",
+            "Learned priors",
+            ":material/school:",
+            "Does an MLP learn locality, or a locally connected net weight sharing, from the data "
+            "alone?",
+            _learned,
         ),
         Entry(
             "baseline",

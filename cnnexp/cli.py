@@ -13,10 +13,11 @@
 
 Every experiment setting is a flag named after its config field (--batch-size 64). Bad
 input exits with status 2 and a message naming the setting and what is allowed, before any
-work starts. Progress goes to stderr; with --json, stdout holds exactly one JSON value (a
-list of rows for `runs` and `queue`, an object otherwise). In `run`'s headline a mean over
-seeds comes with its 95% interval (`ci95`, a t-interval; null for one seed); an accuracy's
-stops at 0 and 1, as on the pages (cnnexp/stats.py: share_ci).
+work starts; a run that failed, was cancelled (`queue --cancel`) or was interrupted exits
+with status 1, Ctrl-C with 130. Progress goes to stderr; with --json, stdout holds exactly
+one JSON value (a list of rows for `runs` and `queue`, an object otherwise). In `run`'s
+headline a mean over seeds comes with its 95% interval (`ci95`, a t-interval; null for one
+seed); an accuracy's stops at 0 and 1, as on the pages (cnnexp/stats.py: share_ci).
 """
 
 from __future__ import annotations
@@ -328,7 +329,7 @@ def cmd_run(args) -> int:
         )
     else:
         print(json.dumps(_jsonable(headline), indent=2))
-    return 1 if any(r["status"] == "failed" for r in rows) else 0
+    return 1 if any(r["status"] in ("failed", "cancelled", "interrupted") for r in rows) else 0
 
 
 def _run_pool(args, store: Store, specs) -> list[dict]:
@@ -354,6 +355,7 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
         pool = LocalRunner(store.root, args.device, args.data_dir, **kw)
     if pool.notice:  # fewer workers than asked for: the GPU's free memory holds no more
         print(f"warning: {pool.notice}", file=sys.stderr)
+    bar = None
     try:
         ids = pool.submit(todo, owner="cli")
         elsewhere = [s.run_id for s in todo if s.run_id not in ids]
@@ -371,8 +373,9 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
             if done == len(states):
                 break
             time.sleep(0.2)
-        bar.close()
     finally:
+        if bar is not None:  # before Ctrl-C's line, not redrawn after it
+            bar.close()
         pool.close()
     records = store.records(s.run_id for s in specs)
     rows = []
@@ -383,7 +386,7 @@ def _run_pool(args, store: Store, specs) -> list[dict]:
             rec = {"run_id": s.run_id, "seed": s.seed, "label": s.label,
                    "status": st.status if st else "queued elsewhere",
                    "error": st.error if st else None}  # fmt: skip
-        elif rec.get("status") != "done":
+        if rec["status"] not in ("done", "queued elsewhere"):  # a run cancelled early: no record
             why = f": {rec['error']}" if rec.get("error") else ""  # a cancel gives no reason
             print(f"{s.label} · seed {s.seed}: {rec['status']}{why}", file=sys.stderr)
         rows.append({**_run_row(rec), "cached": s.run_id in cached})
@@ -412,8 +415,10 @@ def _run_inline(args, store: Store, specs) -> list[dict]:
         ctx = RunContext(
             device=args.device, data_dir=args.data_dir, download=args.download, on_epoch=on_epoch
         )
-        rec = runner.execute(spec, store, ctx)
-        bar.close()
+        try:
+            rec = runner.execute(spec, store, ctx)
+        finally:
+            bar.close()  # before Ctrl-C's line, not redrawn after it
         if rec["status"] != "done":
             print(
                 f"{label}: {rec['status']}{': ' + rec['error'] if rec.get('error') else ''}",

@@ -651,3 +651,33 @@ def attempt_problem(recorded: int) -> str | None:
         f"This server records at most {MAX_ATTEMPTS_PER_PERSON:,} answers per person; yours are "
         "no longer recorded (they are still checked)."
     )
+
+
+# --- the queue, Home's pins and run names ------------------------------------------------------
+QUEUE_VIEWS = ("count", "anonymous", "named")
+
+
+def queue_visibility(role_: str, me: str, run_owner: str | None) -> str:
+    """How one queued or running run shows to this visitor in the queue panel:
+        named      with who launched it (an admin: every run; a launcher: their own)
+        anonymous  its experiment, settings, place and estimated start, not who launched it
+                   (a launcher: everyone else's)
+        count      only counted (a viewer: every run)
+    `me` is the visitor's identity (policy.identity); an empty one owns nothing, so a
+    session without one never sees unowned runs (the CLI's, an old queue's) as its own."""
+    if role_ == "admin":
+        return "named"
+    if role_ == "launcher":
+        return "named" if me and run_owner == me else "anonymous"
+    return "count"
+
+
+def may_pin(role_: str) -> bool:
+    """Home shows what everyone sees first: only an admin chooses it (pins and unpins)."""
+    return role_ == "admin"
+
+
+def may_annotate(role_: str, me: str, run_owner: str | None) -> bool:
+    """Who may name, note and tag a saved run: an admin any, a launcher the runs they
+    launched (the owner its notes recorded at launch)."""
+    return may_cancel(role_, me, run_owner)

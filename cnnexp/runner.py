@@ -1,154 +1,68 @@
-"""Executing runs: inline (the CLI) or in a pool of worker processes (dashboard, CLI --workers).
+"""Running many runs: the runner's core, one for every backend, and the local backend.
 
-`execute(spec, store, ctx)` is the one function that does a run: call the experiment's
-work, stamp the record, save it atomically. The CLI calls it directly; `LocalRunner` calls
-it in worker processes so training never runs on Streamlit's script thread, survives
-reruns and page switches, and can be cancelled or killed without hurting the app.
+Runner is the interface a page uses (submit, snapshot, cancel, close). PoolRunner is the
+backend-neutral core: the durable queue every browser session and the CLI share
+(cnnexp/runqueue.py), the runs' states, which run goes to which worker, and the rules for
+how a run ends: out of memory beside others → queued again to run alone; a stop asked for
+and ignored past the grace, or a run past its time limit and the grace → killed with its
+worker; a worker that dies or is lost. Its workers come from an executor
+(cnnexp/executor.py): LocalRunner's are worker processes on this machine
+(cnnexp/local_executor.py), so training never runs on Streamlit's script thread, survives
+reruns and page switches, and can be cancelled or killed without hurting the app;
+RayRunner's are Ray actors (cnnexp/ray_backend.py).
 
-Runner is the interface a page uses (submit, snapshot, cancel, close). LocalRunner is the
-embedded backend: N workers fed from one durable queue (cnnexp/runqueue.py) that every
-browser session, and the CLI, share.
+The run itself is `execute` (cnnexp/execution.py), which the CLI also calls in line.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import multiprocessing as mp
-import multiprocessing.connection as mp_connection
 import os
-import queue
-import signal
-import subprocess
+import statistics
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Protocol
 
-from cnnexp import experiments
+# execute, perform, save and lower_priority: the CLI, the bundle, the benchmarks and the tests
+# import them from here.
+from cnnexp.execution import execute, identity, now, perform, save
+from cnnexp.executor import (
+    Died,
+    Ended,
+    Epoch,
+    Event,
+    Executor,
+    Job,
+    Lost,
+    OutOfMemory,
+    Worker,
+    lower_priority,
+    time_limit_reason,
+)
+from cnnexp.local_executor import LocalExecutor, default_workers
 from cnnexp.results import FINISHED
 from cnnexp.runqueue import ACTIVE, RunQueue, runner_id, spec_from_json
-from cnnexp.runspec import RunContext, RunOutput, RunSpec
+from cnnexp.runspec import RunSpec
 from cnnexp.store import Store, versions
+
+__all__ = [
+    "LocalRunner",
+    "PoolRunner",
+    "RunState",
+    "Runner",
+    "default_workers",
+    "execute",
+    "lower_priority",
+    "perform",
+    "save",
+    "state_for",
+]
 
 CANCEL_GRACE_S = 10.0  # a run that ignores its cancel flag this long is killed with its worker
 KEEP_FINISHED = 500  # finished run states kept in memory; older ones live only in the store
-# Workers train at a lower CPU priority than the dashboard: on a shared machine a visitor's page
-# is drawn first and training takes the cycles left over (alone, it still gets every core).
-WORKER_NICENESS = 10
-# What one GPU worker needs: its CUDA context (~0.5 GiB) and room for a small model, its
-# batches and a dataset held on the device. A guess on the safe side: a run that needs more
-# fails out of memory and is retried alone.
-GPU_WORKER_BYTES = 2 * 2**30
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def execute(spec: RunSpec, store: Store, ctx: RunContext) -> dict:
-    """Run one spec and save it; returns the record. Never raises for a failed run.
-
-    A run cancelled before its first epoch ended leaves nothing saved (there is nothing to
-    show); the returned record says `cancelled` and has `saved: False`."""
-    return save(store, *perform(spec, ctx))
-
-
-def perform(spec: RunSpec, ctx: RunContext) -> tuple[dict, RunOutput]:
-    """The run itself, nothing saved: its record and output. A remote worker (Ray) returns
-    these to the driver, which saves them with `save`, so no shared file system is needed."""
-    started, t0 = _now(), time.perf_counter()
-    ctx.precision = spec.precision  # the id promises this precision; the engine honours it
-    try:
-        out = experiments.get(spec.experiment).execute(spec, ctx)
-    except Exception as e:  # the run failed; the record says why and the caller goes on
-        out = RunOutput(status="failed", error=f"{type(e).__name__}: {e}", device=ctx.device)
-        out.out_of_memory = out_of_memory(e)
-    if out.out_of_memory:  # the failed run's tensors are gone now: give their memory back
-        _release_gpu_cache()
-    if not out.precision:
-        out.precision = spec.precision
-    if out.status == "cancelled" and ctx.stop_reason and not out.error:
-        out.error = ctx.stop_reason
-    record = {
-        **_identity(spec),
-        "status": out.status,
-        "error": out.error,
-        "device": out.device,
-        "precision": out.precision,
-        "started_at": started,
-        "ended_at": _now(),
-        "duration_s": time.perf_counter() - t0,
-        **out.summary,
-        **versions(),
-    }
-    return record, out
-
-
-def _identity(spec: RunSpec) -> dict:
-    """The fields of a run's record that say which run it is."""
-    return {
-        "run_id": spec.run_id,
-        "experiment": spec.experiment,
-        "version": spec.version,
-        "seed": spec.seed,
-        "label": spec.label,
-        "precision": spec.precision,
-        "config": spec.config,
-    }
-
-
-def out_of_memory(e: BaseException) -> bool:
-    """Whether a run failed for want of memory: a GPU's (torch.OutOfMemoryError), Python's
-    (MemoryError, e.g. numpy) or torch's CPU allocator (a RuntimeError that says so)."""
-    if isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError":
-        return True
-    text = str(e).lower()
-    return isinstance(e, RuntimeError) and any(
-        s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory")
-    )
-
-
-def _release_gpu_cache() -> None:
-    torch = sys.modules.get("torch")  # a run that touched a GPU has imported torch
-    if torch is not None and torch.cuda.is_initialized():
-        torch.cuda.empty_cache()
-
-
-def alone_failure(record: dict) -> dict:
-    """The record of a run out of memory a second time, trained alone: failed, saying why."""
-    return {
-        **record,
-        "status": "failed",
-        "error": "out of memory, also when retried alone with no other run in flight: "
-        f"{record['error']}. Try a smaller width or batch size.",
-    }
-
-
-def save(store: Store, record: dict, out: RunOutput) -> dict:
-    """Save a performed run; returns its record with `saved` (and why not, if it failed).
-    A cancelled run never replaces a finished one (trained again for its weights, then
-    cancelled: the finished run stays)."""
-    if out.status == "cancelled" and not out.metrics:
-        return {**record, "saved": False}
-    if out.status == "cancelled":
-        rid = record["run_id"]
-        if store.records([rid]).get(rid, {}).get("status") in FINISHED:
-            return {**record, "saved": False}
-    try:
-        store.save(record, out.metrics, out.tables, out.blobs)
-    except OSError as e:  # disk full, read-only folder: say so; the worker goes on
-        return {
-            **record,
-            "status": "failed",
-            "error": f"the result could not be saved in {store.root}: {e}",
-            "saved": False,
-        }
-    return {**record, "saved": True}
 
 
 @dataclass
@@ -183,234 +97,90 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
-def default_workers(device: str = "auto") -> int:
-    """CNNEXP_WORKERS, else K slots per GPU (CNNEXP_SLOTS_PER_GPU, default 4) on a GPU
-    machine, else one worker per pair of CPU cores."""
-    if os.environ.get("CNNEXP_WORKERS"):
-        n = os.environ["CNNEXP_WORKERS"]
-        if not n.isdigit() or int(n) < 1:
-            raise ValueError(f"CNNEXP_WORKERS={n!r} must be a whole number of at least 1")
-        return int(n)
-    gpus = _gpu_count() if device in ("auto", "cuda") or device.startswith("cuda") else 0
-    if gpus:
-        slots = os.environ.get("CNNEXP_SLOTS_PER_GPU", "4")
-        if not slots.isdigit() or int(slots) < 1:
-            raise ValueError(f"CNNEXP_SLOTS_PER_GPU={slots!r} must be a whole number of at least 1")
-        return int(slots) * (1 if device.startswith("cuda:") else gpus)
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
-def fit_gpu_workers(free: int, need: int, wanted: int, device: str) -> tuple[int, str | None]:
-    """How many of `wanted` workers to start on a GPU with `free` bytes when each needs about
-    `need`, and why fewer (None when all fit). One always starts, so runs still go; if it
-    lacks memory its runs fail out of memory and say so."""
-    fits = min(wanted, free // need)
-    if fits >= wanted:
-        return wanted, None
-    gib = 2**30
-    have = f"{device} has {free / gib:.1f} GiB free and a worker needs about {need / gib:.1f} GiB"
-    if fits < 1:
-        return 1, f"{have}: starting 1 worker anyway; its runs may fail out of memory"
-    return fits, f"{have}: starting {fits} of {wanted} workers there"
-
-
-def gpu_free_bytes() -> list[int] | None:
-    """Free bytes on each visible GPU; None when there is no GPU or it cannot be asked.
-
-    Asked in a short-lived child process: torch.cuda.mem_get_info creates a CUDA context,
-    which would keep ~0.5 GiB of every GPU in the dashboard's own process for good."""
-    if not _gpu_count():
-        return None
-    code = (
-        "import torch; "
-        "print([torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())])"
-    )
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-        )
-        return [int(b) for b in json.loads(done.stdout)]
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return None
-
-
-def _gpu_count() -> int:
-    from cnnexp.runspec import cuda_available
-
-    if not cuda_available():  # answered without importing torch on a machine with no NVIDIA driver
-        return 0
-    import torch
-
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-def _worker_main(
-    root: str,
-    device: str,
-    data_dir: str | None,
-    threads: int,
-    memory_limit_mb: int | None,
-    tasks,
-    events,
-    cancel,
-    parent: int,
-) -> None:
-    """A worker process: take a (seq, spec, time limit, alone), run it, report epochs and the
-    end. A run out of memory beside others is not saved but reported (`oom`): the runner
-    queues it again, alone; out of memory alone, it is saved failed with the reason."""
-    # Ctrl-C in a terminal reaches the whole process group: the parent stops the pool (and
-    # kills a busy worker, recording its run as interrupted); each worker printing its own
-    # KeyboardInterrupt traceback said nothing more. (In the second or two a new worker spends
-    # importing, before this line, a Ctrl-C still ends it with a traceback.)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import torch
-
-    torch.set_num_threads(threads)  # the pool shares the cores; never oversubscribe them
-    lower_priority()
-    if memory_limit_mb:
-        _limit_memory(memory_limit_mb)
-    store = Store(root)
-    while True:
-        try:
-            item = tasks.get(timeout=1.0)
-        except queue.Empty:
-            if os.getppid() != parent:  # the app died without telling us
-                return
-            continue
-        if item is None:
-            return
-        seq, spec, limit, alone = item
-        deadline = time.monotonic() + limit if limit else None
-        ctx = RunContext(
-            device=device,
-            data_dir=data_dir,
-            on_epoch=lambda row, seq=seq: events.send(("epoch", seq, row)),
-        )
-
-        def should_stop(seq=seq, deadline=deadline, limit=limit, ctx=ctx) -> bool:
-            if os.getppid() != parent:  # the app died mid-run: stop now, save nothing
-                os._exit(0)
-            if cancel.value == seq:
-                return True
-            if deadline is not None and time.monotonic() > deadline:
-                ctx.stop_reason = f"stopped at the time limit of {limit:g} s per run"
-                return True
-            return False
-
-        ctx.should_stop = should_stop
-        record, out = perform(spec, ctx)
-        if out.out_of_memory and not alone:
-            events.send(("oom", seq, out.error))
-            continue
-        if out.out_of_memory:
-            record = alone_failure(record)
-        record = save(store, record, out)
-        events.send(("end", seq, record["status"], record.get("error")))
-
-
-def lower_priority() -> None:
-    """Lower this process's CPU priority by WORKER_NICENESS (where the OS allows it)."""
-    with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
-        os.nice(WORKER_NICENESS)
-
-
-def _limit_memory(mb: int) -> None:
-    """Cap the memory this worker's runs may take, `mb` beyond what it holds now (RLIMIT_DATA:
-    its private writable memory, which every tensor and array lives in). A run that asks for
-    more fails with a real out-of-memory error instead of pushing the server into swap."""
-    import resource
-
-    held = next(
-        int(line.split()[1]) * 1024
-        for line in Path("/proc/self/status").read_text().splitlines()
-        if line.startswith("VmData:")
-    )
-    resource.setrlimit(resource.RLIMIT_DATA, (held + mb * 2**20, resource.RLIM_INFINITY))
+def worth_another(
+    waiting: int, up: int, startup_s: float, run_s: float | None, training_s: float
+) -> bool:
+    """Whether one more worker would end a queue sooner. With `up` workers started, the
+    `waiting` runs take about waiting * run_s / up more (run_s: recent runs' median). One
+    more worker trains nothing while it starts (startup_s, measured here), and takes CPU
+    from the others then where no core is free: it pays when that work outlasts two starts
+    (e.g. 15 tiny runs of 0.06 s on 1 worker: 0.9 s against 2 * 3.5 s: no). Before a run
+    has ended, a run that has trained longer than two starts (training_s, the longest) says
+    the runs are long: yes."""
+    if not waiting:
+        return False
+    work = waiting * run_s / up if run_s is not None else 0.0
+    return max(work, training_s) > 2 * startup_s
 
 
 @dataclass
 class _Slot:
-    """One worker process and the run it is doing."""
+    """One worker and the run it is doing (run_id None: idle)."""
 
-    device: str
-    proc: object = None
-    tasks: object = None
-    events: object = None
-    cancel: object = None
+    worker: Worker
     run_id: str | None = None
-    seq: int = 0
     started: float = 0.0
     limit: float | None = None
     cancel_asked: float | None = None
     spec: RunSpec | None = None
     owner: str = ""
     alone: bool = False  # a retry after running out of memory: nothing else may run meanwhile
-    ref: object = None  # the Ray backend's in-flight task
+    retired: bool = False  # its worker died while starting with no run: not started again
+    booted: float = 0.0  # when its worker was started
+    warm_at: float | None = None  # when it was first seen warm (None: not yet)
+
+    @property
+    def device(self) -> str:
+        return self.worker.device
 
 
-class LocalRunner:
-    """A pool of worker processes fed from the durable queue; runs are deduplicated by id."""
+def worker_threads(workers: int) -> int:
+    """Each worker's share of the cores, so the pool never oversubscribes them; a host's
+    OMP_NUM_THREADS caps it (the box runs other work: two threads per process on a busy
+    2-core machine made tiny runs ten times slower, measured)."""
+    share = max(1, (os.cpu_count() or 1) // workers)
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    return min(share, int(cap)) if cap.isdigit() and int(cap) > 0 else share
+
+
+class PoolRunner:
+    """Workers fed from the durable queue; runs are deduplicated by id. The backend-neutral
+    core: its workers come from `executor`."""
 
     def __init__(
         self,
         root: str | os.PathLike,
+        executor: Executor,
+        workers: int,
         device: str = "auto",
-        data_dir: str | None = None,
-        workers: int | None = None,
         cancel_grace_s: float = CANCEL_GRACE_S,
         keep_queued_on_close: bool = True,
         keep_finished: int = KEEP_FINISHED,
-        memory_limit_mb: int | None = None,
     ):
-        """memory_limit_mb caps what each worker's runs may allocate (Linux; CPU memory):
-        a run past it fails out of memory, is retried alone once, then recorded failed."""
         self.store = Store(root)
         self.queue = RunQueue(self.store.root)
         self.id = runner_id()
-        self.device, self.data_dir = device, data_dir
+        self.device = device
+        self.executor = executor
         self.cancel_grace_s = cancel_grace_s
         self.keep_queued_on_close = keep_queued_on_close
         self.keep_finished = keep_finished
-        self.memory_limit_mb = memory_limit_mb
-        self.notice: str | None = None  # why fewer workers started than asked for
-        self._slots = [_Slot(d) for d in self._slot_devices(workers or default_workers(device))]
-        self.workers = len(self._slots)
-        self._threads = max(1, (os.cpu_count() or 1) // self.workers)
-        self._mp = mp.get_context("spawn")  # a clean interpreter: no inherited threads or CUDA
+        devices = executor.devices(workers)
+        self.notice: str | None = executor.notice  # why fewer workers started than asked for
+        self.workers = len(devices)
+        self._slots = [_Slot(executor.worker(d, worker_threads(self.workers))) for d in devices]
         self._lock = threading.Lock()
         self._states: OrderedDict[str, RunState] = OrderedDict()
-        self._seq = 0
         self._closed = False
         self._last_sync = 0.0
         self._wake = threading.Event()  # set by submit and close: an idle loop looks at once
+        # Measured here, to decide whether one more worker pays for its start:
+        self._startup_s: float | None = None  # a worker's start, until it is warm
+        self._run_s: deque[float] = deque(maxlen=8)  # how long the last runs trained
         self.idle_look_s = 0.5  # with every worker idle, how often to look for others' runs
         self._sync()  # pick up runs a previous server left behind, before the first page asks
         self._thread = threading.Thread(target=self._loop, name="cnnexp-runner", daemon=True)
         self._thread.start()
-
-    def _slot_devices(self, workers: int) -> list[str]:
-        """Each worker's device: spread over the GPUs, but only as many on a GPU as its free
-        memory holds (self.notice says why fewer)."""
-        gpus = _gpu_count() if self.device in ("auto", "cuda") else 0
-        devices = [f"cuda:{i % gpus}" if gpus else self.device for i in range(workers)]
-        free = gpu_free_bytes() if any(d.startswith("cuda") for d in devices) else None
-        if free is None:
-            return devices
-        allowed, notes = {}, []
-        for d in dict.fromkeys(devices):
-            index, wanted = int(d.partition(":")[2] or 0), devices.count(d)
-            if index >= len(free):  # not a GPU the child saw: torch will say what is wrong
-                allowed[d] = wanted
-                continue
-            allowed[d], why = fit_gpu_workers(free[index], GPU_WORKER_BYTES, wanted, d)
-            notes += [why] if why else []
-        self.notice = "; ".join(notes) or None
-        kept = []
-        for d in devices:
-            if allowed[d] > 0:
-                allowed[d] -= 1
-                kept.append(d)
-        return kept
 
     # --- the interface ----------------------------------------------------------------------
     def submit(
@@ -433,8 +203,7 @@ class LocalRunner:
         with self._lock:
             for s in todo:
                 if s.run_id in queued:
-                    self._states[s.run_id] = state_for(s, owner)
-                    self._states.move_to_end(s.run_id)
+                    self._fresh_state(s, owner)
         self._wake.set()
         return [s.run_id for s in todo if s.run_id in queued]
 
@@ -465,44 +234,41 @@ class LocalRunner:
                 1 for st in self._states.values() if st.owner == owner and st.status in ACTIVE
             )
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The pid of a worker that is running a run (else of any live worker)."""
+        live = [s for s in self._slots if s.worker.pid is not None]
+        busy = [s for s in live if s.run_id is not None]
+        return (busy or live)[0].worker.pid if live else None
+
+    def worker_pids(self) -> dict[str, int]:
+        """run id -> pid of the worker process training it (a Ray actor's on its node)."""
+        return {s.run_id: s.worker.pid for s in self._slots if s.run_id and s.worker.pid}
+
+    def worker_states(self) -> list[str]:
+        """Each worker's state: off (not started), starting (importing), warm."""
+        return [s.worker.state for s in self._slots]
+
     def busy(self) -> bool:
         with self._lock:
             return any(st.status in ACTIVE for st in self._states.values())
 
     def close(self) -> None:
         """Stop the workers. Queued runs stay in the durable queue for the next runner (the
-        dashboard) or are dropped (the CLI); running ones are recorded as interrupted."""
+        dashboard) or are dropped (the CLI); running ones are killed and recorded as
+        interrupted, nothing of them saved."""
         if self._closed:
             return
         self._closed = True
         self._wake.set()
         self._thread.join(timeout=5)
         for slot in self._slots:
-            if slot.proc is not None and slot.proc.is_alive():
-                slot.tasks.put(None)
-        for slot in self._slots:
-            if slot.proc is None:
-                continue
             if slot.run_id is not None:
-                slot.proc.kill()  # its run is recorded as interrupted just below
-            slot.proc.join(timeout=5)
-            if slot.proc.is_alive():
-                slot.proc.kill()
-            if slot.run_id is not None:
+                slot.worker.kill()
                 self._interrupt(slot.run_id, "the server shut down while this run was training")
                 self._free(slot)
+        self.executor.close()
         self.queue.release(self.id, drop_queued=not self.keep_queued_on_close)
-
-    @property
-    def worker_pid(self) -> int | None:
-        """The pid of a worker that is running a run (else of any live worker)."""
-        live = [s for s in self._slots if s.proc is not None and s.proc.is_alive()]
-        busy = [s for s in live if s.run_id is not None]
-        return (busy or live)[0].proc.pid if live else None
-
-    def worker_pids(self) -> dict[str, int]:
-        """run id -> pid of the worker training it."""
-        return {s.run_id: s.proc.pid for s in self._slots if s.run_id and s.proc is not None}
 
     # --- the loop that feeds the workers ----------------------------------------------------
     def _running_ids(self) -> set[str]:
@@ -515,6 +281,18 @@ class LocalRunner:
             st.status, st.error = status, error
         self._evict()
 
+    def _fresh_state(self, spec: RunSpec, owner: str) -> RunState:
+        """The state of a run just queued or claimed (lock held): a new one, unless it is
+        queued or running already. The loop may claim a run between submit adding it to the
+        queue and writing its state: whichever comes second keeps what the first wrote (it
+        was set back to 'queued' for all of its training). An ended state is an earlier
+        attempt's: replaced, its epochs with it."""
+        st = self._states.get(spec.run_id)
+        if st is None or st.status not in ACTIVE:
+            st = self._states[spec.run_id] = state_for(spec, owner)
+            self._states.move_to_end(spec.run_id)
+        return st
+
     def _evict(self) -> None:
         """Forget the oldest finished states beyond keep_finished (lock held): the saved
         records are the truth, so memory stays flat over thousands of runs."""
@@ -522,30 +300,48 @@ class LocalRunner:
         for k in finished[: max(0, len(finished) - self.keep_finished)]:
             del self._states[k]
 
-    def _ensure_worker(self, slot: _Slot) -> None:
-        if slot.proc is not None and slot.proc.is_alive():
+    def _feed(self) -> None:
+        """Give queued runs to warm idle workers, and start a worker when runs wait for one
+        and it pays for its start (worth_another).
+
+        A worker spends seconds importing torch: a run given to it then waited for that while
+        a warm worker could have trained it, and a second worker for 16 tiny runs made them
+        slower (issue 25). So workers start one at a time, runs go only to warm workers once
+        one is warm, and another starts only when the waiting runs would outlast its start.
+        Started workers stay warm until close."""
+        now = time.time()
+        for slot in self._slots:
+            if slot.worker.state == "warm" and slot.warm_at is None:
+                slot.warm_at = now
+                self._startup_s = now - slot.booted
+            if slot.run_id is None and slot.worker.state == "warm":
+                self._dispatch(slot)
+        states = [s.worker.state for s in self._slots if not s.retired]
+        if "starting" in states or "off" not in states:
             return
-        # Events come back on a pipe, which the loop can wait on: a run's end is seen at once.
-        slot.tasks, (slot.events, sender) = self._mp.Queue(), self._mp.Pipe(duplex=False)
-        slot.cancel = self._mp.Value("q", -1, lock=False)  # seq of the run to stop
-        slot.proc = self._mp.Process(
-            target=_worker_main,
-            name="cnnexp-worker",
-            daemon=True,
-            args=(
-                str(self.store.root),
-                slot.device,
-                self.data_dir,
-                self._threads,
-                self.memory_limit_mb,
-                slot.tasks,
-                sender,
-                slot.cancel,
-                os.getpid(),
-            ),
-        )
-        slot.proc.start()
-        sender.close()  # the worker holds the only sending end: its death reads as the end
+        if any(s.run_id is None and s.worker.state == "warm" for s in self._slots):
+            return  # a warm worker is idle: it had nothing to take
+        off = next(s for s in self._slots if not s.retired and s.worker.state == "off")
+        if "warm" not in states:
+            # The first worker starts with a run: if it dies starting, that run says why.
+            self._booting(off)
+            self._dispatch(off)
+        elif self._worth_another():
+            self._booting(off)
+            off.worker.boot(self.queue.next(self.id))
+
+    def _booting(self, slot: _Slot) -> None:
+        slot.booted, slot.warm_at = time.time(), None
+
+    def _worth_another(self) -> bool:
+        waiting = self.queue.waiting(self.id)
+        if not waiting or self._startup_s is None:
+            return False
+        now = time.time()  # a run trains from when it started or its worker was warm
+        training = [now - max(s.started, s.warm_at or now) for s in self._slots if s.run_id]
+        up = sum(s.worker.state != "off" for s in self._slots)
+        run_s = statistics.median(self._run_s) if self._run_s else None
+        return worth_another(waiting, up, self._startup_s, run_s, max(training, default=0))
 
     def _dispatch(self, slot: _Slot) -> None:
         busy = [s for s in self._slots if s.run_id is not None]
@@ -555,18 +351,41 @@ class LocalRunner:
         if row is None:
             return
         spec = spec_from_json(row["spec"])
-        self._seq += 1
-        self._ensure_worker(slot)
+        job = Job(spec, row["time_limit_s"], bool(row["alone"]))
         with self._lock:
-            st = self._states.setdefault(spec.run_id, state_for(spec, row["owner"]))  # adopted
-            st.status = "running"
-            slot.run_id, slot.seq, slot.started = spec.run_id, self._seq, time.time()
-            slot.limit, slot.cancel_asked, slot.spec = row["time_limit_s"], None, spec
-            slot.owner, slot.alone = row["owner"], bool(row["alone"])
-        self._start(slot, spec)
+            self._fresh_state(spec, row["owner"]).status = "running"
+            slot.run_id, slot.spec, slot.owner = spec.run_id, spec, row["owner"]
+            slot.started, slot.limit, slot.alone = time.time(), job.limit, job.alone
+            # Under the lock: a cancel between the claim and the start found a run on a
+            # worker not yet started, with nothing to stop (found by a test on a busy box).
+            slot.worker.start(job)
 
-    def _start(self, slot: _Slot, spec: RunSpec) -> None:
-        slot.tasks.put((slot.seq, spec, slot.limit, slot.alone))
+    def _apply(self, slot: _Slot, events: list[Event]) -> None:
+        """What a worker said about its run: epochs, then how it ended."""
+        for event in events:
+            match event:
+                case Epoch(row):
+                    with self._lock:
+                        st = self._states.get(slot.run_id)
+                        if st is not None:
+                            st.history.append(row)
+                            st.epoch = row["epoch"]
+                case Ended(status, error):
+                    if status in FINISHED and slot.warm_at:  # a measure of the runs queued
+                        self._run_s.append(time.time() - max(slot.started, slot.warm_at))
+                    self._finish(slot, status, error)
+                case OutOfMemory(error):
+                    self._retry_alone(slot, error)
+                case Died(error) if slot.run_id is None:  # started with no run, died starting
+                    slot.retired = True  # not started again: it might die the same way
+                    self.notice = f"{error}; the pool goes on without it"
+                    print(f"cnnexp runner: {self.notice}", file=sys.stderr)
+                case Died(error):
+                    self._finish(slot, "failed", error)
+                case Lost(why):
+                    spec, owner = slot.spec, slot.owner
+                    self._free(slot)
+                    self._record_interrupted(spec, owner, why)
 
     def _retry_alone(self, slot: _Slot, error: str) -> None:
         """A run out of memory beside others: queue it again, to run with nothing else."""
@@ -581,8 +400,21 @@ class LocalRunner:
     def _ask_stop(self, slot: _Slot) -> None:
         """Ask a slot's run to stop at its next batch (lock held); killed after the grace."""
         if slot.cancel_asked is None:
-            slot.cancel.value = slot.seq
+            slot.worker.stop()
             slot.cancel_asked = time.time()
+
+    def _check_overdue(self, slot: _Slot) -> None:
+        """Kill a run that ignores its stop past the grace, or its time limit and the grace
+        (stopped at its next batch past the limit, it would have ended by now)."""
+        now_s = time.time()
+        if slot.cancel_asked and now_s - slot.cancel_asked > self.cancel_grace_s:
+            self._kill(slot, None)
+        elif slot.limit and now_s - slot.started > slot.limit + self.cancel_grace_s:
+            self._kill(slot, time_limit_reason(slot.limit))
+
+    def _kill(self, slot: _Slot, error: str | None) -> None:
+        slot.worker.kill()  # nothing of the run is saved
+        self._finish(slot, "cancelled", error)
 
     def _free(self, slot: _Slot) -> None:
         self.queue.remove(slot.run_id)
@@ -626,16 +458,11 @@ class LocalRunner:
     def _record_interrupted(
         self, spec: RunSpec, owner: str, why: str = "the server stopped while this run was training"
     ) -> None:
+        """Save an `interrupted` record for a run whose worker or runner is gone."""
         error = f"interrupted: {why}; launch it again to train it"
-        record = {
-            **_identity(spec),
-            "status": "interrupted",
-            "error": error,
-            "ended_at": _now(),
-            **versions(),
-        }
+        record = {**identity(spec), "status": "interrupted", "error": error, "ended_at": now()}
         with contextlib.suppress(OSError):  # read-only store: the state below still says it
-            self.store.save(record, [])
+            self.store.save({**record, **versions()}, [])
         with self._lock:
             self._states[spec.run_id] = state_for(spec, owner, status="interrupted", error=error)
             self._states.move_to_end(spec.run_id)
@@ -657,74 +484,45 @@ class LocalRunner:
         if time.time() - self._last_sync > 1.0:
             self._last_sync = time.time()
             self._sync()
+        self._feed()
         moved = False
         for slot in self._slots:
-            if slot.run_id is None:
-                self._dispatch(slot)
-                continue
-            moved |= self._drain(slot)
+            events = slot.worker.events()
+            self._apply(slot, events)
+            moved |= bool(events)
             if slot.run_id is not None:
-                self._check_worker(slot)
+                self._check_overdue(slot)
         if not moved:
             self._wait()
 
     def _wait(self) -> None:
-        """Sleep until a worker says something (50 ms at most) or, with every worker idle, until
-        a run is submitted here (idle_look_s at most: runs queued by other processes are claimed
-        on the next look). An idle server then asks the queue twice a second, not twenty times."""
-        pipes = [s.events for s in self._slots if s.run_id is not None and s.events is not None]
-        if pipes:
-            mp_connection.wait(pipes, timeout=0.05)
+        """Sleep until a worker says something or is warm (50 ms at most) or, with every
+        worker idle, until a run is submitted here (idle_look_s at most: runs queued by other
+        processes are claimed on the next look). An idle server then asks the queue twice a
+        second, not twenty times."""
+        heard = [
+            s.worker for s in self._slots if s.run_id is not None or s.worker.state == "starting"
+        ]
+        if heard:
+            self.executor.wait(heard, 0.05)
         elif self._wake.wait(self.idle_look_s):
             self._wake.clear()
 
-    def _drain(self, slot: _Slot) -> bool:
-        """Apply the events a worker sent; True if there were any."""
-        moved = False
-        while slot.run_id is not None:
-            try:
-                if not slot.events.poll():
-                    return moved
-                kind, seq, *rest = slot.events.recv()
-            except (EOFError, OSError):  # the worker is gone; _check_worker takes it from here
-                return moved
-            moved = True
-            if seq != slot.seq:
-                continue
-            if kind == "epoch":
-                with self._lock:
-                    st = self._states.get(slot.run_id)
-                    if st is not None:
-                        st.history.append(rest[0])
-                        st.epoch = rest[0]["epoch"]
-            elif kind == "end":
-                self._finish(slot, *rest)
-            elif kind == "oom":
-                self._retry_alone(slot, *rest)
-        return moved
 
-    def _check_worker(self, slot: _Slot) -> None:
-        """Notice a dead worker, or one that ignores a cancel or its time limit, and recover."""
-        now = time.time()
-        if not slot.proc.is_alive():
-            self._drain(slot)  # its last words may still be in the queue
-            if slot.run_id is None:
-                return
-            code = slot.proc.exitcode
-            slot.proc = None
-            self._finish(
-                slot,
-                "failed",
-                f"the worker process died (exit code {code}) during this run; "
-                "nothing was saved for it",
-            )
-        elif slot.cancel_asked and now - slot.cancel_asked > self.cancel_grace_s:
-            self._kill(slot, "cancelled", None)
-        elif slot.limit and now - slot.started > slot.limit + self.cancel_grace_s:
-            self._kill(slot, "cancelled", f"stopped at the time limit of {slot.limit:g} s per run")
+class LocalRunner(PoolRunner):
+    """The embedded backend: the core with worker processes on this machine."""
 
-    def _kill(self, slot: _Slot, status: str, error: str | None) -> None:
-        slot.proc.kill()
-        slot.proc.join()
-        slot.proc = None
-        self._finish(slot, status, error)
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        device: str = "auto",
+        data_dir: str | None = None,
+        workers: int | None = None,
+        memory_limit_mb: int | None = None,
+        **kw,
+    ):
+        """memory_limit_mb caps what each worker's runs may allocate (Linux; CPU memory):
+        a run past it fails out of memory, is retried alone once, then recorded failed.
+        kw: PoolRunner's (cancel_grace_s, keep_queued_on_close, keep_finished)."""
+        executor = LocalExecutor(str(Store(root).root), device, data_dir, memory_limit_mb)
+        super().__init__(root, executor, workers or default_workers(device), device=device, **kw)

@@ -149,6 +149,27 @@ class RunQueue:
                 (time.time(), row["run_id"]),
             ).fetchone()
 
+    def waiting(self, runner: str) -> int:
+        """How many of the runner's queued runs wait for a worker; 0 while one waits to run
+        alone (the runs in flight end first: another worker would not help it)."""
+        with self._db() as db:
+            n, alone = db.execute(
+                "SELECT COUNT(*), COALESCE(MAX(alone), 0) FROM runs"
+                " WHERE status = 'queued' AND runner = ?",
+                (runner,),
+            ).fetchone()
+        return 0 if alone else n
+
+    def next(self, runner: str) -> RunSpec | None:
+        """The run the runner's next claim would take (None: nothing queued)."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT spec FROM runs WHERE status = 'queued' AND runner = ?"
+                " ORDER BY alone DESC, submitted, rowid LIMIT 1",
+                (runner,),
+            ).fetchone()
+        return spec_from_json(row["spec"]) if row else None
+
     def requeue_alone(self, run_id: str) -> None:
         """Queue a run that ran out of memory again, to run with no other run in flight."""
         with self._db() as db:

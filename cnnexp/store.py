@@ -5,8 +5,13 @@ Layout (schema in results/README.md):
                                                 its tidy tables as rows (column `table`)
     <root>/runs/<experiment>/<run_id>.<name>.bin  a run's binary blob (e.g. trained weights),
                                                 written before the run file, deleted with it
+    <root>/runs/<experiment>/<run_id>.notes.json  what people call the run: name, note, tags
+                                                (cnnexp/run_notes.py); changed at any time,
+                                                never part of the run's id or results
     <root>/index.parquet                        the runs table of every file, rebuilt from
                                                 the files whenever they change
+    <root>/headlines/<experiment>.json          the latest finished plan's headline (recent)
+    <root>/pins/<experiment>.json               the headline an admin pinned to Home
 
 Every file is written under a temporary name and moved into place with os.replace, so a
 crash, a kill or a second writer never leaves a half-written file under a run's name. The
@@ -33,6 +38,8 @@ from typing import TYPE_CHECKING
 
 from cnnexp import catalog  # light (the standard library): each headline's shape version
 from cnnexp.errors import ConfigError  # not cnnexp.config: Home loads the store, not pydantic
+from cnnexp.run_notes import COLUMNS as NOTE_COLUMNS
+from cnnexp.run_notes import RunNotes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 RUN_KEY = b"cnnexp.run"
+NOTES_SUFFIX = ".notes.json"
 
 
 @cache
@@ -117,6 +125,10 @@ class Store:
         # another's records.
         self._records: tuple[pd.DataFrame | None, dict[str, dict | None]] = (None, {})
         self._version = 0  # which index this is, unique in the process: see runs_and_version
+        # The runs table as the files give it (also what index.parquet holds), and the notes
+        # sidecars read into it: file -> (signature, RunNotes), kept to read only changed ones.
+        self._base: pd.DataFrame | None = None
+        self._notes: dict[str, tuple[tuple[int, int], RunNotes]] = {}
 
     # --- paths --------------------------------------------------------------------------
     @property
@@ -125,6 +137,13 @@ class Store:
 
     def path(self, experiment: str, run_id: str) -> Path:
         return self.runs_dir / experiment / f"{run_id}.parquet"
+
+    def notes_path(self, experiment: str, run_id: str) -> Path:
+        if not (experiment.isidentifier() and run_id.isalnum()):  # names, never paths
+            raise ConfigError(
+                f"run {experiment!r}/{run_id!r} is not a plain name; allowed: letters, digits, _"
+            )
+        return self.runs_dir / experiment / f"{run_id}{NOTES_SUFFIX}"
 
     def blob_path(self, experiment: str, run_id: str, name: str) -> Path:
         if not name.isidentifier():
@@ -192,12 +211,38 @@ class Store:
                 pass
             for blob in run.parent.glob(f"{run.stem}.*.bin"):
                 blob.unlink(missing_ok=True)
+            run.with_name(f"{run.stem}{NOTES_SUFFIX}").unlink(missing_ok=True)
         return removed
+
+    # --- what people call a run (a sidecar: never the run's id or results) ------------------
+    def write_notes(self, experiment: str, run_id: str, notes: RunNotes) -> None:
+        """Name, note and tag a run (saved or still to come: the sidecar waits beside where
+        its file will be), replacing what it had; nothing at all removes the sidecar."""
+        path = self.notes_path(experiment, run_id)
+        if not notes.said and not notes.owner:
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(notes.to_json(), ensure_ascii=False).encode()
+        _atomic_write(path, lambda f: f.write(text))
+
+    def notes(self, experiment: str, run_id: str) -> RunNotes | None:
+        """A run's sidecar, or None when it has none."""
+        try:
+            return RunNotes.from_json(json.loads(self.notes_path(experiment, run_id).read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):  # unreadable: as if it said nothing, owner unknown
+            return RunNotes()
 
     def cleanup(self) -> int:
         """Remove temporary files left by writers that died; returns how many."""
         n = 0
-        stray = [*self.root.glob(".*.tmp"), *self.root.glob("headlines/.*.tmp")]
+        stray = [
+            *self.root.glob(".*.tmp"),
+            *self.root.glob("headlines/.*.tmp"),
+            *self.root.glob("pins/.*.tmp"),
+        ]
         for p in [*stray, *self.runs_dir.glob("*/.*.tmp")]:
             if time.time() - p.stat().st_mtime > TMP_MAX_AGE_S:
                 p.unlink(missing_ok=True)
@@ -239,8 +284,36 @@ class Store:
             pass  # read-only results folder
 
     def headlines(self) -> dict[str, dict]:
+        """The latest finished plan's headline of each experiment (recent, not curated)."""
+        return self._json_files("headlines")
+
+    def pin(self, experiment: str, config: dict, headline: dict, by: str = "") -> None:
+        """Pin a plan's headline to Home for `experiment` (an admin's choice: cnnexp.policy
+        may_pin), in place of the bundle's. Raises OSError where the folder is read-only."""
+        entry = catalog.ENTRIES.get(experiment)
+        payload = {
+            "experiment": experiment,
+            "config": config,
+            "headline": headline,
+            "headline_version": entry.headline_version if entry else 1,
+            "pinned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "pinned_by": by,  # for the server's records; Home does not show it
+        }
+        path = self.root / "pins" / f"{experiment}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, lambda f: f.write(json.dumps(payload, default=str).encode()))
+
+    def unpin(self, experiment: str) -> None:
+        """Home shows the bundle's headline for `experiment` again."""
+        (self.root / "pins" / f"{experiment}.json").unlink(missing_ok=True)
+
+    def pins(self) -> dict[str, dict]:
+        """The headlines admins pinned to Home, by experiment."""
+        return self._json_files("pins")
+
+    def _json_files(self, folder: str) -> dict[str, dict]:
         out = {}
-        for p in sorted((self.root / "headlines").glob("*.json")):
+        for p in sorted((self.root / folder).glob("*.json")):
             try:
                 out[p.stem] = json.loads(p.read_text())
             except (OSError, ValueError):
@@ -333,17 +406,32 @@ class Store:
 
     def _scan(self) -> dict[str, tuple[int, int]]:
         """Relative path -> (mtime_ns, size) of every complete run file."""
-        found = {}
+        return self._scan_with_notes()[0]
+
+    def _scan_with_notes(self) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+        """(run files, notes sidecars), each relative path -> (mtime_ns, size): one pass over
+        the folders, which list both."""
+        found: dict[str, tuple[int, int]] = {}
+        notes: dict[str, tuple[int, int]] = {}
         if not self.runs_dir.is_dir():
-            return found
+            return found, notes
         for exp in os.scandir(self.runs_dir):
             if not exp.is_dir():
                 continue
             for e in os.scandir(exp.path):
-                if e.name.endswith(".parquet") and not e.name.startswith("."):
+                if e.name.startswith("."):
+                    continue
+                into = (
+                    found
+                    if e.name.endswith(".parquet")
+                    else notes
+                    if e.name.endswith(NOTES_SUFFIX)
+                    else None
+                )
+                if into is not None:
                     st = e.stat()
-                    found[f"runs/{exp.name}/{e.name}"] = (st.st_mtime_ns, st.st_size)
-        return found
+                    into[f"runs/{exp.name}/{e.name}"] = (st.st_mtime_ns, st.st_size)
+        return found, notes
 
     def _stamp(self) -> tuple | None:
         """The modification times of runs/ and its experiment folders; None if one changed
@@ -370,10 +458,10 @@ class Store:
             and time.monotonic() - self._scanned_at < FULL_SCAN_S
         ):
             return self._index  # a rerun of a page with 10,000 runs skips 10,000 stats
-        current = self._scan()
+        current, notes = self._scan_with_notes()
         self._stamp_seen, self._scanned_at = stamp, time.monotonic()
-        if self._index is not None and current == self._signature:
-            return self._index
+        if self._base is not None and current == self._signature:
+            return self._with_notes(self._base, notes)
         index = self._read_index()
         known = (
             dict(
@@ -403,10 +491,39 @@ class Store:
             index = pd.DataFrame(
                 columns=["run_id", "experiment", "status", "_file", "_mtime_ns", "_size"]
             )
-        if index is not self._index:
-            self._version = next(_VERSIONS)
-        self._index, self._signature = index, current
+        self._signature = current
+        return self._with_notes(index, notes)
+
+    def _with_notes(self, base: pd.DataFrame, notes: dict[str, tuple[int, int]]) -> pd.DataFrame:
+        """The runs table `base` with each run's name, note and tags from its sidecar (columns
+        only once some run has a sidecar); the same table again when neither changed."""
+        changed = base is not self._base or notes.keys() != self._notes.keys()
+        changed = changed or any(self._notes[f][0] != sig for f, sig in notes.items())
+        if not changed and self._index is not None:
+            return self._index
+        known = {}
+        for rel, sig in notes.items():
+            old = self._notes.get(rel)
+            known[rel] = old if old is not None and old[0] == sig else (sig, self._read_notes(rel))
+        self._notes, self._base = known, base
+        said = {
+            rel.rsplit("/", 1)[1].removesuffix(NOTES_SUFFIX): n.row()
+            for rel, (_, n) in known.items()
+            if n.said
+        }
+        index = base
+        if said and "run_id" in base and len(base):
+            rows = [said.get(r, {}) for r in base["run_id"]]
+            index = base.assign(**{c: [r.get(c) for r in rows] for c in NOTE_COLUMNS})
+        self._index = index
+        self._version = next(_VERSIONS)
         return index
+
+    def _read_notes(self, rel: str) -> RunNotes:
+        try:
+            return RunNotes.from_json(json.loads((self.root / rel).read_text()))
+        except (OSError, ValueError):  # half-gone or foreign: says nothing
+            return RunNotes()
 
     def _read_record(self, rel: str, sig: tuple[int, int]) -> dict | None:
         import pyarrow.parquet as pq

@@ -1,9 +1,10 @@
-"""Home: what each experiment shows, a link to it, and its latest saved headline."""
+"""Home: what each experiment shows, a link to it, and its showcase headline (an admin's pin,
+else the bundle's: cnnexp/showcase.py); apart from them, what finished most recently here."""
 
 import streamlit as st
 
-from cnnexp import catalog  # not cnnexp.experiments: their configs cost the first paint
-from ui import links, page, resources
+from cnnexp import bundle, catalog, showcase  # not cnnexp.experiments: their configs cost the
+from ui import links, page, resources  # first paint
 
 page.require_app()
 
@@ -17,38 +18,65 @@ st.markdown(
     "disagree with the textbook."
 )
 
-headlines = resources.store().headlines()
-counts = resources.store().counts()  # a folder listing: Home reads no table (first paint)
+store = resources.store()
+shown = showcase.showcase(store.pins(), showcase.bundled(bundle.default_dir()))
+counts = store.counts()  # a folder listing: Home reads no table (first paint)
+SOURCE = {
+    showcase.PINNED: "pinned by this server's admin",
+    showcase.BUNDLED: "from the runs shipped with cnnexp",
+}
+
+
+def headline_line(e: catalog.Entry, h: dict, when: str) -> None:
+    """A saved headline in one line and a caption; one in an older shape says so instead."""
+    if not e.current(h):  # saved by an older cnnexp, in another shape
+        st.caption(
+            f"{when} · saved by an older version of cnnexp: open the page to see its numbers again"
+        )
+        return
+    st.markdown(f":material/insights: {e.headline_text(h['headline'])}")
+    st.caption(when)
+
+
+def open_link(e: catalog.Entry, h: dict | None, label: str) -> None:
+    # With a headline, the link opens the settings it was measured with (a page's defaults
+    # may differ: the shipped runs have three seeds, the page one).
+    st.page_link(
+        e.page,
+        label=label,
+        icon=":material/arrow_forward:",
+        query_params={**links.query_for(h["config"]), **e.runs_tab_query()} if h else None,
+    )
+
 
 cols = st.columns(2)
 for i, e in enumerate(catalog.ENTRIES.values()):
     with cols[i % 2].container(border=True):
         st.subheader(e.title)
         st.write(e.summary)
-        h = headlines.get(e.name)
+        h = shown.get(e.name)
         n = counts.get(e.name, 0)
-        if h is not None and not e.current(h):  # saved by an older cnnexp, in another shape
-            st.caption(
-                "The latest headline was saved by an older version of cnnexp: open the page "
-                f"to see its numbers again · {n} saved run(s)"
-            )
-        elif h is not None:
-            st.markdown(f":material/insights: {e.headline_text(h['headline'])}")
-            st.caption(
-                f"latest headline saved {h['saved_at'][:16].replace('T', ' ')} UTC · "
-                f"{n} saved run(s)"
-            )
+        if h is not None:
+            headline_line(e, h, f":material/keep: {SOURCE[h['source']]} · {n} saved run(s) here")
         else:
-            st.caption(f"No headline saved yet · {n} saved run(s)")
-        # With a headline, the link opens the settings it was measured with (a page's
-        # defaults may differ: the shipped runs have three seeds, the page one).
-        st.page_link(
-            e.page,
-            label=f"Open {e.title}" + (" with these settings" if h is not None else ""),
-            icon=":material/arrow_forward:",
-            query_params=(
-                {**links.query_for(h["config"]), **e.runs_tab_query()} if h is not None else None
-            ),
-        )
+            st.caption(f"Nothing pinned yet · {n} saved run(s) here")
+        open_link(e, h, f"Open {e.title}" + (" with these settings" if h is not None else ""))
+
+latest = showcase.recent(store.headlines(), shown)
+if latest:
+    st.subheader("Recently finished here", anchor=False)
+    st.caption(
+        "The latest plan each experiment finished on this server, by anyone: a test run "
+        "as much as a study. Not checked by anyone, and not what the cards above show."
+    )
+    for h in latest:
+        e = catalog.ENTRIES.get(h.get("experiment", ""))
+        if e is None:  # a headline of an experiment this version does not know
+            continue
+        with st.container(border=True):
+            st.markdown(f"**{e.title}**")
+            finished = showcase.when(h)[:16].replace("T", " ")
+            headline_line(e, h, f":material/history: recent · finished {finished} UTC")
+            open_link(e, h, f"Open {e.title} with these settings")
 
 st.page_link("pages/runs.py", label="Compare saved runs", icon=":material/table_chart:")

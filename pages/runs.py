@@ -1,5 +1,7 @@
 """Runs: every saved run, grouped over seeds or one per row; filter them, select them, and see
 their curves, parallel coordinates, any x against any y, what matters, and one run in detail.
+Runs people named, tagged or noted (cnnexp/run_notes.py) show those words, are found by them
+and can be grouped by name or tag.
 
 Read top to bottom: main() draws the page from the link's state (ui/runs_view.py); each `_ui`
 function draws widgets and returns what was chosen; each view takes what it shows. Every
@@ -16,12 +18,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnnexp import analysis, experiments, figures, run_figures, run_labels
+from cnnexp import analysis, experiments, figures, run_figures, run_labels, run_notes
 from cnnexp.analysis import Bounds
 from cnnexp.results import own_columns
 from cnnexp.run_labels import label
 from cnnexp.store import Store
 from ui import access, export, page, resources
+from ui import run_notes as notes_ui
 from ui import runs_view as url
 from ui.links import INSIDE_PAGE, inside_query, query_for
 from ui.runs_ranges import listen_for_brush, ranges_ui
@@ -83,10 +86,12 @@ def main() -> None:
         )
         return
     problems: list[str] = []
-    asked = url.read(saved.runs, saved.settings, problems)
-    filters = filters_ui(saved.runs, asked.filters)
+    tags = saved.remember("tags", (), lambda: run_notes.all_tags(saved.runs))
+    named = saved.remember("named", (), lambda: run_notes.named_columns(saved.runs))
+    asked = url.read(saved.runs, [*saved.settings, *named], problems, tags)
+    filters = filters_ui(saved.runs, asked.filters, tags)
     shown = shown_ui(saved, filters, problems)
-    grouping = grouping_ui(shown.varies or ["experiment"], asked.grouping)
+    grouping = grouping_ui(shown.varies or ["experiment"], asked.grouping, named)
     url.drop_refused(link_allowed(saved), problems)
     say_ignored(problems)
     selected = table_ui(saved, shown, grouping, asked.selected)
@@ -158,21 +163,30 @@ def link_allowed(saved: Saved) -> dict[str, list[str]]:
     }
 
 
-def filters_ui(runs: pd.DataFrame, asked: Filters) -> Filters:
-    f1, f2, f3 = st.columns([2, 2, 3])
+def filters_ui(runs: pd.DataFrame, asked: Filters, tags: list[str]) -> Filters:
+    """Experiment, status and search; and tags, once some run has them."""
+    f1, f2, f3, *f4 = st.columns([2, 2, 3, 2] if tags else [2, 2, 3])
     seed("runs_exp", list(asked.exps))
     seed("runs_status", list(asked.statuses))
     seed("runs_search", asked.text)
     exps = f1.multiselect("Experiment", sorted(runs["experiment"].unique()), key="runs_exp")
     statuses = f2.multiselect("Status", sorted(runs["status"].unique()), key="runs_status")
-    text = f3.text_input("Search", placeholder="label, run id or setting value", key="runs_search")
-    return Filters(tuple(exps), tuple(statuses), text)
+    text = f3.text_input(
+        "Search", placeholder="label, run id, setting, name or note", key="runs_search"
+    )
+    picked: list[str] = []
+    if tags:
+        seed("runs_tags", list(asked.tags))
+        picked = f4[0].multiselect(
+            "Tags", tags, key="runs_tags", help="Runs with any of these tags"
+        )
+    return Filters(tuple(exps), tuple(statuses), text, tuple(picked))
 
 
 def shown_ui(saved: Saved, filters: Filters, problems: list[str]) -> Shown:
     """The runs the filters keep, narrowed by the ranges set under *Ranges* (drawn here)."""
     key = astuple(filters)
-    runs = saved.remember("view", key, lambda: analysis.filtered(saved.runs, *key))
+    runs = saved.remember("view", key, lambda: filtered(saved.runs, filters))
     varies = list(saved.remember("varying", key, lambda: analysis.varying(runs, saved.settings)))
     numeric = list(
         saved.remember("numeric", key, lambda: analysis.numeric(runs, [*varies, analysis.TARGET]))
@@ -184,10 +198,16 @@ def shown_ui(saved: Saved, filters: Filters, problems: list[str]) -> Shown:
     return Shown(runs, varies, numeric, limits, ranges, (*key, tuple(sorted(ranges.items()))))
 
 
-def grouping_ui(varies: list[str], asked: Grouping) -> Grouping:
+def filtered(runs: pd.DataFrame, f: Filters) -> pd.DataFrame:
+    """The runs the filters keep (cnnexp.analysis, then the tags: cnnexp.run_notes)."""
+    return run_notes.with_tags(analysis.filtered(runs, f.exps, f.statuses, f.text), f.tags)
+
+
+def grouping_ui(varies: list[str], asked: Grouping, named: list[str]) -> Grouping:
     """Whether rows are configurations, and which settings tell them apart: by default every
     setting that varies among the filtered runs, following the filters until the visitor
-    picks (or a link's ?by= did)."""
+    picks (or a link's ?by= did). People's names and tags (`named`) may be picked too: one
+    row per name pools every run of that name, whatever its settings."""
     g1, g2 = st.columns([1, 3], vertical_alignment="bottom")
     seed("runs_group", asked.on)
     grouped = g1.toggle(
@@ -198,7 +218,7 @@ def grouping_ui(varies: list[str], asked: Grouping) -> Grouping:
     by, _ = following_ui(
         g2,
         "Group by",
-        varies,
+        [*varies, *(c for c in named if c not in varies)],
         varies,
         key="runs_by",
         linked=list(asked.by),
@@ -245,6 +265,8 @@ def table_columns(settings: list[str]) -> dict:
         ),
         "duration_s": st.column_config.NumberColumn("duration", format="%.1f s"),
         "ended_at": st.column_config.DatetimeColumn("ended", format="YYYY-MM-DD HH:mm"),
+        "name": st.column_config.TextColumn("name", help="What its launcher called the run"),
+        "tags": st.column_config.TextColumn("tags"),
     }
 
 
@@ -273,8 +295,9 @@ def table_ui(
             "varying", ((), (), ""), lambda: analysis.varying(saved.runs, saved.settings)
         )
         # The run and its accuracy first: past a dozen settings they were off the screen.
-        first = ["experiment", "label", "test_acc"]
-        cols = [*first, *anywhere, *[c for c in RUN_COLUMNS if c not in first], "ended_at"]
+        first = ["experiment", "name", "label", "test_acc"]  # name: where some run has one
+        rest = [c for c in RUN_COLUMNS if c not in first]
+        cols = [*first, *anywhere, *rest, "tags", "ended_at"]
         table = saved.remember(
             "runs-table", key, lambda: analysis.as_shown(view, ("test_acc",), cols)
         )
@@ -531,20 +554,29 @@ def detail_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     rid = st.selectbox("Run", list(selected["run_id"]), key="runs_detail", format_func=names.get)
     run = selected[selected["run_id"] == rid].iloc[0]
     config = json.loads(run["config_json"])
-    facts = ["experiment", "status", "device", "precision", "duration_s", "test_acc", "ended_at"]
+    facts = [  # its name and tags first, where people gave some (as text: never markup)
+        *["name", "tags", "experiment", "status", "device", "precision", "duration_s"],
+        *["test_acc", "ended_at"],
+    ]
     shown_facts = {k: run.get(k) for k in facts if k in run}
     if pd.notna(shown_facts.get("test_acc")):
         shown_facts["test_acc"] = f"{shown_facts['test_acc']:.2%}"
     if pd.notna(shown_facts.get("duration_s")):
         shown_facts["duration_s"] = f"{shown_facts['duration_s']:.1f} s"
     shown_facts = {
-        k: f"{v:.4g}" if isinstance(v, float) else str(v) for k, v in shown_facts.items()
+        k: f"{v:.4g}" if isinstance(v, float) else str(v)
+        for k, v in shown_facts.items()
+        if k not in run_notes.COLUMNS or isinstance(v, str)  # nothing said: no row
     }
     values = {**shown_facts, **{k: str(v) for k, v in config.items()}}  # settings exactly as set
     st.dataframe(pd.Series(values, name=rid), width="stretch", placeholder="—")
     versions = {k: run[k] for k in run.index if "version" in k and pd.notna(run[k])}
     if versions:
         st.caption(" · ".join(f"{k} {v}" for k, v in versions.items()))
+    if isinstance(run.get("note"), str):  # a few sentences: literal text, not a table cell
+        st.caption("Note")
+        st.text(run["note"])
+    notes_ui.editor(run["experiment"], rid)  # for an admin or the run's owner
     if run["experiment"] in experiments.REGISTRY:
         st.page_link(
             f"pages/{run['experiment']}.py",

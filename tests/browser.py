@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -39,10 +40,13 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(
-    results: Path, env: dict | None = None, script: str = "app.py"
+    results: Path, env: dict | None = None, script: str = "app.py", log: Path | None = None
 ) -> Iterator[str]:
-    """A fresh `streamlit run <script>` on a free localhost port; yields its URL once healthy."""
+    """A fresh `streamlit run <script>` on a free localhost port; yields its URL once healthy.
+    The server's log (stdout and stderr) goes to the file `log`, else to a temporary file: a
+    pipe nobody reads would stop the server once it filled."""
     port = free_port()
+    out = open(log, "wb") if log is not None else tempfile.TemporaryFile()  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -59,7 +63,7 @@ def streamlit_server(
         ],
         cwd=ROOT,
         env={**cli_env(results), **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=out,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -71,9 +75,8 @@ def streamlit_server(
             except OSError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError(
-                "streamlit did not become healthy: " + proc.stdout.read().decode()[-2000:]
-            )
+            out.seek(0)
+            raise RuntimeError("streamlit did not become healthy: " + out.read().decode()[-2000:])
         yield url
     finally:
         proc.terminate()
@@ -81,6 +84,7 @@ def streamlit_server(
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        out.close()
 
 
 def launch(playwright):

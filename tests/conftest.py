@@ -13,6 +13,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# Two test processes (pytest-xdist) share the 2 cores of CI: each trains on one thread, as
+# the runner gives each worker its share. Set before torch is imported; the CLI's
+# subprocesses inherit it. (Two threads each made tiny runs ten times slower on a busy box.)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 # Tests start from empty results folders: the dashboard must not seed them from the bundle.
 os.environ["CNNEXP_BUNDLE"] = ""
 # Nor measure training steps in a background process per page (cnnexp/timing.py): the tests

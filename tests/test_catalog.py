@@ -74,6 +74,7 @@ PINNED_SHAPES = {
     "permuted": (2, "ade1023473fa6816"),
     "normalization": (2, "6903a17787bcaedc"),
     "receptive_field": (1, "fc7be8640f405b6b"),
+    "learned": (1, "fc0639e1b0cca79a"),
     "baseline": (1, "1bf52a50d5328289"),
 }
 

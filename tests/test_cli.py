@@ -215,11 +215,13 @@ def test_baseline_cnn_on_mnist5k_reaches_97_percent(results):
     assert mlp["runs"][0]["status"] == "done" and mlp["headline"]["test_acc"]["mean"] > 0.9
 
 
-def _workers_ignoring_sigint(parent: int) -> int:
-    """How many of `parent`'s multiprocessing workers ignore SIGINT now (Linux /proc)."""
+def _workers(parent: int) -> dict[int, str]:
+    """`parent`'s multiprocessing workers (Linux /proc): pid -> what SIGINT does to it now:
+    "default" (its interpreter is not up yet), "caught" (Python's KeyboardInterrupt: it is
+    importing) or "ignored" (set up: it leaves Ctrl-C to its parent)."""
     from pathlib import Path
 
-    n = 0
+    found = {}
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             stat = (proc / "stat").read_text()
@@ -229,25 +231,23 @@ def _workers_ignoring_sigint(parent: int) -> int:
             continue
         if int(stat.rsplit(")", 1)[1].split()[1]) != parent or b"spawn_main" not in cmd:
             continue
-        ignored = int(
-            next(ln for ln in status.splitlines() if ln.startswith("SigIgn:")).split()[1], 16
+        masks = {ln.split(":")[0]: int(ln.split()[1], 16) for ln in status.splitlines()[1:]
+                 if ln.startswith(("SigIgn:", "SigCgt:"))}  # fmt: skip
+        bit = 1 << (signal.SIGINT - 1)
+        found[int(proc.name)] = (
+            "ignored" if masks["SigIgn"] & bit else "caught" if masks["SigCgt"] & bit else "default"
         )
-        n += bool(ignored & (1 << (signal.SIGINT - 1)))
-    return n
+    return found
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_ctrl_c_beside_two_workers_says_one_thing_and_loses_nothing(results):
-    """Found: Ctrl-C with --workers 2, once they trained, printed each worker's
-    KeyboardInterrupt traceback."""
-    import os
-    import time
+# Runs of minutes on any CPU (mnist5k, 500 epochs): the tests below end them long before.
+# Found: two 200-epoch digits runs ended (400 epochs in 22 s) before a test sent Ctrl-C.
+LONG = ["--dataset", "mnist5k", "--epochs", "500", "--width", "8", "--seeds", "2"]
 
-    from cnnexp.store import Store
 
-    flags = ["--dataset", "digits", "--epochs", "200", "--width", "8", "--seeds", "2"]
-    p = subprocess.Popen(
-        [sys.executable, "-m", "cnnexp", "run", "baseline", *flags, "--workers", "2"],
+def _start(results, *args):
+    return subprocess.Popen(
+        [sys.executable, "-m", "cnnexp", *args],
         cwd=ROOT,
         env=cli_env(results),
         stdout=subprocess.PIPE,
@@ -255,15 +255,71 @@ def test_ctrl_c_beside_two_workers_says_one_thing_and_loses_nothing(results):
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
-    deadline = time.monotonic() + 120
-    while _workers_ignoring_sigint(p.pid) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)  # both workers started and past their imports
+
+
+def _nothing_left(results) -> None:
+    """No record of an interrupted run, no half-written file, no row left in the queue."""
+    from cnnexp.runqueue import RunQueue
+    from cnnexp.store import Store
+
+    # An interrupted run leaves no record (stderr says so; the same command trains it again).
+    assert Store(results).runs().empty
+    assert not list(results.rglob("*.tmp"))
+    assert RunQueue(results).rows() == []
+
+
+def _wait_until(check, timeout=180):
+    import time
+
+    end = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_beside_two_workers_says_one_thing_and_loses_nothing(results):
+    """Found: Ctrl-C with --workers 2, once they trained, printed each worker's
+    KeyboardInterrupt traceback."""
+    import os
+
+    p = _start(results, "run", "baseline", *LONG, "--workers", "2")
+    _wait_until(lambda: list(_workers(p.pid).values()) == ["ignored"] * 2)  # past imports
     os.killpg(p.pid, signal.SIGINT)  # what Ctrl-C sends: the whole group
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "Traceback" not in err and "interrupted:" in err, err
-    # An interrupted run leaves no record (stderr says so; the same command trains it
-    # again); only a run that finished before Ctrl-C is saved, whole.
-    records = Store(results).runs()
-    assert set(records.get("status", [])) <= {"done"}, records
-    assert not list(results.rglob("*.tmp"))
+    _nothing_left(results)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_while_a_worker_starts_says_one_thing_and_leaves_nothing(results):
+    """Found: Ctrl-C in the first seconds, while a worker imported torch, printed its
+    KeyboardInterrupt traceback. Sent once the first worker's interpreter is up (it would
+    catch SIGINT): it is importing then, seconds from its first batch."""
+    import os
+
+    p = _start(results, "run", "baseline", *LONG, "--workers", "2")
+    _wait_until(lambda: "caught" in _workers(p.pid).values())
+    os.killpg(p.pid, signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert [line for line in err.splitlines() if "interrupted" in line] == [
+        "interrupted: the runs that finished are saved, any in progress are not; the same "
+        "command trains what is missing"
+    ], err
+    _nothing_left(results)
+
+
+def test_a_cancelled_run_exits_1_and_says_so(results):
+    """Found: runs cancelled from another terminal (`queue --cancel`) exited 0, as if they
+    had trained."""
+    from cnnexp.runqueue import FILENAME, RunQueue
+
+    p = _start(results, "run", "baseline", *LONG, "--workers", "2")
+    _wait_until(lambda: (results / FILENAME).exists() and RunQueue(results).rows())
+    cli(results, "queue", "--cancel", "all")
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 1, err
+    assert err.count(": cancelled") == 2, err

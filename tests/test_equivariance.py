@@ -71,9 +71,9 @@ def test_cli_trained_tiny_end_to_end_and_the_probe_borrows_its_weights(results):
     store = Store(results)
     runs = store.runs()
     lends = runs["variant"].eq("cnn_gap") & runs["augment_shift"].eq(0)
-    assert lends.sum() == 2  # both seeds of the centred CNN save weights, and only they
-    for run_id, lender in zip(runs["run_id"], lends, strict=True):
-        assert (store.blob("equivariance", run_id, "weights") is not None) == lender
+    assert lends.sum() == 2  # the probe borrows from both seeds of the centred CNN
+    for run_id in runs["run_id"]:  # every run saves its weights (the Inside page reads them)
+        assert store.blob("equivariance", run_id, "weights") is not None
     store.delete(runs.loc[lends, "run_id"])
     p = probe_cli(results, "--weights", "trained", "--image", "digits", *flags[:-2], check=False)
     assert p.returncode == 2 and "train it first" in p.stderr  # the weights went with the runs

@@ -64,6 +64,7 @@ PINNED_RUN_IDS = {
     "permuted": (2, 30, "c7b9aa0334d26186"),
     "normalization": (2, 27, "08188833aecc0d65"),
     "receptive_field": (1, 12, "26a551830d268ced"),
+    "learned": (1, 18, "adce4d488a9d6a90"),
 }
 
 

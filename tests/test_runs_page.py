@@ -551,3 +551,67 @@ def test_bad_link_values_of_any_view_are_refused_visibly(store):
     assert at.query_params.get("axes") == "width"  # a good value of another view stays
     at = open_runs({"view": "x-against-y", "x": "__import__"})  # the view shown says it once
     assert " ".join(t.value for t in at.text).count("'__import__'") == 1
+
+
+# --- names, notes and tags (cnnexp/run_notes.py) ----------------------------------------------
+HOSTILE = "<script>alert(1)</script> **bold** [x](https://example.org)"
+
+
+def write_named_runs(store) -> list[str]:
+    """write_runs at two seeds; the width-4 runs named HOSTILE and tagged, two width-8 runs
+    named "wide" with a note."""
+    from cnnexp.run_notes import RunNotes
+
+    write_runs(store, n_seeds=2)
+    runs = store.runs()
+    narrow = runs.loc[runs["width"] == 4, "run_id"].tolist()
+    for rid in narrow:
+        store.write_notes("baseline", rid, RunNotes(HOSTILE, tags=("wk3", "hw")))
+    for rid in runs.loc[runs["width"] == 8, "run_id"].iloc[:2]:
+        store.write_notes("baseline", rid, RunNotes("wide", note="why: see the MLP"))
+    return narrow
+
+
+def test_runs_are_found_by_tag_name_and_note_and_the_link_carries_the_tags(store):
+    narrow = write_named_runs(store)
+    at = open_runs({"tag": "hw", "group": "off"})
+    assert not at.exception, at.exception
+    t = table(at)
+    assert len(t) == len(narrow) and set(t["width"]) == {4} and set(t["name"]) == {HOSTILE}
+    assert set(t["tags"]) == {"wk3, hw"}
+    assert at.multiselect(key="runs_tags").value == ["hw"]
+    assert not any("example.org" in m.value for m in [*at.markdown, *at.warning])  # text only
+    assert len(table(open_runs({"q": "see the mlp", "group": "off"}))) == 2  # a note's words
+    assert len(table(open_runs({"q": "wide", "group": "off"}))) == 2  # a name
+    # A tag no run has is named and ignored; the tags widget writes the link back.
+    at = open_runs({"tag": "<b>nope</b>", "group": "off"})
+    assert "'<b>nope</b>' ignored" in " ".join(t.value for t in at.text)
+    assert len(table(at)) == 24
+    at.multiselect(key="runs_tags").select("wk3").run()
+    assert at.query_params.get("tag") == "wk3" and len(table(at)) == len(narrow)
+
+
+def test_runs_group_by_name_pooling_its_seeds(store):
+    write_named_runs(store)
+    at = open_runs({"by": "name"})
+    assert not at.exception, at.exception
+    t = table(at).set_index("name")
+    assert t.loc[HOSTILE, "n"] == 6 and t.loc["wide", "n"] == 2
+
+
+def test_a_runs_note_shows_as_text_in_its_detail_and_its_words_go_with_the_download(store):
+    narrow = write_named_runs(store)
+    wide = store.runs().query("name == 'wide'")["run_id"].tolist()
+    at = open_runs({"group": "off", "runs": wide[0], "view": "run-detail"})
+    assert not at.exception, at.exception
+    assert at.dataframe[1].value.loc["name"].iloc[0] == "wide"
+    assert "why: see the MLP" in [t.value for t in at.text]
+    at = open_runs({"group": "off", "runs": ",".join([narrow[0], wide[0]])})
+    at.session_state["data-selected"] = True  # the visitor opens "Download the data…"
+    at.run()
+    shapes = {m.value.split(" · ")[0]: m.value for m in at.markdown if "rows ×" in m.value}
+    runs = store.runs()
+    own = [c for c in runs.columns if not c.startswith("_")]
+    kept = runs.loc[runs["run_id"].isin([narrow[0], wide[0]]), own].dropna(axis=1, how="all")
+    assert {"name", "tags", "note"} <= set(kept.columns)  # what the download carries
+    assert shapes["**runs**"] == f"**runs** · 2 rows × {len(kept.columns)} columns"

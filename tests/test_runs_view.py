@@ -9,7 +9,7 @@ def test_the_default_state_leaves_the_link_empty():
 
 def test_a_state_is_written_as_the_page_reads_it_back():
     state = State(
-        filters=Filters(("permuted",), ("done",), "mlp"),
+        filters=Filters(("permuted",), ("done",), "mlp", ("week 3", "hw")),
         ranges={"width": (8, 16), "lr": (0.001, 0.0031)},
         grouping=Grouping(on=True, by=("model",), default=("model", "width")),
         selected=("00000000000000a1",),
@@ -19,6 +19,7 @@ def test_a_state_is_written_as_the_page_reads_it_back():
         "exp": ["permuted"],
         "status": ["done"],
         "q": "mlp",
+        "tag": ["week 3", "hw"],
         "group": None,
         "by": ["model"],
         "range": ["width:8:16", "lr:0.001:0.0031"],

@@ -105,3 +105,41 @@ def test_what_a_freeze_kept_alive_is_freed_at_the_next_refreeze(monkeypatch):
         assert gone() is None
     finally:
         gc.unfreeze()
+
+
+def _spawn_one(script_module) -> None:
+    """Start and join one spawned child (as the runner starts a worker) while
+    `script_module` is `__main__`, as Streamlit installs app.py's module during a run."""
+    import multiprocessing as mp
+
+    real = sys.modules["__main__"]
+    sys.modules["__main__"] = script_module
+    try:
+        child = mp.get_context("spawn").Process(target=time.sleep, args=(0,))
+        child.start()
+    finally:
+        sys.modules["__main__"] = real
+    child.join(timeout=60)
+    assert child.exitcode == 0
+
+
+def test_a_spawned_worker_does_not_run_the_app_script_again(tmp_path, monkeypatch):
+    """Found: every worker the runner spawned ran app.py (and Home) once more without a server,
+    printing 23 'missing ScriptRunContext' warnings and 'use streamlit run' into the server's
+    log per launch. Streamlit's `__main__` has a __file__ and no __spec__; spawn reran it."""
+    import types
+
+    marker = tmp_path / "ran"
+    script = tmp_path / "app_like.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    module = types.ModuleType("__main__")  # as Streamlit's ScriptRunner makes it
+    module.__file__ = str(script)
+    _spawn_one(module)
+    assert marker.exists()  # the cause, as Python behaves: the script ran in the child
+    marker.unlink()
+
+    monkeypatch.setitem(sys.modules, "__main__", module)
+    server_tuning.keep_script_out_of_workers()  # what app.py does at the top of every run
+    monkeypatch.undo()
+    _spawn_one(module)
+    assert not marker.exists()

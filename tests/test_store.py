@@ -338,3 +338,100 @@ def test_home_keeps_the_headline_of_the_plan_that_finished_last(store):
     assert store.headlines()["permuted"]["config"] == {}
     store.save_headline("permuted", {"seeds": 1}, {"gap": 1}, finished_at=t(35))
     assert store.headlines()["permuted"]["config"] == {"seeds": 1}
+
+
+# --- notes sidecars and pins ------------------------------------------------------------------
+def test_a_runs_name_note_and_tags_live_beside_it_and_change_nothing_else(results):
+    from cnnexp.run_notes import RunNotes
+
+    store = Store(results)
+    store.save(record(1), metrics())
+    store.save(record(2), metrics())
+    before = store.runs()
+    assert "name" not in before  # no sidecar anywhere: the table is as it was
+    run_file = store.path("baseline", "r00001")
+    saved_bytes = run_file.read_bytes()
+    store.write_notes("baseline", "r00001", RunNotes("wide try", "why: see", ("week 3", "a"), "me"))
+    runs = store.runs().set_index("run_id")
+    assert runs.loc["r00001", ["name", "note", "tags"]].tolist() == [
+        "wide try",
+        "why: see",
+        "week 3, a",
+    ]
+    assert runs.loc["r00002", ["name", "note", "tags"]].isna().all()
+    assert "owner" not in runs  # who launched it is not for every visitor's download
+    assert run_file.read_bytes() == saved_bytes  # the run itself: not rewritten
+    assert runs.drop(columns=["name", "note", "tags"]).equals(before.set_index("run_id"))
+    # A restart (another Store, the index read from disk) reads them again.
+    again = Store(results).runs().set_index("run_id")
+    assert again.loc["r00001", "name"] == "wide try"
+    assert Store(results).notes("baseline", "r00001").owner == "me"
+
+
+def test_renaming_a_run_shows_at_once_and_changes_the_runs_version(results):
+    from cnnexp.run_notes import RunNotes
+
+    store = Store(results)
+    store.save(record(1), metrics())
+    _, version = store.runs_and_version()
+    store.write_notes("baseline", "r00001", RunNotes(name="first"))
+    runs, named = store.runs_and_version()
+    assert runs.loc[0, "name"] == "first" and named != version
+    time.sleep(0.01)  # another file time, as a later edit has
+    store.write_notes("baseline", "r00001", RunNotes(name="second"))
+    runs, renamed = store.runs_and_version()
+    assert runs.loc[0, "name"] == "second" and renamed != named
+    assert store.records(["r00001"])["r00001"]["name"] == "second"
+    assert store.runs_and_version()[1] == renamed  # nothing changed: the same number
+    store.write_notes("baseline", "r00001", RunNotes())  # nothing said: the sidecar goes
+    assert not store.notes_path("baseline", "r00001").exists()
+    assert "name" not in store.runs()
+
+
+def test_notes_written_before_the_run_is_saved_wait_for_it_and_go_with_it(results):
+    """At launch the runs are only queued: their names are written before their files."""
+    from cnnexp.run_notes import RunNotes
+
+    store = Store(results)
+    store.write_notes("baseline", "r00001", RunNotes(name="queued one"))
+    assert store.runs().empty
+    store.save(record(1), metrics())
+    assert store.runs().loc[0, "name"] == "queued one"
+    store.delete(["r00001"])
+    assert not store.notes_path("baseline", "r00001").exists()
+
+
+@pytest.mark.parametrize("experiment, run_id", [("../..", "x"), ("baseline", "../../x"), ("b", "")])
+def test_a_notes_path_is_only_ever_a_runs_name(results, experiment, run_id):
+    """The ids come from the page's selection; a crafted one names no other file."""
+    from cnnexp.config import ConfigError
+    from cnnexp.run_notes import RunNotes
+
+    with pytest.raises(ConfigError, match="not a plain name; allowed: letters, digits, _"):
+        Store(results).write_notes(experiment, run_id, RunNotes("x"))
+    assert not any(results.parent.rglob("*.notes.json"))
+
+
+def test_a_hand_edited_sidecar_is_read_within_the_bounds(results):
+    store = Store(results)
+    store.save(record(1), metrics())
+    path = store.notes_path("baseline", "r00001")
+    path.write_text(json.dumps({"name": "x" * 500, "tags": ["a,b", 3, "c" * 99], "note": 7}))
+    row = store.runs().iloc[0]
+    assert row["name"] == "x" * 80 and row["tags"] == "a b, " + "c" * 32
+    assert pd.isna(row["note"])
+    path.write_text("{not json")
+    assert "name" not in Store(results).runs()  # unreadable: says nothing
+
+
+def test_pins_are_kept_apart_from_the_latest_headline(store):
+    store.save_headline("baseline", {"width": 8}, {"acc": 0.9}, finished_at="2026-01-01")
+    store.pin("baseline", {"width": 16}, {"acc": 0.95}, by="email:t@school.edu")
+    store.save_headline("baseline", {"width": 4}, {"acc": 0.5}, finished_at="2026-02-01")
+    pin = store.pins()["baseline"]
+    assert pin["config"] == {"width": 16} and pin["headline"] == {"acc": 0.95}
+    assert pin["headline_version"] == 1 and pin["pinned_at"]
+    assert store.headlines()["baseline"]["config"] == {"width": 4}
+    store.unpin("baseline")
+    assert store.pins() == {}
+    store.unpin("baseline")  # twice: nothing to do

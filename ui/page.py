@@ -124,6 +124,10 @@ def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Resul
     results, headline = got["results"], got["headline"]
     if headline is not None:
         remember(exp, cfg, headline, results)
+        if results.complete and results.specs:  # an admin may pin it to Home (ui/pins.py)
+            from ui.pins import pin_control
+
+            pin_control(exp.NAME, cfg.canonical(), headline)
     return results, headline
 
 

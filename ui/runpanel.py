@@ -20,7 +20,7 @@ from cnnexp.estimate import PlanEstimate, work_of_spec
 from cnnexp.results import Results
 from cnnexp.runqueue import ACTIVE
 from cnnexp.runspec import RunSpec
-from ui import access, estimates, links, resources
+from ui import access, estimates, links, resources, run_notes
 
 
 def _when(iso: str | None) -> str:
@@ -112,9 +112,10 @@ def _launch_area(where, specs: list[RunSpec], key: str) -> None:
     if problems:
         st.error(" ".join(problems), icon=":material/block:")
         return
+    notes = run_notes.launch_fields(key)  # name, tags, note: beside the runs, not their id
     if where.button("Launch", type="primary", key=f"{key}-launch", width="stretch"):
         try:
-            access.launch(specs)  # checks mode and caps again, on the server
+            run_notes.launch(specs, notes)  # checks mode and caps again, on the server
         except access.LaunchRefused as e:
             st.error(str(e), icon=":material/block:")
             return

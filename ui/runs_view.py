@@ -26,12 +26,14 @@ Ranges = dict[str, tuple[float, float]]
 
 @dataclass(frozen=True)
 class Filters:
-    """Which runs the table keeps: by experiment, by status, and by text in a run's label, id or
-    settings. Hashable: the page remembers what it computes per filter."""
+    """Which runs the table keeps: by experiment, by status, by text in a run's label, id,
+    settings, name, tags or note, and by tags (a run with any of them). Hashable: the page
+    remembers what it computes per filter."""
 
     exps: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     text: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,16 +56,20 @@ class State:
     view: str = VIEWS[0]
 
 
-def read(runs: pd.DataFrame, settings: list[str], problems: list[str]) -> State:
-    """What the link asks for, checked against the saved `runs` and their `settings`; what
-    cannot be used is named in `problems`. Ranges are checked where the filtered runs are
-    known (`ranges`); an empty `by` means the page's default grouping."""
+def read(
+    runs: pd.DataFrame, settings: list[str], problems: list[str], tags: list[str] = ()
+) -> State:
+    """What the link asks for, checked against the saved `runs`, their `settings` (what rows
+    may be grouped by) and `tags`; what cannot be used is named in `problems`. Ranges are
+    checked where the filtered runs are known (`ranges`); an empty `by` means the page's
+    default grouping. A tag is people's text: only ever compared with the runs' tags."""
     linked_view = one("view", [v.replace(" ", "-") for v in VIEWS], None, problems)
     return State(
         filters=Filters(
             tuple(choose("exp", sorted(runs["experiment"].unique()), problems)),
             tuple(choose("status", sorted(runs["status"].unique()), problems)),
             (values("q") or [""])[0],
+            tuple(choose("tag", list(tags), problems)),
         ),
         grouping=Grouping(
             on=values("group") != ["off"], by=tuple(choose("by", settings, problems))
@@ -96,6 +102,7 @@ def link(state: State) -> dict[str, str | list[str] | None]:
         "exp": list(state.filters.exps),
         "status": list(state.filters.statuses),
         "q": state.filters.text,
+        "tag": list(state.filters.tags),
         "group": None if g.on else "off",
         "by": list(g.by) if g.on and g.by != g.default else None,
         "range": [f"{c}:{lo:g}:{hi:g}" for c, (lo, hi) in state.ranges.items()],

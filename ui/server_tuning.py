@@ -1,4 +1,4 @@
-"""Two fixes to how the Streamlit server itself runs, made once per process from app.py.
+"""Fixes to how the Streamlit server itself runs, made from app.py.
 
 **Nagle's algorithm on the browser's connection.** Streamlit 1.67 binds its listening socket
 itself (`socket.socket(family)`, protocol 0), and asyncio only turns Nagle's algorithm off for
@@ -20,12 +20,25 @@ What was frozen and dies later (a figure evicted from a cache, a closed session'
 reference cycles) is freed only by a collection that looks at frozen objects again: every
 REFREEZE_S, after a page's script, the freeze is undone, everything collected once, and the
 survivors frozen again (one full collection per ten minutes instead of several a minute).
+
+**Worker processes that ran the app.** Streamlit runs app.py as a module it installs as
+`__main__`, with a `__file__` and no `__spec__`; multiprocessing's spawn start method (the
+runner's workers) then runs that file again as `__mp_main__` in every child it starts, before
+the child's own work: app.py and the Home page executed in each worker, without a server,
+printing ~23 "missing ScriptRunContext" warnings and Streamlit's "use streamlit run" warning
+into the server's log per launch (and importing Streamlit there). A `__main__` whose spec is
+named `__main__` is one spawn never runs again (multiprocessing.spawn._fixup_main_from_name),
+so each script run marks its module so (`keep_script_out_of_workers`). A worker spawned in the
+instant between Streamlit installing a new run's module and app.py's first lines would still
+run it; spawning outside the script's `__main__` would need the runner to choose its children's
+main module, which multiprocessing does not offer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.machinery
 import os
 import socket
 import sys
@@ -66,6 +79,15 @@ def tcp_no_delay() -> int:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 done += 1
     return done
+
+
+def keep_script_out_of_workers() -> None:
+    """Mark the module this script runs in (Streamlit's `__main__`) as one that spawned
+    processes do not run again. Called at the top of every run of app.py: Streamlit makes a
+    new module for each run."""
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None:
+        main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
 
 
 def tune_once() -> None:

@@ -32,6 +32,7 @@ from cnnexp.config import Config, ConfigError
 from cnnexp.exercises import (
     baseline,
     equivariance,
+    learned,
     normalization,
     permuted,
     receptive_field,
@@ -83,6 +84,8 @@ EXERCISES: tuple[Exercise, ...] = (
     permuted.PredictGap(),
     normalization.BatchIndependent(),
     normalization.NormParams(),
+    learned.EvenShare(),
+    learned.PredictLocality(),
     baseline.FirstLayer(),
 )
 REGISTRY: dict[str, Exercise] = {e.id: e for e in EXERCISES}

@@ -28,6 +28,7 @@ from cnnexp.config import ConfigError
 from cnnexp.experiments import (
     baseline,
     equivariance,
+    learned,
     normalization,
     permuted,
     receptive_field,
@@ -35,7 +36,8 @@ from cnnexp.experiments import (
 )
 
 REGISTRY: dict[str, ModuleType] = {
-    m.NAME: m for m in (scaling, equivariance, permuted, normalization, receptive_field, baseline)
+    m.NAME: m
+    for m in (scaling, equivariance, permuted, normalization, receptive_field, learned, baseline)
 }
 
 
