@@ -8,6 +8,7 @@ draws the run alone and says so. No figure hides its sample size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -390,24 +391,61 @@ def dots_ci(
     return fig
 
 
-def live_curves(histories: dict[str, list[dict]], metric: str = "test_acc") -> go.Figure:
-    """Runs in progress: one line per run as epochs arrive (no intervals: seeds still running)."""
+class LiveRun(NamedTuple):
+    """One submitted run as the live view draws it."""
+
+    label: str  # its configuration ("mlp · width 16"): seeds of one share a colour
+    seed: int
+    epochs: int  # its length
+    history: list[dict]  # a row per finished epoch (engine.train's on_epoch)
+
+
+def live_progress(runs: Sequence[LiveRun]) -> go.Figure:
+    """Runs in progress, each against its own length: x is the share of its epochs done, so a
+    5-epoch run and a 50-epoch one both cross the whole axis. Lines: training accuracy after
+    each epoch (every run has it); dots: test accuracy where it was measured (a sweep's runs
+    test once, at the end). Seeds of one configuration share a colour and a legend entry.
+    No intervals: the seeds are still running."""
     fig = go.Figure()
-    for i, (name, rows) in enumerate(histories.items()):
-        if rows:
+    colours: dict[str, str] = {}
+    for run in runs:
+        if not run.history:
+            continue
+        first = run.label not in colours
+        colour = colours.setdefault(run.label, PALETTE[len(colours) % len(PALETTE)])
+        done = [r["epoch"] / max(1, run.epochs) for r in run.history]
+        name = f"{run.label} · seed {run.seed}"
+        fig.add_trace(
+            go.Scatter(
+                x=done,
+                y=[r.get("train_acc") for r in run.history],
+                name=run.label,
+                legendgroup=run.label,
+                showlegend=first,
+                mode="lines",
+                line={"color": colour, "width": 1.6},
+                hovertemplate=f"{name}<br>training %{{y:.1%}}<extra></extra>",
+            )
+        )
+        tested = [(x, r["test_acc"]) for x, r in zip(done, run.history, strict=True)]
+        tested = [(x, y) for x, y in tested if y is not None]
+        if tested:
             fig.add_trace(
                 go.Scatter(
-                    x=[r["epoch"] for r in rows],
-                    y=[r[metric] for r in rows],
-                    name=name,
-                    mode="lines+markers",
-                    connectgaps=True,  # test metrics arrive only on evaluated epochs
-                    line={"color": PALETTE[i % len(PALETTE)]},
+                    x=[x for x, _ in tested],
+                    y=[y for _, y in tested],
+                    name=run.label,
+                    legendgroup=run.label,
+                    showlegend=False,
+                    mode="markers",
+                    marker={"color": colour, "size": 7, "line": {"color": "white", "width": 1}},
+                    hovertemplate=f"{name}<br>test %{{y:.1%}}<extra></extra>",
                 )
             )
-    fig = layout(fig, "", "epoch", metric.replace("_", " "), height=300)
-    if metric.endswith("acc"):
-        fig.update_yaxes(tickformat=".0%")
+    fig = layout(fig, "", "share of each run done", "accuracy (lines: training; dots: test)", 300)
+    fig.update_layout(hovermode="closest")
+    fig.update_xaxes(range=[0, 1.02], tickformat=".0%")
+    fig.update_yaxes(tickformat=".0%")
     return fig
 
 

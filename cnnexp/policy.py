@@ -70,6 +70,25 @@ def may_cancel(role_: str, me: str, run_owner: str | None) -> bool:
     return role_ == "admin" or (role_ == "launcher" and bool(me) and run_owner == me)
 
 
+def who_may_launch(mode: str, role_: str) -> str:
+    """Who may launch runs on this server, said to a visitor of this role."""
+    if mode == "launch":
+        return "Anyone using this dashboard may launch (launch mode: a single user's machine)."
+    if role_ == "admin":
+        return "You may launch these as an admin of this server (and cancel anyone's runs)."
+    if role_ == "launcher":
+        return (
+            "You may launch these as a launcher; they count against your share of this "
+            "server's queue, and you may cancel your own runs."
+        )
+    if mode == "guarded":
+        return (
+            "Launching here is for launchers and admins: sign in with an allowed account, or "
+            "enter the access token, in the sidebar."
+        )
+    return "This server is read-only (viewer mode): nobody launches here."
+
+
 def may_delete(role_: str) -> bool:
     return role_ == "admin"
 
@@ -102,12 +121,17 @@ def token_delay(failures: int) -> float:
 
 
 # --- caps -----------------------------------------------------------------------------------
+FLOAT_CAPS = ("probe_gflop", "probe_mb", "max_run_tflop")  # the others are whole numbers
+
+
 @dataclass(frozen=True)
 class Caps:
     """Limits on one launch, one probe and one export, and on image exports per person and at
     once. None: no limit."""
 
     max_epochs: int | None = None
+    # Channels of a conv or locally connected layer (an MLP's hidden units are not channels:
+    # max_params and max_run_tflop bound every family alike).
     max_width: int | None = None
     max_depth: int | None = None
     max_batch_size: int | None = None
@@ -115,7 +139,9 @@ class Caps:
     max_train_images: int | None = None
     max_queued_runs: int | None = None  # per person
     max_queued_total: int | None = None  # the whole server
-    max_run_seconds: int | None = None  # wall time of one run
+    max_run_seconds: int | None = None  # wall time of one run (refused up front by its estimate)
+    max_params: int | None = None  # parameters of one run's model (memory, the weights file)
+    max_run_tflop: float | None = None  # training compute of one run (RunCost.train_flop)
     probe_gflop: float | None = None  # compute of one view of a probe (shift or field)
     probe_mb: float | None = None  # memory of one shift probe (the field probe's is tiny)
     max_export_rows: int | None = None  # rows of one data download
@@ -152,6 +178,11 @@ class Caps:
             max_queued_runs=10,
             max_queued_total=50,
             max_run_seconds=3600,
+            # A model of 20 M parameters takes 80 MB, four times that while AdamW trains it,
+            # and 40 MB on disk for its weights; 200 TFLOP is 20 epochs of CIFAR-10 at the
+            # widest conv width allowed (64: 124 TFLOP), with room.
+            max_params=20_000_000,
+            max_run_tflop=200,
             probe_gflop=200,
             probe_mb=512,
             max_export_rows=200_000,
@@ -176,7 +207,7 @@ class Caps:
             if raw in (None, ""):
                 continue
             try:
-                changes[f.name] = float(raw) if f.name.startswith("probe_") else int(raw)
+                changes[f.name] = float(raw) if f.name in FLOAT_CAPS else int(raw)
             except (TypeError, ValueError):
                 raise ValueError(
                     f"Cap {f.name} must be a number (CNNEXP_{f.name.upper()} or [caps] "
@@ -185,6 +216,18 @@ class Caps:
             if changes[f.name] < 0:
                 raise ValueError(f"Cap {f.name} must be 0 or more; got {raw!r}.")
         return replace(caps, **changes)
+
+    @classmethod
+    def check_names(cls, names) -> None:
+        """Refuse a [caps] table that names a cap this version does not know: a misspelt cap
+        silently ignored would leave the server open."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(names) - set(known))
+        if unknown:
+            raise ValueError(
+                f"Unknown cap{'s' * (len(unknown) > 1)} {', '.join(unknown)} in [caps]; "
+                f"known: {', '.join(known)}."
+            )
 
     def sweep_problems(self, lengths: dict[str, int]) -> list[str]:
         """The list settings (by label: how many values) longer than a page takes. Checked
@@ -207,27 +250,12 @@ class Caps:
         )
 
     def launch_problems(
-        self, configs: list[dict], seeds: int, train_images: int, mine: int, everyone: int
+        self, runs: list[RunCost], seeds: int, train_images: int, mine: int, everyone: int
     ) -> list[str]:
-        """Every cap these runs would exceed, each a sentence with the limit and the value.
-        configs: each run's settings; mine/everyone: runs already queued or running."""
-
-        def most(key: str) -> int:
-            return max((int(c[key]) for c in configs if c.get(key) is not None), default=0)
-
-        out = []
-        for key, cap, words in (
-            ("epochs", self.max_epochs, "at most {cap} epochs per run"),
-            ("width", self.max_width, "widths up to {cap}"),
-            ("depth", self.max_depth, "depths up to {cap}"),
-            ("deep_depth", self.max_depth, "depths up to {cap}"),
-            ("batch_size", self.max_batch_size, "batch sizes up to {cap}"),
-        ):
-            if cap is not None and most(key) > cap:
-                out.append(
-                    f"This server allows {words.format(cap=cap)}; these settings ask for "
-                    f"{most(key)}."
-                )
+        """Every cap these runs would exceed, each a sentence with the limit, the value and the
+        run that asks for it in the page's words. mine/everyone: runs already queued or
+        running (this person's, everybody's)."""
+        out = [*self._setting_problems(runs), *self._work_problems(runs)]
         if self.max_seeds is not None and seeds > self.max_seeds:
             out.append(
                 f"This server allows at most {self.max_seeds} seeds; these settings ask for {seeds}."
@@ -238,7 +266,7 @@ class Caps:
                 f"settings use {train_images:,} (lower the training images, or pick a smaller "
                 "dataset)."
             )
-        n = len(configs)
+        n = len(runs)
         if self.max_queued_runs is not None and mine + n > self.max_queued_runs:
             out.append(
                 f"This server queues at most {self.max_queued_runs} runs per person; you have "
@@ -250,6 +278,108 @@ class Caps:
                 f"waiting and these settings add {n}. Try again when some have finished."
             )
         return out
+
+    def _setting_problems(self, runs: list[RunCost]) -> list[str]:
+        """Caps on settings: epochs, conv widths, depths, batch sizes."""
+        out = []
+        for key, cap, words in (
+            ("epochs", self.max_epochs, "at most {cap} epochs per run"),
+            ("width", self.max_width, "conv widths up to {cap} channels"),
+            ("depth", self.max_depth, "depths up to {cap}"),
+            ("deep_depth", self.max_depth, "depths up to {cap}"),
+            ("batch_size", self.max_batch_size, "batch sizes up to {cap}"),
+        ):
+            # An MLP's width is its hidden units, not channels: its size is capped by its
+            # parameters and compute (max_params, max_run_tflop), like every model's.
+            counted = [r for r in runs if key != "width" or r.config.get("model") != "mlp"]
+            worst = _most(counted, lambda r, key=key: r.config.get(key))
+            if cap is not None and worst is not None and worst[1] > cap:
+                out.append(
+                    f"This server allows {words.format(cap=cap)}; these settings ask for "
+                    f"{worst[1]:g}{_named(worst[0])}."
+                )
+        return out
+
+    def _work_problems(self, runs: list[RunCost]) -> list[str]:
+        """Caps on the work of one run: its model's parameters, its training compute and its
+        estimated time."""
+        out = []
+        worst = _most(runs, lambda r: r.params)
+        if self.max_params is not None and worst and worst[1] > self.max_params:
+            out.append(
+                f"This server trains models of at most {self.max_params:,} parameters; "
+                f"{_run(worst[0])} has {worst[1]:,.0f} (a smaller width or depth)."
+            )
+        worst = _most(runs, lambda r: r.train_flop)
+        cap = self.max_run_tflop
+        if cap is not None and worst and worst[1] > cap * 1e12:
+            out.append(
+                f"This server allows at most {cap:g} TFLOP of training per run (3 × a forward "
+                f"pass × images × epochs); {_run(worst[0])} needs {worst[1] / 1e12:,.1f} "
+                "(fewer epochs or images, or a smaller model)."
+            )
+        worst = _most(runs, lambda r: r.seconds)
+        cap = self.max_run_seconds
+        if cap is not None and worst and worst[1] > cap:
+            out.append(
+                f"This server stops a run after {_clock(cap)}; {_run(worst[0])} would take at "
+                f"least {_clock(worst[1])} here (fewer epochs or images, or a smaller model)."
+            )
+        return out
+
+    def room(self, mine: int, everyone: int) -> int | None:
+        """How many more runs this person may queue now (None: no limit)."""
+        rooms = [
+            cap - used
+            for cap, used in ((self.max_queued_runs, mine), (self.max_queued_total, everyone))
+            if cap is not None
+        ]
+        return max(0, min(rooms)) if rooms else None
+
+
+@dataclass(frozen=True)
+class RunCost:
+    """One planned run as the caps count it. The costs come from cnnexp.estimate (None: not
+    known, so not checked: the run's time limit still stops it)."""
+
+    label: str  # the run in the page's words ("mlp · width 1024")
+    config: dict  # its settings
+    params: int | None = None  # parameters of its model
+    train_flop: float | None = None  # 3 × forward FLOPs × training images × epochs
+    seconds: float | None = None  # the low end of its estimated wall time on this server
+
+
+def _most(runs: list[RunCost], value) -> tuple[RunCost, float] | None:
+    """The run with the largest value (None where no run has one)."""
+    known = [(r, float(value(r))) for r in runs if value(r) is not None]
+    return max(known, key=lambda rv: rv[1]) if known else None
+
+
+def _run(run: RunCost) -> str:
+    return f"the run {run.label}" if run.label else "one run"
+
+
+def _named(run: RunCost) -> str:
+    return f" ({run.label})" if run.label else ""
+
+
+def _clock(seconds: float) -> str:
+    return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.0f} min"
+
+
+def fit_epochs(needed: int, max_epochs: int | None) -> int:
+    """The epochs a run whose step budget needs `needed` trains under an epochs cap: at the
+    cap where the budget asks for more (the plan says so), else as many as it needs."""
+    return needed if max_epochs is None else min(needed, max_epochs)
+
+
+def launch_order(seeds: list[int]) -> list[int]:
+    """The order in which a plan's runs go into a queue with room for only some of them,
+    as indices: every configuration's first seed first, then every second seed, …, so that
+    the first part already draws every point of the page's charts. seeds: each run's seed,
+    in plan order."""
+    rank: dict[int, int] = {s: i for i, s in enumerate(sorted(set(seeds)))}
+    return sorted(range(len(seeds)), key=lambda i: rank[seeds[i]])
 
 
 # --- the shift probe (cnnexp/probes/shift.py; the field probe prices itself) ------------------

@@ -144,13 +144,48 @@ class RunOutput:
 
 @dataclass(frozen=True)
 class Work:
-    """What one run trains: the unit of the time estimate is flops × images × epochs."""
+    """What one run trains: the unit of the time estimate is flops × images × epochs, and the
+    measured one (cnnexp.timing) steps × a step's cost plus test passes × a pass's cost."""
 
     flops: int  # forward FLOPs of one image through the run's real model
     images: int  # training images
     epochs: int
     model: str  # the family whose past speed is comparable (cnn, mlp, local)
+    batch: int = 0  # images per step (0: not known)
+    params: int | None = None  # parameters of the model (None: not counted)
+    test_images: int = 0  # images of one pass over the test set
+    test_passes: int = 0  # passes over the test set: the engine's and the experiment's own
 
     @property
     def units(self) -> float:
         return float(self.flops) * self.images * self.epochs
+
+    @property
+    def steps(self) -> int:
+        """Optimisation steps (0 when the batch is not known)."""
+        if self.batch <= 0:
+            return 0
+        per_epoch = -(-self.images // self.batch)
+        if per_epoch > 1 and self.images % self.batch == 1:  # data.batch_slices joins a last 1
+            per_epoch -= 1
+        return self.epochs * per_epoch
+
+    @property
+    def train_flop(self) -> float:
+        """Training compute: a backward pass costs about twice a forward one."""
+        return 3 * self.units
+
+
+@dataclass(frozen=True)
+class StepModel:
+    """A run's model as a timing run needs it (cnnexp/timing.py): what decides a step's cost
+    (`key`: JSON values, with the batch size), what engine.train reads (`training`: batch
+    size, optimiser, augmentation, and the model for a blueprint), on inputs of `image`
+    (C, H, W) with `classes` classes. `build` makes a model the blueprint cannot describe
+    (an experiment's own `step_model(config)` gives it)."""
+
+    key: dict[str, Any]
+    training: Any
+    image: tuple[int, int, int]
+    classes: int
+    build: Callable[[], Any] | None = field(default=None, compare=False)

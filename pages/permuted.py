@@ -6,7 +6,7 @@ import streamlit as st
 
 from cnnexp import data, stats
 from cnnexp.experiments import permuted as exp
-from ui import export, page, tiles
+from ui import access, export, page, tiles
 from ui.exercises import check_yourself, results_hidden
 
 EXPLANATION = """
@@ -54,7 +54,9 @@ def samples(cfg: exp.Config, charts: dict) -> None:
         st.warning(f"{e} Saved results, if any, are shown below.", icon=":material/folder_off:")
 
 
-def results_view(cfg: exp.Config, results, headline: exp.Headline, charts: dict) -> None:
+def results_view(
+    cfg: exp.Config, results, headline: exp.Headline, charts: dict, budget: str
+) -> None:
     """Each model's drop and the gap, what they show, and the charts of the saved runs."""
     cols = st.columns(len(cfg.models) + ("gap" in headline))
     for col, m in zip(cols, cfg.models, strict=False):
@@ -78,7 +80,7 @@ def results_view(cfg: exp.Config, results, headline: exp.Headline, charts: dict)
     st.markdown(exp.explain(cfg, headline))
     if "gap_by_size" in charts:
         export.chart(charts["gap_by_size"], "permuted-gap-by-size")
-    st.caption(exp.budget_text(cfg))
+    st.caption(budget)
     if "accuracy" in charts:
         left, right = st.columns(2)
         export.chart(charts["accuracy"], "permuted-accuracy", left)
@@ -99,6 +101,10 @@ results, saved = page.saved_results(exp, cfg)
 charts = page.charts(exp, cfg, results)
 samples(cfg, charts)
 # With predict-first on, the drops and the gap wait until the visitor has predicted the gap.
+# The step budget as this server trains it (fitted to its epochs cap, which it says).
+budget = exp.budget_text(cfg, access.plan(exp, cfg).max_epochs)
 if saved is not None and not results_hidden(exp.NAME, cfg):
-    results_view(cfg, results, cast("exp.Headline", saved), charts)
+    results_view(cfg, results, cast("exp.Headline", saved), charts, budget)
+elif saved is None:
+    st.caption(budget)  # what Launch would train, before anything is saved
 check_yourself(exp.NAME, cfg)  # shown with or without saved runs

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnexp.experiments import scaling as exp
-from ui import export, page
+from ui import access, export, page
 from ui.exercises import check_yourself
 
 EXPLANATION = """
@@ -52,8 +52,9 @@ analytic_charts = st.container()  # filled below, once the charts are drawn
 
 st.subheader("Trained: accuracy against parameters and data")
 eff = exp.efficiency_widths(cfg)
+budget = exp.budget_text(cfg, access.plan(exp, cfg).max_epochs)
 st.caption(
-    f"{cfg.dataset}, depth {cfg.depth}, {cfg.steps} steps of {cfg.batch_size} images per run, 3×3 kernels, "
+    f"{cfg.dataset}, depth {cfg.depth}, {budget}, 3×3 kernels, "
     "max pooling, BatchNorm. Sample efficiency compares widths "
     + ", ".join(f"{f} {w} ({exp.params_of(cfg, f, w):,} parameters)" for f, w in eff.items())
     + "."

@@ -20,6 +20,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # Tests start from empty results folders: the dashboard must not seed them from the bundle.
 os.environ["CNNEXP_BUNDLE"] = ""
+# Nor measure training steps in a background process per page (cnnexp/timing.py): the tests
+# that need measurements make them, or turn it on.
+os.environ["CNNEXP_TIMING"] = "off"
 
 # Tiny settings: scikit-learn's 8×8 digits, one epoch, four channels. A run takes ~0.1 s.
 TINY = {"dataset": "digits", "epochs": 1, "width": 4, "batch_size": 64}

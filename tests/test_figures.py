@@ -139,3 +139,27 @@ def test_a_sweep_is_ticked_at_its_values_on_a_log_axis():
     fig = figures.points_ci(df, "batch", "acc", "norm", log_x=True, ticks_at_x=True)
     assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.tickvals) == [4, 64, 256]
     assert figures.points_ci(df, "batch", "acc", "norm", log_x=True).layout.xaxis.tickvals is None
+
+
+def test_live_progress_draws_each_run_against_its_own_length():
+    """Found (issue 25): the x axis spanned the longest run's 50 epochs, squeezing 5-epoch
+    curves into its left tenth, and a sweep's runs (tested once, at the end) were single dots."""
+    from cnnexp.figures import LiveRun, live_progress
+
+    def rows(epochs: int, tested_at: set[int]) -> list[dict]:
+        return [
+            {"epoch": e, "train_acc": e / epochs, "test_acc": 0.5 if e in tested_at else None}
+            for e in range(1, epochs + 1)
+        ]
+
+    short = LiveRun("cnn · original", 0, 5, rows(5, {1, 2, 3, 4, 5}))
+    long = LiveRun("cnn · original · 100 images", 0, 50, rows(50, {50}))
+    other = LiveRun("cnn · original", 1, 5, rows(5, set())[:2])  # a second seed, under way
+    fig = live_progress([short, long, other])
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert [max(t.x) for t in lines] == [1.0, 1.0, 0.4]  # each ends at its own share done
+    assert len(lines[1].x) == 50  # the sweep's run is a line, not one dot
+    dots = [t for t in fig.data if t.mode == "markers"]
+    assert [len(t.x) for t in dots] == [5, 1]  # test accuracy where it was measured
+    assert [t.showlegend for t in lines] == [True, True, False]  # seeds share an entry
+    assert lines[0].line.color == lines[2].line.color

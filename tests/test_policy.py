@@ -92,12 +92,24 @@ def test_what_one_page_view_may_plan_is_bounded_lower_when_hosted():
 
 
 def test_caps_from_settings_override_and_refuse_nonsense():
-    caps = policy.Caps.from_settings("guarded", {"max_epochs": "3", "probe_mb": "64"}.get)
+    caps = policy.Caps.from_settings(
+        "guarded", {"max_epochs": "3", "probe_mb": "64", "max_run_tflop": "0.5"}.get
+    )
     assert caps.max_epochs == 3 and caps.probe_mb == 64 and caps.max_width == 64
+    assert caps.max_run_tflop == 0.5
     with pytest.raises(ValueError, match="max_epochs must be a number"):
         policy.Caps.from_settings("guarded", {"max_epochs": "lots"}.get)
     with pytest.raises(ValueError, match="0 or more"):
         policy.Caps.from_settings("guarded", {"max_seeds": "-1"}.get)
+
+
+def _costs(specs) -> list[policy.RunCost]:
+    from cnnexp.estimate import work_of_spec
+
+    return [
+        policy.RunCost(s.label, s.config, work_of_spec(s).params, work_of_spec(s).train_flop)
+        for s in specs
+    ]
 
 
 def test_caps_name_their_limit():
@@ -113,12 +125,11 @@ def test_caps_name_their_limit():
         max_queued_total=6,
         max_batch_size=128,
     )
-    configs = [s.config for s in specs]
-    said = " ".join(caps.launch_problems(configs, 4, 4000, mine=3, everyone=5))
+    said = " ".join(caps.launch_problems(_costs(specs), 4, 4000, mine=3, everyone=5))
     for words in (
         "at most 20 epochs",
-        "ask for 30",
-        "widths up to 32",
+        "ask for 30 (cnn · mnist5k)",
+        "conv widths up to 32 channels",
         "at most 3 seeds",
         "at most 1,000 images",
         "4,000",
@@ -129,7 +140,86 @@ def test_caps_name_their_limit():
         "ask for 256",
     ):
         assert words in said, words
-    assert policy.Caps().launch_problems(configs, 4, 4000, 3, 5) == []
+    assert policy.Caps().launch_problems(_costs(specs), 4, 4000, 3, 5) == []
+
+
+def test_an_mlps_hidden_units_are_not_conv_width_its_work_is_capped_instead():
+    """Found: max_width = 64 refused the Equivariance page's MLP (256 hidden units), a width
+    that means something else for an MLP; its size is bounded by parameters and compute."""
+    mlp = baseline.plan(parse(baseline.Config, {"model": "mlp", "width": 256, "seeds": 1}))
+    caps = policy.Caps(max_width=64)
+    assert caps.launch_problems(_costs(mlp), 1, 4000, 0, 0) == []
+    cnn = baseline.plan(parse(baseline.Config, {"width": 128, "seeds": 1}))
+    assert "conv widths up to 64 channels; these settings ask for 128" in " ".join(
+        caps.launch_problems(_costs(cnn), 1, 4000, 0, 0)
+    )
+    big = baseline.plan(
+        parse(baseline.Config, {"model": "mlp", "width": 4096, "depth": 4, "seeds": 1})
+    )
+    hosted = policy.Caps.defaults("guarded")
+    said = " ".join(hosted.launch_problems(_costs(big), 1, 4000, 0, 0))
+    assert "models of at most 20,000,000 parameters; the run mlp · mnist5k has 53,616,650" in said
+    assert "conv widths" not in said
+    # the compute cap: 3 × forward FLOPs × images × epochs
+    work = _costs(big)[0].train_flop
+    said = " ".join(policy.Caps(max_run_tflop=1).launch_problems(_costs(big), 1, 4000, 0, 0))
+    assert "at most 1 TFLOP of training per run" in said and f"{work / 1e12:,.1f}" in said
+    # the run's estimated time against the time limit that would stop it anyway
+    slow = [policy.RunCost("cnn · width 64", {"model": "cnn"}, seconds=7200.0)]
+    said = " ".join(policy.Caps(max_run_seconds=3600).launch_problems(slow, 1, 4000, 0, 0))
+    assert "stops a run after 60 min; the run cnn · width 64 would take at least 120 min" in said
+    unknown = [policy.RunCost("cnn", {"model": "cnn"})]  # nothing known: nothing refused
+    assert policy.Caps(max_run_seconds=1, max_params=1).launch_problems(unknown, 1, 1, 0, 0) == []
+
+
+def test_the_queues_room_is_the_tighter_of_a_persons_and_the_servers():
+    caps = policy.Caps(max_queued_runs=30, max_queued_total=50)
+    assert caps.room(0, 0) == 30 and caps.room(10, 45) == 5 and caps.room(31, 0) == 0
+    assert policy.Caps().room(1000, 1000) is None
+
+
+def test_a_partial_launch_takes_every_configurations_first_seed_first():
+    seeds = [0, 1, 2, 0, 1, 2, 0, 1, 2]  # three configurations, three seeds each, plan order
+    order = policy.launch_order(seeds)
+    assert [seeds[i] for i in order] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert order[:3] == [0, 3, 6]  # stable: each seed's configurations in plan order
+
+
+def test_an_epochs_cap_fits_a_step_budget():
+    assert policy.fit_epochs(250, 20) == 20 and policy.fit_epochs(8, 20) == 8
+    assert policy.fit_epochs(250, None) == 250
+
+
+def test_who_may_launch_follows_the_role_and_mode():
+    assert "Anyone" in policy.who_may_launch("launch", "admin")
+    assert "as an admin" in policy.who_may_launch("guarded", "admin")
+    assert "as a launcher" in policy.who_may_launch("guarded", "launcher")
+    assert "sign in" in policy.who_may_launch("guarded", "viewer")
+    assert "read-only" in policy.who_may_launch("viewer", "viewer")
+
+
+def readme_caps() -> dict:
+    """The [caps] table of README's class example, parsed as TOML exactly as written."""
+    import re
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### A GPU server for a class") :]
+    block = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert block, "README's class example has no toml block"
+    return tomllib.loads(block.group(1))["caps"]
+
+
+def test_the_readmes_class_caps_parse_exactly_as_written():
+    table = readme_caps()
+    policy.Caps.check_names(table)  # every name a cap this version knows
+    caps = policy.Caps.from_settings("guarded", table.get)
+    for name, value in table.items():
+        assert getattr(caps, name) == value, name
+    with pytest.raises(ValueError, match="Unknown cap max_widht in \\[caps\\]"):
+        policy.Caps.check_names({"max_widht": 64})
 
 
 def test_the_probe_from_the_issue_is_refused_in_every_mode():

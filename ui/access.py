@@ -18,10 +18,13 @@ Settings (environment CNNEXP_<NAME>, or the same key in secrets):
 from __future__ import annotations
 
 import hmac
+import inspect
 import math
 import os
 import threading
 import time
+from types import ModuleType
+from typing import NamedTuple
 
 import streamlit as st
 
@@ -114,6 +117,7 @@ def owner() -> str:
 
 def caps() -> policy.Caps:
     table = _secrets().get("caps", {}) or {}
+    policy.Caps.check_names(table)
     return policy.Caps.from_settings(
         mode(), lambda name: os.environ.get(f"CNNEXP_{name.upper()}", table.get(name))
     )
@@ -158,15 +162,73 @@ def _train_images(specs: list[RunSpec]) -> int:
     )
 
 
-def launch_problems(specs: list[RunSpec]) -> list[str]:
-    """Every cap these runs would exceed for this visitor, each naming its limit."""
+class Plan(NamedTuple):
+    """The runs a page's settings plan on this server, and the epochs cap they were fitted to
+    (None: as set)."""
+
+    specs: list[RunSpec]
+    max_epochs: int | None
+
+
+def plan(exp: ModuleType, cfg) -> Plan:
+    """cfg's plan as this server shows and trains it. An experiment whose step budget sets
+    its runs' epochs (its `plan` takes `max_epochs`) is fitted to the server's epochs cap, so
+    that its page always has something to launch; unless every run of the plan as set is
+    saved already: saved runs are shown whatever the caps."""
+    specs = exp.plan(cfg)
+    cap = caps().max_epochs
+    fits = "max_epochs" in inspect.signature(exp.plan).parameters
+    if cap is None or not fits or max((s.epochs for s in specs), default=0) <= cap:
+        return Plan(specs, None)
+    from cnnexp.results import Results
+
+    if Results(specs, resources.store()).complete:
+        return Plan(specs, None)
+    return Plan(exp.plan(cfg, max_epochs=cap), cap)
+
+
+def run_costs(specs: list[RunSpec]) -> list[policy.RunCost]:
+    """Each run as the caps count it: its model's parameters, its training compute and the
+    low end of its estimated time here (where known)."""
+    from cnnexp.estimate import work_of_spec
+    from ui import estimates
+
+    times = estimates.plan(specs).runs
+    out = []
+    for s in specs:
+        work, span = work_of_spec(s), times.get(s.run_id)
+        out.append(
+            policy.RunCost(
+                s.label,
+                s.config,
+                params=work.params if work else None,
+                train_flop=work.train_flop if work else None,
+                seconds=span.low if span else None,
+            )
+        )
+    return out
+
+
+def _queued() -> tuple[int, int]:
+    """Runs queued or running: this visitor's, and everybody's."""
     runner = resources.runner()
     everyone = sum(s.status in ACTIVE for s in runner.snapshot().values())
+    return runner.active_runs(owner()), everyone
+
+
+def room() -> int | None:
+    """How many more runs this visitor may queue now (None: no limit)."""
+    return caps().room(*_queued())
+
+
+def launch_problems(specs: list[RunSpec]) -> list[str]:
+    """Every cap these runs would exceed for this visitor, each naming its limit."""
+    mine, everyone = _queued()
     return caps().launch_problems(
-        [s.config for s in specs],
+        run_costs(specs),
         seeds=len({s.seed for s in specs}),
         train_images=_train_images(specs),
-        mine=runner.active_runs(owner()),
+        mine=mine,
         everyone=everyone,
     )
 

@@ -106,14 +106,15 @@ def saved_results(exp: ModuleType, cfg: Config, key: str = "run") -> tuple[Resul
     """The run panel for cfg's plan, then what is saved of it and its headline (None when
     nothing is saved yet). A finished plan's headline is remembered for Home."""
     from ui import access
-    from ui.runpanel import run_panel
+    from ui.runpanel import nearest_link, run_panel
 
-    specs = exp.plan(cfg)
+    specs = access.plan(exp, cfg).specs  # fitted to the server's caps where it must be
     too_many = access.caps().plan_problem(len(specs))
     if too_many:  # before the run panel looks each run up and estimates the missing ones
         st.error(too_many, icon=":material/block:")
         st.stop()
     results = run_panel(specs, key=key)
+    nearest_link(exp, cfg, results)
     # The Results (with the tables it reads) and the headline, once per saved state for every
     # session: turning the records into a table and summarising it on every view was a fifth
     # of an experiment page's server time (bench/wire.py).

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from cnnexp.runqueue import ACTIVE
 from cnnexp.store import Store, default_root
 
 if TYPE_CHECKING:  # the runner (and the experiments it imports) loads when a page needs it
@@ -132,7 +133,20 @@ def backend_line(r: LocalRunner) -> str:
 
 
 def show_backend() -> None:
-    if results_root() in _started or _start_runner():
-        st.sidebar.caption(backend_line(runner()))
-    else:
+    if not (results_root() in _started or _start_runner()):
         st.sidebar.caption("Backend: starting…")
+        return
+    r = runner()
+    with st.sidebar:
+        if any(s.status in ACTIVE for s in r.snapshot().values()):
+            _live_backend_line()
+        else:
+            st.caption(backend_line(r))
+
+
+@st.fragment(run_every=2.0)
+def _live_backend_line() -> None:
+    # While runs are queued or running the counts change without a rerun of the page (the run
+    # panel's progress is its own fragment): drawn once, the line said "0 running, 12 queued"
+    # while a run trained. The page reruns when the last run ends, and draws it still again.
+    st.caption(backend_line(runner()))

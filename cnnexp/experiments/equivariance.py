@@ -121,6 +121,12 @@ def plan(cfg: Config) -> list[RunSpec]:
     return [spec_for(cfg, v, a, s) for v in cfg.models for a in conditions for s in cfg.seed_list()]
 
 
+def extra_test_passes(config: dict) -> int:
+    """Passes over the test set `execute` makes after training (for cnnexp.estimate): each
+    shift in four directions, the unshifted set, and the two of the consistency measure."""
+    return 1 + 4 * int(config["max_shift"]) + 2
+
+
 def execute(spec: RunSpec, ctx: RunContext) -> RunOutput:
     import torch
 

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, NotRequired, TypedDict, get_args
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from cnnexp import catalog, data, stats
+from cnnexp import catalog, data, policy, stats
 from cnnexp.config import EpochFields, ExperimentFields, TrainSetup, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
@@ -192,28 +192,47 @@ def images(dataset: str, n_train: int) -> int:
     return n_train or data.info(dataset).n_train
 
 
-def epochs_for(cfg: Config, n_train: int) -> int:
-    """The Epochs setting at the main size; in the sweep, enough epochs for sweep_steps."""
+def epochs_for(cfg: Config, n_train: int, max_epochs: int | None = None) -> int:
+    """The Epochs setting at the main size; in the sweep, enough epochs for sweep_steps, or
+    max_epochs (a server's cap) where that is fewer, but never fewer than the Epochs setting
+    (which the cap refuses by name)."""
     if n_train == cfg.n_train:
         return cfg.epochs
     batches = len(data.batch_slices(images(cfg.dataset, n_train), cfg.batch_size))
-    return max(cfg.epochs, math.ceil(cfg.sweep_steps / batches))
+    needed = max(cfg.epochs, math.ceil(cfg.sweep_steps / batches))
+    return max(cfg.epochs, policy.fit_epochs(needed, max_epochs))
 
 
-def budget_text(cfg: Config) -> str:
-    """The training each size gets, in epochs and optimisation steps, for the page to state."""
-    parts = []
+def budget_text(cfg: Config, max_epochs: int | None = None) -> str:
+    """The training each size gets, in epochs and optimisation steps, for the page to state;
+    with an epochs cap (a hosted server's), which sizes it shortens."""
+    parts, short = [], False
     for n in sizes(cfg):
         k = images(cfg.dataset, n)
-        steps = epochs_for(cfg, n) * len(data.batch_slices(k, cfg.batch_size))
-        parts.append(f"{k:,} images × {epochs_for(cfg, n)} epochs = {steps:,} steps")
+        epochs = epochs_for(cfg, n, max_epochs)
+        steps = epochs * len(data.batch_slices(k, cfg.batch_size))
+        part = f"{k:,} images × {epochs} epochs = {steps:,} steps"
+        asked = epochs_for(cfg, n)
+        if epochs < asked:
+            short = True
+            part += f" (this server's cap of {max_epochs} epochs a run; the budget asks {asked})"
+        parts.append(part)
+    sweep = (
+        f"each size of the sweep trains at least {cfg.sweep_steps} steps where this server's "
+        "epochs cap allows"
+        if short
+        else f"each size of the sweep trains at least {cfg.sweep_steps} steps"
+    )
     return (
-        f"Step budget (batches of {cfg.batch_size}; each size of the sweep trains at least "
-        f"{cfg.sweep_steps} steps and is tested once, at the end): " + "; ".join(parts) + "."
+        f"Step budget (batches of {cfg.batch_size}; {sweep} and is tested once, at the end): "
+        + "; ".join(parts)
+        + "."
     )
 
 
-def _setup(cfg: Config, model: str, n_train: int | None = None) -> TrainSetup:
+def _setup(
+    cfg: Config, model: str, n_train: int | None = None, max_epochs: int | None = None
+) -> TrainSetup:
     n_train = cfg.n_train if n_train is None else n_train
     width = cfg.mlp_width if model == "mlp" else cfg.cnn_width
     conv: dict[str, Any] = {"depth": cfg.cnn_depth} if model != "mlp" else {}
@@ -224,7 +243,7 @@ def _setup(cfg: Config, model: str, n_train: int | None = None) -> TrainSetup:
         n_train=n_train,
         model="cnn" if model in CNNS else model,
         width=width,
-        epochs=epochs_for(cfg, n_train),
+        epochs=epochs_for(cfg, n_train, max_epochs),
         batch_size=cfg.batch_size,
         lr=cfg.lr,
         **conv,
@@ -254,12 +273,14 @@ def blocks(cfg: Config) -> list[int]:
     return list(dict.fromkeys(out))
 
 
-def plan(cfg: Config) -> list[RunSpec]:
+def plan(cfg: Config, max_epochs: int | None = None) -> list[RunSpec]:
+    """The runs of cfg; with max_epochs (a server's cap), a size of the sweep whose step
+    budget asks for more epochs trains that many (budget_text says so)."""
     specs = []
     permuted = canonical_block(cfg.dataset, cfg.block)
     for model in cfg.models:
         for n in sizes(cfg):
-            setup = _setup(cfg, model, n).canonical()
+            setup = _setup(cfg, model, n, max_epochs).canonical()
             # The strength sweep runs at the main size only; the size sweep, intact vs permuted.
             for b in blocks(cfg) if n == cfg.n_train else list(dict.fromkeys([INTACT, permuted])):
                 run = {**setup, "block": b, "perm_seed": cfg.perm_seed if b != INTACT else 0}

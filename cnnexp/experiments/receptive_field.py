@@ -19,7 +19,7 @@ from cnnexp import catalog, fields, stats
 from cnnexp.config import EpochFields, ExperimentFields, TrainFields, param, parse
 from cnnexp.fields import Window
 from cnnexp.results import Results
-from cnnexp.runspec import RunContext, RunOutput, RunSpec, Work
+from cnnexp.runspec import RunContext, RunOutput, RunSpec, StepModel, Work
 
 NAME = "receptive_field"
 TITLE, SUMMARY, headline_text = catalog.identity(NAME)  # cnnexp/catalog.py: Home reads it
@@ -197,12 +197,40 @@ def forward_flops(layers: list[Window], width: int, image_width: int) -> int:
     return flops + 2 * width * 2
 
 
+def params_of(layers: list[Window], width: int) -> int:
+    """Parameters of task_net: the convolutions (no bias), BatchNorm's scale and shift, the head."""
+    convs = [layer for layer in layers if layer.kind != "pool"]
+    weights = sum(width * (1 if i == 0 else width) * c.kernel**2 for i, c in enumerate(convs))
+    return weights + 2 * width * len(convs) + 2 * width + 2
+
+
 def work(config: dict) -> Work:
     """What a run trains, for estimate.estimate_seconds: its real stack on its strips (the
     blueprint behind the other experiments' estimates cannot describe a dilated stack)."""
     layers = task_stack(config["stack"], config["depth"])
     flops = forward_flops(layers, config["width"], config["image_width"])
-    return Work(flops, config["n_train"], config["epochs"], "cnn")
+    return Work(
+        flops,
+        config["n_train"],
+        config["epochs"],
+        "cnn",
+        batch=config["batch_size"],
+        params=params_of(layers, config["width"]),
+        test_images=TEST,
+        test_passes=TEST_EVALS,
+    )
+
+
+def step_model(config: dict) -> StepModel:
+    """The run's network as a timing run builds it (cnnexp/timing.py): task_net on a strip."""
+    layers = task_stack(config["stack"], config["depth"])
+    training = parse(
+        TaskTraining,
+        {k: config[k] for k in ("epochs", "batch_size", "lr", "width")},
+    )
+    key = {k: config[k] for k in ("stack", "depth", "width", "image_width", "batch_size")}
+    image = (1, HEIGHT, config["image_width"])
+    return StepModel(key, training, image, 2, lambda: task_net(layers, config["width"]))
 
 
 def spec_for(cfg: Config, stack_name: str, distance: int, seed: int) -> RunSpec:

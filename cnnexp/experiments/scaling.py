@@ -17,7 +17,7 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 
 from pydantic import Field, model_validator
 
-from cnnexp import architecture, catalog, data, stats
+from cnnexp import architecture, catalog, data, policy, stats
 from cnnexp.config import ExperimentFields, TrainSetup, describe, param
 from cnnexp.data import DatasetName
 from cnnexp.results import Results
@@ -149,11 +149,19 @@ class Config(ExperimentFields):
         return self
 
 
-def _setup(cfg: Config, family: str, width: int, n_train: int) -> TrainSetup:
+def budget_epochs(cfg: Config, n_train: int) -> int:
+    """The epochs the step budget asks for on n_train images (0: all of them)."""
     images = n_train or data.info(cfg.dataset).n_train
-    epochs = max(1, round(cfg.steps / len(data.batch_slices(images, cfg.batch_size))))
+    return max(1, round(cfg.steps / len(data.batch_slices(images, cfg.batch_size))))
+
+
+def _setup(
+    cfg: Config, family: str, width: int, n_train: int, max_epochs: int | None = None
+) -> TrainSetup:
+    epochs = budget_epochs(cfg, n_train)
     most = _max_epochs()
     if epochs > most:  # else the message named `epochs`, a setting this page does not show
+        images = n_train or data.info(cfg.dataset).n_train
         raise ValueError(
             f"steps {cfg.steps} on {images:,} training images is {epochs:,} epochs; allowed: "
             f"at most {most} epochs a run (fewer steps, or more training images)"
@@ -164,10 +172,30 @@ def _setup(cfg: Config, family: str, width: int, n_train: int) -> TrainSetup:
         model=family,
         width=width,
         depth=cfg.depth,
-        epochs=epochs,
+        epochs=policy.fit_epochs(epochs, max_epochs),
         batch_size=cfg.batch_size,
         lr=cfg.lr,
     ).normalized()
+
+
+def budget_text(cfg: Config, max_epochs: int | None = None) -> str:
+    """The training every run gets, for the page to state; with an epochs cap (a hosted
+    server's), which training-set sizes it shortens and to how many steps."""
+    text = f"{cfg.steps} steps of {cfg.batch_size} images per run"
+    short = []
+    full = data.info(cfg.dataset).n_train
+    for n in sorted({full, *train_sizes(cfg)}):
+        epochs = budget_epochs(cfg, 0 if n >= full else n)
+        if max_epochs is not None and epochs > max_epochs:
+            steps = max_epochs * len(data.batch_slices(n, cfg.batch_size))
+            short.append(f"{n:,} images train {max_epochs} epochs = {steps:,} steps")
+    if not short:
+        return text
+    return (
+        f"{text}, except where this server's cap of {max_epochs} epochs a run stops the budget "
+        f"short: {'; '.join(short)} (fewer steps than the other sizes, so those points are "
+        "also less trained)"
+    )
 
 
 @functools.cache
@@ -209,22 +237,29 @@ def train_sizes(cfg: Config) -> list[int]:
     return sorted({min(n, full) for n in cfg.n_trains})
 
 
-def _setups(cfg: Config) -> list[tuple[str, TrainSetup]]:
+def _setups(cfg: Config, max_epochs: int | None = None) -> list[tuple[str, TrainSetup]]:
     """(label, setup) of every planned model: the width sweep, then sample efficiency."""
-    out = [(f"{f} · width {w}", _setup(cfg, f, w, 0)) for f, ws in _widths(cfg).items() for w in ws]
+    out = [
+        (f"{f} · width {w}", _setup(cfg, f, w, 0, max_epochs))
+        for f, ws in _widths(cfg).items()
+        for w in ws
+    ]
     full = data.info(cfg.dataset).n_train
     eff = efficiency_widths(cfg) if cfg.n_trains else {}
     for n in train_sizes(cfg):
         for f, w in eff.items():
-            out.append((f"{f} · width {w} · {n} images", _setup(cfg, f, w, 0 if n >= full else n)))
+            setup = _setup(cfg, f, w, 0 if n >= full else n, max_epochs)
+            out.append((f"{f} · width {w} · {n} images", setup))
     return out
 
 
-def plan(cfg: Config) -> list[RunSpec]:
+def plan(cfg: Config, max_epochs: int | None = None) -> list[RunSpec]:
+    """The runs of cfg; with max_epochs (a server's cap), a run whose step budget asks for
+    more epochs trains that many (budget_text says which)."""
     if cfg.mode == "analytic":
         return []
     specs, seen = [], set()
-    for label, setup in _setups(cfg):
+    for label, setup in _setups(cfg, max_epochs):
         for seed in cfg.seed_list():
             spec = RunSpec(NAME, VERSION, setup.canonical(), seed, label)
             if spec.run_id not in seen:  # the full-data point of a family is one run, shared
