@@ -9,7 +9,7 @@ import streamlit as st
 from cnnexp import stats
 from cnnexp.config import TrainSetup, setup_fields
 from cnnexp.experiments import baseline as exp
-from ui import export, page, tiles
+from ui import downloads, page, tiles
 from ui.exercises import check_yourself
 
 EXPLANATION = """
@@ -53,17 +53,17 @@ def results_view(cfg: exp.Config, results, headline: exp.Headline) -> None:
     )
     with tab_acc:
         if tab_acc.open:
-            export.chart(charts["accuracy"], "baseline-accuracy")
+            downloads.chart(charts["accuracy"], "baseline-accuracy")
     with tab_loss:
         if tab_loss.open:
-            export.chart(charts["loss"], "baseline-loss")
+            downloads.chart(charts["loss"], "baseline-loss")
     with tab_seeds:
         if tab_seeds.open:
             per_seed_table(results)
     with tab_model:
         if tab_model.open:
             model_table(cfg)
-    export.data_downloads(page.tables(exp, cfg, results), "baseline")
+    downloads.data_downloads(page.tables(exp, cfg, results), "baseline")
 
 
 def per_seed_table(results) -> None:

@@ -7,7 +7,7 @@ from cnnexp import catalog, stats
 from cnnexp.config import ConfigError
 from cnnexp.experiments import equivariance as exp
 from cnnexp.probes import shift
-from ui import access, export, page, resources
+from ui import access, downloads, page, resources
 from ui.exercises import check_yourself, results_hidden
 from ui.settings import settings_panel
 
@@ -121,16 +121,16 @@ with probe_tab:
                 (*keys, layer, channel),  # the frames follow from keys, as probe_frames' cache says
                 lambda: shift.charts(probe_cfg, frames, layer, channel, store, cfg),
             )
-            export.chart(charts["maps"], "equivariance-maps")
+            downloads.chart(charts["maps"], "equivariance-maps")
             st.markdown(shift.explain(probe_cfg, probe_headline(*keys, store)))
             left, right = st.columns(2)
-            export.chart(charts["equivariance_error"], "equivariance-error", left)
-            export.chart(charts["error_map"], "equivariance-error-map", right)
+            downloads.chart(charts["equivariance_error"], "equivariance-error", left)
+            downloads.chart(charts["error_map"], "equivariance-error-map", right)
             left, right = st.columns(2)
             if "invariance" in charts:
-                export.chart(charts["invariance"], "equivariance-invariance", left)
+                downloads.chart(charts["invariance"], "equivariance-invariance", left)
             if "downsampling" in charts:
-                export.chart(charts["downsampling"], "equivariance-downsampling", right)
+                downloads.chart(charts["downsampling"], "equivariance-downsampling", right)
             st.caption(
                 f"The probe is exact for one set of random weights (seed {probe_cfg.seed}), so its "
                 "curves carry no interval; change the first seed to draw other weights."
@@ -139,7 +139,7 @@ with probe_tab:
                 "curves carry no interval; the stack's depth, stride and pooling are that "
                 "network's, not the probe settings'."
             )
-            export.data_downloads(frames, "equivariance-probe")
+            downloads.data_downloads(frames, "equivariance-probe")
 
 with trained_tab:
     if trained_tab.open:
@@ -149,8 +149,8 @@ with trained_tab:
             st.markdown(exp.explain_trained(cfg, h))
             charts = page.charts(exp, cfg, results)
             left, right = st.columns([3, 2])
-            export.chart(charts["shift_accuracy"], "equivariance-shift-accuracy", left)
-            export.chart(charts["consistency"], "equivariance-consistency", right)
+            downloads.chart(charts["shift_accuracy"], "equivariance-shift-accuracy", left)
+            downloads.chart(charts["consistency"], "equivariance-consistency", right)
             st.caption(
                 "For scale only — ImageNet models, shifts of up to 32 pixels, other architectures "
                 "(Zhang 2019): consistency of ResNet-50 89.2% → 91.3% with anti-aliased downsampling, "
@@ -162,5 +162,5 @@ with trained_tab:
                 )
                 + "."
             )
-            export.data_downloads(page.tables(exp, cfg, results), "equivariance-trained")
+            downloads.data_downloads(page.tables(exp, cfg, results), "equivariance-trained")
 check_yourself(exp.NAME, cfg, probe_cfg)

@@ -70,13 +70,13 @@ if latest:
         "as much as a study. Not checked by anyone, and not what the cards above show."
     )
     for h in latest:
-        e = catalog.ENTRIES.get(h.get("experiment", ""))
-        if e is None:  # a headline of an experiment this version does not know
+        entry = catalog.ENTRIES.get(h.get("experiment", ""))
+        if entry is None:  # a headline of an experiment this version does not know
             continue
         with st.container(border=True):
-            st.markdown(f"**{e.title}**")
+            st.markdown(f"**{entry.title}**")
             finished = showcase.when(h)[:16].replace("T", " ")
-            headline_line(e, h, f":material/history: recent · finished {finished} UTC")
-            open_link(e, h, f"Open {e.title} with these settings")
+            headline_line(entry, h, f":material/history: recent · finished {finished} UTC")
+            open_link(entry, h, f"Open {entry.title} with these settings")
 
 st.page_link("pages/runs.py", label="Compare saved runs", icon=":material/table_chart:")

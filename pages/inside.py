@@ -14,7 +14,7 @@ import streamlit as st
 
 from cnnexp import analysis, catalog
 from cnnexp.runspec import spec_of_record
-from ui import access, export, inside, page, resources
+from ui import access, downloads, inside, page, resources
 from ui.links import fmt
 from ui.runpanel import offer_again
 
@@ -287,10 +287,10 @@ def predictions_section(key, run) -> None:
     )
     left, right = st.columns(2)
     with left:
-        export.chart(f["accuracy"], "inside-class-accuracy")
+        downloads.chart(f["accuracy"], "inside-class-accuracy")
     with right:
-        export.chart(f["confusion"], "inside-confusion")
-    export.chart(f["mistakes"], "inside-mistakes")
+        downloads.chart(f["confusion"], "inside-confusion")
+    downloads.chart(f["mistakes"], "inside-mistakes")
     st.caption("Each mistake: its test image index, true class → predicted (probability).")
 
 
@@ -299,7 +299,7 @@ def first_layer_section(key, run) -> None:
 
     st.header("What the first layer learned")
     f = _figures(key, "first", (), lambda: {"first": figs.first_layer(run)})
-    export.chart(f["first"], "inside-first-layer")
+    downloads.chart(f["first"], "inside-first-layer")
     st.caption(
         "Left: the weights this run started from (re-created from its seed); right: the same "
         "weights after training. Each scaled by its own largest weight: red positive, blue "
@@ -318,7 +318,7 @@ def maps_section(key, index: int) -> None:
         f"({att.probability:.0%})."
     )
     f = _figures(key, "maps", (index,), lambda: {"maps": figs.feature_maps(view.maps)})
-    export.chart(f["maps"], "inside-feature-maps")
+    downloads.chart(f["maps"], "inside-feature-maps")
 
 
 def looks_section(key, record: dict, index: int, others: list[dict]) -> None:
@@ -343,7 +343,7 @@ def looks_section(key, record: dict, index: int, others: list[dict]) -> None:
         }
         return {"looks": figs.where_it_looks(panels)}
 
-    export.chart(_figures(key, "looks", extra, build)["looks"], "inside-where-it-looks")
+    downloads.chart(_figures(key, "looks", extra, build)["looks"], "inside-where-it-looks")
     st.caption(
         "Red over the image: where a change of pixel would move the predicted class's score "
         "most (saliency), and which regions the last conv layer's evidence for that class comes "

@@ -9,7 +9,7 @@ from cnnexp import data
 from cnnexp.errors import ConfigError
 from cnnexp.experiments import learned as exp
 from cnnexp.runspec import RunSpec
-from ui import access, export, inside, page, resources, tiles
+from ui import access, downloads, inside, page, resources, tiles
 from ui.exercises import check_yourself, results_hidden
 from ui.links import INSIDE_PAGE, inside_query
 from ui.runpanel import offer_again
@@ -132,7 +132,7 @@ def first_layer_weights(cfg: exp.Config, results) -> None:
     except ConfigError as e:  # inspection's refusal: weights that no longer fit the model
         st.warning(str(e), icon=":material/history:")
     else:
-        export.chart(fig, "learned-weights")
+        downloads.chart(fig, "learned-weights")
         st.caption(
             "Red positive, blue negative, each filter or unit scaled by its own largest weight. "
             "An MLP unit is drawn over the whole image; a locally connected layer's first "
@@ -196,7 +196,7 @@ def results_view(cfg: exp.Config, results, headline: exp.Headline) -> None:
     with weights_tab:
         if weights_tab.open:
             first_layer_weights(cfg, results)
-    export.data_downloads(page.tables(exp, cfg, results), "learned")
+    downloads.data_downloads(page.tables(exp, cfg, results), "learned")
 
 
 def stages_view(headline: exp.Headline, charts: dict) -> None:
@@ -212,7 +212,7 @@ def stages_view(headline: exp.Headline, charts: dict) -> None:
     left, right = st.columns(2)
     for name, where in (("locality", left), ("sharing", right), ("ipr", None)):
         if name in charts:
-            export.chart(charts[name], f"learned-{name}", where)
+            downloads.chart(charts[name], f"learned-{name}", where)
 
 
 def by_size_view(charts: dict) -> None:
@@ -224,7 +224,7 @@ def by_size_view(charts: dict) -> None:
             icon=":material/info:",
         )
     for name in shown:
-        export.chart(charts[name], f"learned-{name}")
+        downloads.chart(charts[name], f"learned-{name}")
 
 
 if saved is None:

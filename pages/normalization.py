@@ -7,7 +7,7 @@ import streamlit as st
 from cnnexp import bundle
 from cnnexp.experiments import normalization as exp
 from cnnexp.results import Results
-from ui import export, links, page, resources, tiles
+from ui import downloads, links, page, resources, tiles
 from ui.exercises import check_yourself
 
 EXPLANATION = """
@@ -57,9 +57,9 @@ def results_view(cfg: exp.Config, results: Results, headline: exp.Headline) -> N
     with tab_main:
         if tab_main.open:
             left, right = st.columns(2)
-            export.chart(charts["final_accuracy"], "normalization-final-accuracy", left)
-            export.chart(charts["train_loss"], "normalization-train-loss", right)
-            export.chart(charts["test_accuracy"], "normalization-test-accuracy")
+            downloads.chart(charts["final_accuracy"], "normalization-final-accuracy", left)
+            downloads.chart(charts["train_loss"], "normalization-train-loss", right)
+            downloads.chart(charts["test_accuracy"], "normalization-test-accuracy")
     with tab_why:
         if tab_why.open:
             why_tab(headline, charts)
@@ -70,15 +70,15 @@ def results_view(cfg: exp.Config, results: Results, headline: exp.Headline) -> N
     with tab_inside:
         if tab_inside.open:
             inside_tab(cfg, headline, charts)
-    export.data_downloads(page.tables(exp, cfg, results), "normalization")
+    downloads.data_downloads(page.tables(exp, cfg, results), "normalization")
 
 
 def why_tab(headline: exp.Headline, charts: dict) -> None:
     st.markdown(exp.explain_why(headline, "landscape"))
     if "landscape_beta" in charts:
         left, right = st.columns(2)
-        export.chart(charts["landscape_beta"], "normalization-landscape-beta", left)
-        export.chart(charts["landscape_loss_range"], "normalization-landscape-loss", right)
+        downloads.chart(charts["landscape_beta"], "normalization-landscape-beta", left)
+        downloads.chart(charts["landscape_loss_range"], "normalization-landscape-loss", right)
         st.caption(
             f"Measured at {exp.LANDSCAPE_POINTS} evenly spaced steps of training (the first is "
             "before any update), on the batch about to be trained on, in train mode; "
@@ -89,7 +89,7 @@ def why_tab(headline: exp.Headline, charts: dict) -> None:
         )
     st.markdown(exp.explain_why(headline, "drift"))
     if "drift" in charts:
-        export.chart(charts["drift"], "normalization-drift")
+        downloads.chart(charts["drift"], "normalization-drift")
     if "landscape_beta" not in charts and "drift" not in charts:
         st.info("No finished runs of the main comparison yet.", icon=":material/hourglass:")
     st.markdown(exp.explain_why(headline, "both"))
@@ -105,7 +105,7 @@ def sweep_tab(cfg: exp.Config, headline: exp.Headline, charts: dict, sweep: exp.
         return
     st.markdown(exp.explain_sweep(cfg, headline, sweep))
     for name in sweep.charts:
-        export.chart(charts[name], f"normalization-{name.replace('_', '-')}")
+        downloads.chart(charts[name], f"normalization-{name.replace('_', '-')}")
     why_across(headline, charts, sweep)
 
 
@@ -136,7 +136,7 @@ def why_across(headline: exp.Headline, charts: dict, sweep: exp.Sweep) -> None:
     st.markdown(exp.explain_why_across(headline, sweep))
     for col, name in zip(st.columns(2), names, strict=True):
         if name in charts:
-            export.chart(charts[name], f"normalization-{name.replace('_', '-')}", col)
+            downloads.chart(charts[name], f"normalization-{name.replace('_', '-')}", col)
     st.caption(
         "Effective β-smoothness is each run's mean over its checkpoints; drift as on the "
         f"*Why it helps* tab. {AT_ZERO}"
@@ -145,8 +145,8 @@ def why_across(headline: exp.Headline, charts: dict, sweep: exp.Sweep) -> None:
 
 def inside_tab(cfg: exp.Config, headline: exp.Headline, charts: dict) -> None:
     if "activation_std" in charts:
-        export.chart(charts["activation_std"], "normalization-activation-std")
-        export.chart(charts["activation_mean"], "normalization-activation-mean")
+        downloads.chart(charts["activation_std"], "normalization-activation-std")
+        downloads.chart(charts["activation_mean"], "normalization-activation-mean")
         st.caption(
             f"Measured on {exp.ACTIVATION_IMAGES} test images in eval mode, before training "
             "(epoch 0) and after every epoch; block outputs are taken after their ReLU."

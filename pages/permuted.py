@@ -6,7 +6,7 @@ import streamlit as st
 
 from cnnexp import data, stats
 from cnnexp.experiments import permuted as exp
-from ui import access, export, page, tiles
+from ui import access, downloads, page, tiles
 from ui.exercises import check_yourself, results_hidden
 
 EXPLANATION = """
@@ -42,7 +42,7 @@ larger tiles take locality away step by step.
 def samples(cfg: exp.Config, charts: dict) -> None:
     """The test images as each model sees them (no saved run needed), or why not."""
     if "samples" in charts:
-        export.chart(charts["samples"], "permuted-samples")
+        downloads.chart(charts["samples"], "permuted-samples")
         st.caption(
             "The same test images as each model sees them. One permutation moves every "
             "image's pixels alike; the labels stay put."
@@ -79,12 +79,12 @@ def results_view(
         )
     st.markdown(exp.explain(cfg, headline))
     if "gap_by_size" in charts:
-        export.chart(charts["gap_by_size"], "permuted-gap-by-size")
+        downloads.chart(charts["gap_by_size"], "permuted-gap-by-size")
     st.caption(budget)
     if "accuracy" in charts:
         left, right = st.columns(2)
-        export.chart(charts["accuracy"], "permuted-accuracy", left)
-        export.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
+        downloads.chart(charts["accuracy"], "permuted-accuracy", left)
+        downloads.chart(charts["test_accuracy_per_epoch"], "permuted-curves", right)
     else:
         st.info(
             f"The main comparison, at {exp.images(cfg.dataset, cfg.n_train):,} training images, "
@@ -92,8 +92,8 @@ def results_view(
             icon=":material/info:",
         )
     if "strength" in charts:
-        export.chart(charts["strength"], "permuted-strength")
-    export.data_downloads(page.tables(exp, cfg, results), "permuted")
+        downloads.chart(charts["strength"], "permuted-strength")
+    downloads.data_downloads(page.tables(exp, cfg, results), "permuted")
 
 
 cfg = cast("exp.Config", page.start(exp, EXPLANATION))

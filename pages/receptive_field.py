@@ -8,7 +8,7 @@ from cnnexp import catalog
 from cnnexp.config import ConfigError
 from cnnexp.experiments import receptive_field as exp
 from cnnexp.probes import field
-from ui import access, export, page, resources
+from ui import access, downloads, page, resources
 from ui.exercises import check_yourself
 from ui.settings import settings_panel
 
@@ -87,7 +87,7 @@ with theory_tab:
                 width="stretch",
                 placeholder="—",
             )
-            export.chart(field.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
+            downloads.chart(field.squares_chart(probe_cfg, rows), "receptive-field-squares", right)
 
 with effective_tab:
     if effective_tab.open:
@@ -110,15 +110,15 @@ with effective_tab:
             exps = field.exponents(rows)
             st.markdown(field.explain(probe_cfg, eff, exps))
             left, right = st.columns(2)
-            export.chart(field.map_chart(eff), "receptive-field-effective", left)
+            downloads.chart(field.map_chart(eff), "receptive-field-effective", left)
             right.dataframe(field.exponent_table(exps), hide_index=True, placeholder="—")
             right.caption(
                 "Log-log slope of the field's side against depth. A random walk predicts 0.5 "
                 "for a plain stack's effective field (Luo et al.)."
             )
             # Full width: its nine legend entries squeezed the plot in half a page.
-            export.chart(field.sweep_chart(rows), "receptive-field-depth")
-            export.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
+            downloads.chart(field.sweep_chart(rows), "receptive-field-depth")
+            downloads.data_downloads({"depth_sweep": pd.DataFrame(rows)}, "receptive-field-probe")
 
 with task_tab:
     if task_tab.open:
@@ -126,7 +126,7 @@ with task_tab:
         if h is not None:
             st.markdown(exp.explain(cfg, h))
             charts = page.charts(exp, cfg, results)
-            export.chart(charts["accuracy"], "receptive-field-accuracy")
+            downloads.chart(charts["accuracy"], "receptive-field-accuracy")
             # The trained maps last: they import PyTorch, which the saved results do not need.
             far = max(cfg.distances)
             specs = {st_: exp.spec_for(cfg, st_, far, cfg.seed) for st_ in cfg.stacks}
@@ -138,11 +138,11 @@ with task_tab:
                 maps = {}
             maps = {k: m for k, m in maps.items() if m is not None}
             if maps:
-                export.chart(exp.trained_maps_chart(maps), "receptive-field-trained-effective")
+                downloads.chart(exp.trained_maps_chart(maps), "receptive-field-trained-effective")
                 st.caption(
                     f"The trained runs at distance {far}, seed {cfg.seed}: the gradient of the last "
                     "conv block's centre unit over 64 test images, with ReLUs and learned weights "
                     "(the Effective field tab uses random linear stacks)."
                 )
-            export.data_downloads(page.tables(exp, cfg, results), "receptive-field")
+            downloads.data_downloads(page.tables(exp, cfg, results), "receptive-field")
 check_yourself(exp.NAME, cfg, probe_cfg)

@@ -23,7 +23,7 @@ from cnnexp.analysis import Bounds
 from cnnexp.results import own_columns
 from cnnexp.run_labels import label
 from cnnexp.store import Store
-from ui import access, export, page, resources
+from ui import access, downloads, page, resources
 from ui import run_notes as notes_ui
 from ui import runs_view as url
 from ui.links import INSIDE_PAGE, inside_query, query_for
@@ -377,10 +377,10 @@ def curves_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         y_title=series,
         percent=metric == "acc",
     )
-    export.chart(fig, "runs-curves")
+    downloads.chart(fig, "runs-curves")
     chosen = tuple(selected["run_id"])
     runs = saved.remember("export", chosen, lambda: exported(saved, selected))
-    export.data_downloads({"runs": runs, "metrics": metrics}, "selected")
+    downloads.data_downloads({"runs": runs, "metrics": metrics}, "selected")
     return link
 
 
@@ -443,7 +443,7 @@ def parallel_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
     )
     log = run_figures.log_axes(few, cols)  # the brush reads these axes' ranges back
     fig = run_figures.parallel(few, cols, ranges=shown.ranges, log=log)
-    export.chart(fig, "runs-parallel")
+    downloads.chart(fig, "runs-parallel")
     labels = {run_figures.axis_label(c): c for c in shown.numeric}
     listen_for_brush("chart-runs-parallel", [*cols, analysis.TARGET], labels, shown.limits, log)
     return {"axes": picked}
@@ -540,7 +540,7 @@ def importance_view(saved: Saved, shown: Shown, selected: pd.DataFrame) -> dict:
         "few runs both are noisy; settings that change together (correlated) share or swap "
         "credit; a setting that never varies here cannot show up."
     )
-    export.chart(run_figures.importance_bars(imp), "runs-importance")
+    downloads.chart(run_figures.importance_bars(imp), "runs-importance")
     st.dataframe(imp.assign(setting=imp["setting"].map(label)), hide_index=True, placeholder="—")
     return {}
 

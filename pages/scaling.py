@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnexp.experiments import scaling as exp
-from ui import access, export, page
+from ui import access, downloads, page
 from ui.exercises import check_yourself
 
 EXPLANATION = """
@@ -62,15 +62,15 @@ st.caption(
 results, headline = page.saved_results(exp, cfg)
 charts = page.charts(exp, cfg, results)
 left, right = analytic_charts.columns(2)
-export.chart(charts["parameters"], "scaling-parameters", left)
-export.chart(charts["flops"], "scaling-flops", right)
+downloads.chart(charts["parameters"], "scaling-parameters", left)
+downloads.chart(charts["flops"], "scaling-flops", right)
 if headline is not None:
     left, right = st.columns(2)
-    export.chart(charts["accuracy_vs_parameters"], "scaling-accuracy-vs-parameters", left)
+    downloads.chart(charts["accuracy_vs_parameters"], "scaling-accuracy-vs-parameters", left)
     if "sample_efficiency" in charts:
-        export.chart(charts["sample_efficiency"], "scaling-sample-efficiency", right)
+        downloads.chart(charts["sample_efficiency"], "scaling-sample-efficiency", right)
     st.markdown(exp.explain_trained(cast("exp.Headline", headline)))
-export.data_downloads(page.tables(exp, cfg, results), "scaling")
+downloads.data_downloads(page.tables(exp, cfg, results), "scaling")
 
 with st.expander("Formulas checked against PyTorch modules", icon=":material/fact_check:"):
     try:

@@ -1,4 +1,4 @@
-"""Chart exports are work done for a visitor (ui/export.py, cnnexp/export.py): bounded by the
+"""Chart exports are work done for a visitor (ui/downloads.py, cnnexp/export.py): bounded by the
 server's caps, with the limit named in the popover, and checked again where the image is
 drawn, as a forged click would reach it."""
 
@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from cnnexp import export, policy
 from tests.test_app import open_page
 from ui import access
-from ui import export as ui_export
+from ui import downloads as ui_export
 
 SMALL_PROBE = {"image_size": "32", "channels": "4"}
 needs_browser = pytest.mark.skipif(export.browser() is None, reason="no Chrome or Chromium")
@@ -111,7 +111,7 @@ def test_a_chart_with_nothing_to_draw_says_so_instead_of_empty_axes():
     def page():
         import plotly.graph_objects as go
 
-        from ui import export
+        from ui import downloads as export
 
         empty = go.Figure(go.Scatter(x=[], y=[]), layout={"title": {"text": "Final accuracy"}})
         export.chart(empty, "empty")

@@ -103,7 +103,7 @@ def test_a_selection_follows_its_run_through_a_filter(tmp_path):
     with runs_page(tmp_path, f"group=off&runs={rid}") as (page, runs):
         assert runs.set_index("run_id").loc[rid, ["width", "depth"]].tolist() == [4, 4]
         assert f"runs={rid}" in page.url
-        search = page.get_by_placeholder("label, run id or setting value")
+        search = page.get_by_placeholder("label, run id, setting, name or note")
         search.fill('"depth": 4')
         search.press("Enter")
         page.get_by_text("4 of 12 saved runs").first.wait_for(timeout=60_000)
@@ -139,7 +139,7 @@ def test_an_empty_table_keeps_clear_of_the_view_label(tmp_path):
     """Found: with no run in the filter, the "View" label was drawn over the table's border
     (its height allowed for the header alone, not the empty row Streamlit draws)."""
     with runs_page(tmp_path, "") as (page, _):
-        search = page.get_by_placeholder("label, run id or setting value")
+        search = page.get_by_placeholder("label, run id, setting, name or note")
         search.fill("no such run")
         search.press("Enter")
         page.get_by_text("0 of 12 saved runs").first.wait_for(timeout=60_000)

@@ -522,7 +522,7 @@ def test_the_selected_runs_download_as_saved_with_their_own_columns_only(store):
     at.session_state["data-selected"] = True  # the visitor opens "Download the data…"
     at.run()
     assert not at.exception, at.exception
-    # ui/export.py names each file after its key: selected-runs.csv, selected-metrics.csv, …
+    # ui/downloads.py names each file after its key: selected-runs.csv, selected-metrics.csv, …
     keys = [b.key for b in at.get("download_button")]
     assert keys == [
         f"data-selected-{t}-{f}" for t in ("runs", "metrics") for f in ("csv", "parquet")

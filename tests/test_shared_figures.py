@@ -43,7 +43,7 @@ def test_a_shared_figure_is_turned_into_a_dict_once_for_every_view(monkeypatch):
     import plotly.io as pio
     import pytest
 
-    from ui import export
+    from ui import downloads
 
     def heatmap():
         return go.Figure(go.Heatmap(z=np.arange(64.0).reshape(8, 8)), layout={"title": "probe"})
@@ -59,10 +59,10 @@ def test_a_shared_figure_is_turned_into_a_dict_once_for_every_view(monkeypatch):
     real = go.Figure.to_dict
     monkeypatch.setattr(go.Figure, "to_dict", lambda self: copies.append(self) or real(self))
     for _ in range(3):
-        export.chart(fig, "shared")
+        downloads.chart(fig, "shared")
     assert copies == []
     once = heatmap()
-    export.chart(once, "once")
+    downloads.chart(once, "once")
     assert copies == [once]
 
     with pytest.raises(TypeError, match="allowed: str, int, float, None, tuple"):

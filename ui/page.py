@@ -143,12 +143,12 @@ def _summarised(exp: ModuleType, cfg: Config, results: Results) -> dict[str, Any
 def _shared(kind: str, digest: str, _build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     import plotly.graph_objects as go  # not at the top: Home imports this module
 
-    from ui import export
+    from ui import downloads
 
     built = _build()
     for value in built.values():  # each figure's dict for st.plotly_chart, made once
         if isinstance(value, go.Figure):
-            export.sendable(value)
+            downloads.sendable(value)
     return built
 
 
