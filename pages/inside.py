@@ -65,7 +65,16 @@ def main() -> None:
         )
         return
     record, refused = pick_run_ui(runs, problems)
-    spec = spec_of_record(record)
+    try:
+        spec = spec_of_record(record)
+    except (KeyError, TypeError, ValueError) as e:  # a file not written by this store
+        inside.show_problems(problems)
+        st.warning(
+            f"This run's saved record lacks what names a run (bad or missing {e}), so there "
+            "is nothing to look inside. Runs this dashboard trains always have it.",
+            icon=":material/warning:",
+        )
+        return
     if refused:  # a link's run that is not saved: nothing is computed until one is picked
         inside.show_problems(problems)
         if st.button("Look inside the run picked above", icon=":material/neurology:"):

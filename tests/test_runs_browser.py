@@ -148,3 +148,19 @@ def test_an_empty_table_keeps_clear_of_the_view_label(tmp_path):
         table = page.locator("[data-testid='stDataFrameResizable']").first.bounding_box()
         label = page.get_by_text("View", exact=True).first.bounding_box()
         assert label["y"] >= table["y"] + table["height"], (label, table)
+
+
+def test_run_detail_opens_the_inside_page_for_its_run(tmp_path):
+    """Issue 26: Inside a model is opened from a run on the Runs page, for that run."""
+    with runs_page(tmp_path, "group=off") as (page, runs):
+        rid = runs["run_id"].iloc[0]
+        page.goto(page.url.split("?")[0] + f"?group=off&view=run-detail&runs={rid}")
+        link = page.get_by_text("Look inside this run")
+        link.first.wait_for(timeout=60_000)
+        link.first.click()
+        # Runs written by hand, with no version: the page says it cannot rebuild them (found:
+        # a KeyError traceback), for the run the link named.
+        page.get_by_text("nothing to look inside").first.wait_for(timeout=90_000)
+        assert page.get_by_text("Traceback").count() == 0
+        assert "/inside?" in page.url and "run=" in page.url, page.url
+        assert re.search(r"run=([0-9a-f]+)", page.url).group(1) == rid, page.url
