@@ -147,6 +147,15 @@ def _choose(runs: pd.DataFrame, experiment: str, config: str | None, seed: int |
     return str(mine.sort_values("seed")["run_id"].iloc[0])
 
 
+def _opening_run(runs: pd.DataFrame) -> str:
+    """With no run named: the newest run that kept its weights, so a first visit has
+    something to look inside (found: it opened a bundled run saved before weights were)."""
+    for rid, exp in zip(runs["run_id"][::-1], runs["experiment"][::-1], strict=True):
+        if inside.has_weights({"experiment": exp, "run_id": rid}):
+            return str(rid)
+    return _choose(runs, str(runs["experiment"].iloc[-1]), None, None)
+
+
 def _go(run_id: str) -> None:
     st.query_params["run"] = run_id
     for stale in ("compare",):  # another run's comparisons need not share its images
@@ -159,7 +168,7 @@ def pick_run_ui(runs: pd.DataFrame, problems: list[str]) -> tuple[dict, bool]:
     Returns the run the widgets show and whether the link named a run that was refused."""
     said = len(problems)
     linked = inside.linked_run(set(runs["run_id"]), problems)
-    run_id = linked or _choose(runs, str(runs["experiment"].iloc[-1]), None, None)
+    run_id = linked or _opening_run(runs)
     record = runs[runs["run_id"] == run_id].iloc[0].to_dict()
     exps = list(dict.fromkeys(runs["experiment"]))
     mine = runs[runs["experiment"] == record["experiment"]]

@@ -145,3 +145,20 @@ def test_the_page_says_so_with_no_runs_saved(results):
     assert not at.exception, at.exception
     assert any("No finished runs are saved yet" in i.value for i in at.info)
     assert LINK in " ".join(t.value for t in at.text)
+
+
+def test_with_no_run_named_it_opens_one_that_kept_its_weights(saved, tmp_path, monkeypatch):
+    """Found on a fresh install: the page opened the newest bundled run, saved before runs
+    kept their weights, and a first visit saw nothing to look inside."""
+    root = tmp_path / "results"
+    shutil.copytree(saved, root)
+    monkeypatch.setenv("CNNEXP_RESULTS", str(root))
+    store = Store(root)
+    runs = store.runs()
+    last = runs["experiment"].iloc[-1]  # the newest experiment's runs all without weights
+    for rid in runs.loc[runs["experiment"] == last, "run_id"]:
+        store.blob_path(last, rid, "weights").unlink()
+    at = open_page(PAGE)
+    assert not at.exception, at.exception
+    assert not any("saved before runs kept their weights" in w.value for w in at.warning)
+    assert headers(at) == SECTIONS
