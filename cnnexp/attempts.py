@@ -13,7 +13,6 @@ summary, however the call is made.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnexp import policy
+from cnnexp.runqueue import transaction
 
 FILENAME = "exercises.sqlite"
 MAX_ANSWER_CHARS = 80  # an answer is stored as understood (a number, option keys), bounded
@@ -75,21 +75,8 @@ class Attempts:
         finally:
             db.close()
 
-    @contextlib.contextmanager
     def _db(self):
-        # One connection per use: safe across threads and processes; the timeout waits out
-        # a concurrent writer instead of failing with "database is locked".
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        return transaction(self.path)
 
     # --- writing ------------------------------------------------------------------------------
     def record(

@@ -92,21 +92,8 @@ class RunQueue:
             if "alone" not in {r["name"] for r in db.execute("PRAGMA table_info(runs)")}:
                 db.execute("ALTER TABLE runs ADD COLUMN alone INTEGER NOT NULL DEFAULT 0")
 
-    @contextlib.contextmanager
     def _db(self):
-        # One connection per use: safe across threads and processes; the timeout waits out
-        # a concurrent writer instead of failing with "database is locked".
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+        return transaction(self.path)
 
     def add(
         self, spec: RunSpec, owner: str, runner: str, time_limit_s: float | None = None
@@ -223,3 +210,21 @@ class RunQueue:
             )
             db.executemany("DELETE FROM runs WHERE run_id = ?", [(r["run_id"],) for r in running])
         return queued, running
+
+
+@contextlib.contextmanager
+def transaction(path):
+    """One SQLite connection and write transaction per use: safe across threads and
+    processes; the timeout waits out a concurrent writer instead of failing with
+    "database is locked". The queue and the exercise attempts both use it."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    finally:
+        db.close()
